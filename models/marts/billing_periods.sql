@@ -1,0 +1,25 @@
+with billing_periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        subscription_id,
+        customer_id,
+        plan_id,
+        currency,
+        billing_interval,
+        period_number,
+        period_start,
+        period_end,
+        status,
+        as_of_at
+    from billing_periods
+
+)
+
+select * from final

@@ -1,0 +1,76 @@
+with billing_periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('invoice_lines') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_customers') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('stg_plans') }}
+
+),
+
+line_totals as (
+
+    select
+        invoice_id,
+        sum(amount) as subtotal,
+        count(*) as line_count,
+        -- Any change to a line (late usage, a corrected price) changes the hash.
+        {{ dbt.hash(dbt.listagg(
+            dbt.concat([
+                'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
+                'price_id', "'|'",
+                "coalesce(cast(tier as " ~ dbt.type_string() ~ "), '')", "'|'",
+                'cast(quantity as ' ~ dbt.type_string() ~ ')', "'|'",
+                'cast(unit_price as ' ~ dbt.type_string() ~ ')', "'|'",
+                'cast(amount as ' ~ dbt.type_string() ~ ')',
+            ]),
+            "';'",
+            'order by line_number',
+        )) }} as content_hash
+    from invoice_lines
+    group by invoice_id
+
+),
+
+final as (
+
+    select
+        billing_periods.invoice_id,
+        billing_periods.subscription_id,
+        billing_periods.customer_id,
+        customers.customer_name,
+        billing_periods.plan_id,
+        plans.plan_name,
+        billing_periods.period_start,
+        billing_periods.period_end,
+        billing_periods.currency,
+        cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as subtotal,
+        cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as total,
+        billing_periods.status,
+        coalesce(line_totals.line_count, 0) as line_count,
+        coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash
+    from billing_periods
+    left join line_totals
+        on billing_periods.invoice_id = line_totals.invoice_id
+    left join customers
+        on billing_periods.customer_id = customers.customer_id
+    left join plans
+        on billing_periods.plan_id = plans.plan_id
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+with validated as (
+
+    select * from {{ ref('int_usage_events_validated') }}
+
+),
+
+final as (
+
+    select
+        event_id,
+        customer_alias,
+        event_type,
+        event_timestamp_text as event_timestamp,
+        event_properties,
+        loaded_at,
+        rejection_reason
+    from validated
+    where rejection_reason is not null
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+with source as (
+
+    select * from {{ usage_billing.pricing_relation('prices') }}
+
+),
+
+renamed as (
+
+    select
+        cast(price_id as {{ dbt.type_string() }}) as price_id,
+        cast(plan_id as {{ dbt.type_string() }}) as plan_id,
+        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
+        cast(metric as {{ dbt.type_string() }}) as metric_name,
+        lower(cast(pricing_model as {{ dbt.type_string() }})) as pricing_model,
+        cast(description as {{ dbt.type_string() }}) as description,
+        upper(cast(currency as {{ dbt.type_string() }})) as currency,
+        cast(unit_price as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(package_size as {{ usage_billing.type_decimal() }}) as package_size,
+        cast(free_units as {{ usage_billing.type_decimal() }}) as free_units,
+        cast(transaction_fixed_fee as {{ usage_billing.type_decimal() }}) as transaction_fixed_fee,
+        cast(transaction_minimum as {{ usage_billing.type_decimal() }}) as transaction_minimum,
+        cast(transaction_maximum as {{ usage_billing.type_decimal() }}) as transaction_maximum,
+        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount,
+        cast(maximum_amount as {{ usage_billing.type_decimal() }}) as maximum_amount,
+        cast(group_value as {{ dbt.type_string() }}) as group_value,
+        lower(cast(coalesce(billing_timing, 'in_arrears') as {{ dbt.type_string() }})) as billing_timing,
+        cast(coalesce(prorate, false) as {{ dbt.type_boolean() }}) as is_prorated,
+        cast(effective_from as date) as effective_from,
+        cast(effective_to as date) as effective_to
+    from source
+
+)
+
+select * from renamed

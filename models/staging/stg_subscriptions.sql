@@ -1,0 +1,23 @@
+with source as (
+
+    select * from {{ usage_billing.pricing_relation('subscriptions') }}
+
+),
+
+renamed as (
+
+    select
+        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(plan_id as {{ dbt.type_string() }}) as plan_id,
+        upper(cast(currency as {{ dbt.type_string() }})) as currency,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        lower(cast(coalesce(billing_interval, 'month') as {{ dbt.type_string() }})) as billing_interval,
+        cast(coalesce(billing_anchor_day, 1) as {{ dbt.type_int() }}) as billing_anchor_day,
+        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount
+    from source
+
+)
+
+select * from renamed
