@@ -35,9 +35,9 @@ priced_usage as (
 
     select
         prices_by_billing_period.*,
+        currencies.minor_units,
         coalesce(usage_by_billing_period.quantity, 0) as quantity,
-        coalesce(metric_definitions.is_money, false) as is_percentage,
-        currencies.minor_units
+        coalesce(metric_definitions.is_money, false) as is_percentage
     from prices_by_billing_period
     left join usage_by_billing_period
         on
@@ -103,7 +103,9 @@ package_counts as (
     select
         *,
         -- Packages are whole: 1,001 units in packages of 1,000 are two packages.
-        cast({{ usage_billing.ceil_divide('quantity', 'package_size') }} as {{ usage_billing.type_decimal() }}) as package_count
+        cast(
+            {{ usage_billing.ceil_divide('quantity', 'package_size') }} as {{ usage_billing.type_decimal() }}
+        ) as package_count
     from priced_usage
     where pricing_model = 'package'
 
@@ -116,12 +118,7 @@ package_lines as (
         price_id,
         metric_name,
         group_value,
-        {{ dbt.concat([
-            'description',
-            "' (packages of '",
-            'cast(cast(package_size as ' ~ dbt.type_bigint() ~ ') as ' ~ dbt.type_string() ~ ')',
-            "')'",
-        ]) }} as description,
+        description,
         cast(null as {{ dbt.type_int() }}) as tier,
         package_count as quantity,
         unit_price,

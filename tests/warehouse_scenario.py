@@ -1,0 +1,170 @@
+"""Build the dbt project for real on a throw-away DuckDB file, with a scenario's own events,
+prices and vars, and query the marts it wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BIN_DIR = Path(sys.executable).parent
+MARTS_SCHEMA = "billing"
+
+PRICING_TABLES: dict[str, str] = {
+    "customers": "customer_id varchar, name varchar, billing_email varchar, timezone varchar",
+    "customer_aliases": "alias varchar, customer_id varchar",
+    "plans": "plan_id varchar, name varchar",
+    "subscriptions": (
+        "subscription_id varchar, customer_id varchar, plan_id varchar, currency varchar,"
+        " start_date date, end_date date, billing_interval varchar, billing_anchor_day integer,"
+        " minimum_amount decimal(38, 10)"
+    ),
+    "prices": (
+        "price_id varchar, plan_id varchar, subscription_id varchar, metric varchar,"
+        " pricing_model varchar, description varchar, currency varchar,"
+        " unit_price decimal(38, 10), flat_amount decimal(38, 10), package_size decimal(38, 10),"
+        " free_units decimal(38, 10), transaction_fixed_fee decimal(38, 10),"
+        " transaction_minimum decimal(38, 10), transaction_maximum decimal(38, 10),"
+        " minimum_amount decimal(38, 10), maximum_amount decimal(38, 10), group_value varchar,"
+        " billing_timing varchar, prorate boolean, effective_from date, effective_to date"
+    ),
+    "price_tiers": (
+        "price_id varchar, tier integer, up_to decimal(38, 10), unit_price decimal(38, 10),"
+        " flat_amount decimal(38, 10)"
+    ),
+}
+
+RAW_EVENTS_COLUMNS = (
+    "event_id varchar, customer_alias varchar, event_type varchar, event_timestamp varchar,"
+    " event_properties varchar, loaded_at timestamp"
+)
+
+
+@dataclass
+class Pricing:
+    """Rows of the pricing tables, as dicts of column → value; absent columns are null."""
+
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    customer_aliases: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    prices: list[dict[str, Any]] = field(default_factory=list)
+    price_tiers: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DbtFailed(AssertionError):
+    """dbt exited non-zero; the message carries its output."""
+
+
+def run_dbt(args: Sequence[str], database: Path, vars_: Mapping[str, Any] | None = None) -> str:
+    """Run dbt against the project with `database` as the DuckDB file; returns its output."""
+    target_dir = database.parent / "target"
+    command = [
+        str(BIN_DIR / "dbt"),
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target_dir),
+    ]
+    if vars_:
+        command += ["--vars", json.dumps(vars_)]
+    environment = {
+        **os.environ,
+        "USAGE_BILLING_DUCKDB_PATH": str(database),
+        "DBT_LOG_PATH": str(database.parent / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=PROJECT_DIR, check=False
+    )
+    if result.returncode != 0:
+        raise DbtFailed(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def column_names(columns_ddl: str) -> list[str]:
+    """Names in a column list such as "a varchar, b decimal(38, 10)"."""
+    return [part.split()[0] for part in re.split(r",(?![^()]*\))", columns_ddl)]
+
+
+def write_table(
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    columns_ddl: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    connection.execute(f'create schema if not exists "{schema}"')
+    connection.execute(f'create or replace table "{schema}"."{table}" ({columns_ddl})')
+    columns = column_names(columns_ddl)
+    for row in rows:
+        unknown = set(row) - set(columns)
+        assert not unknown, f"{table} has no columns {unknown}"
+    if rows:
+        placeholders = ", ".join("?" for _ in columns)
+        connection.executemany(
+            f'insert into "{schema}"."{table}" values ({placeholders})',
+            [[row.get(column) for column in columns] for row in rows],
+        )
+
+
+@dataclass
+class Scenario:
+    """A built project: the DuckDB file holding raw tables and marts."""
+
+    database: Path
+
+    def rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            return connection.execute(sql, list(parameters)).fetchall()
+
+    def dicts(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with duckdb.connect(str(self.database), read_only=True) as connection:
+            cursor = connection.execute(sql, list(parameters))
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def build(
+    directory: Path,
+    events: Sequence[Sequence[Any]],
+    pricing: Pricing | None = None,
+    vars_: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Write raw events (tuples in raw column order) and pricing tables, then `dbt build`.
+
+    Without `pricing`, the demo seeds price the events.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        write_table(
+            connection,
+            "raw",
+            "usage_events",
+            RAW_EVENTS_COLUMNS,
+            [
+                dict(zip(column_names(RAW_EVENTS_COLUMNS), row, strict=True))
+                for row in events
+            ],
+        )
+        if pricing is not None:
+            for table, ddl in PRICING_TABLES.items():
+                write_table(connection, "pricing", table, ddl, getattr(pricing, table))
+    all_vars = dict(vars_ or {})
+    if pricing is not None:
+        all_vars.setdefault("usage_billing_pricing_schema", "pricing")
+    run_dbt(["build"], database, all_vars)
+    return Scenario(database)
