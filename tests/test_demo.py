@@ -1,0 +1,157 @@
+"""The demo reproduces the seed's three invoices exactly, end to end: demo events written by
+the CLI, the real `dbt build` on the demo seeds, and the invoices printed by the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sync.demo_events import LOADED_AT, demo_events
+from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, str]:
+    directory = Path(tmp_path_factory.mktemp("demo"))
+    database = directory / "warehouse.duckdb"
+    environment = {**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)}
+    cli = [str(BIN_DIR / "usage-billing")]
+    options = ["--profiles-dir", str(PROJECT_DIR)]
+    subprocess.run([*cli, "demo-events", *options], env=environment, check=True)
+    run_dbt(["build"], database)
+    printed = subprocess.run(
+        [*cli, "invoices", *options],
+        env={**environment, "COLUMNS": "120"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return Scenario(database), printed
+
+
+def _lines(scenario: Scenario, invoice_id: str) -> list[tuple[object, ...]]:
+    return scenario.rows(
+        f"""
+        select description, tier, quantity, unit_price, amount, currency
+        from {MARTS_SCHEMA}.invoice_lines where invoice_id = ? order by line_number
+        """,
+        [invoice_id],
+    )
+
+
+def test_api_product_graduated_count(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    assert _lines(scenario, "sub_acme_api/2022-10-01") == [
+        ("Tier 1 - Usage", 1, D(500), D("0.10"), D("50.00"), "USD"),
+        ("Tier 2 - Usage", 2, D(327), D("0.15"), D("49.05"), "USD"),
+    ]
+    assert scenario.rows(
+        f"""
+        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.billable_usage
+        where invoice_id = 'sub_acme_api/2022-10-01'
+        """
+    ) == [(D(827), D("99.05"), D("0.1198"))]
+
+
+def test_platform_access_flat_fees(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    assert _lines(scenario, "sub_acme_platform/2022-10-01") == [
+        ("Platform fee", None, D(1), D(2500), D(2500), "GBP"),
+        ("Implementation fee", None, D(1), D(1250), D(1250), "GBP"),
+    ]
+
+
+def test_embedded_payments_graduated_percentage(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    assert _lines(scenario, "sub_acme_payments/2022-10-01") == [
+        ("Tier 1 - Payments", 1, D(500000), D("0.007"), D("3500.00"), "EUR"),
+        ("Tier 2 - Payments", 2, D(750000), D("0.004"), D("3000.00"), "EUR"),
+        ("Tier 3 - Payments", 3, D(237631), D("0.003"), D("712.89"), "EUR"),
+    ]
+    assert scenario.rows(
+        f"""
+        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.billable_usage
+        where invoice_id = 'sub_acme_payments/2022-10-01'
+        """
+    ) == [(D(1487631), D("7212.89"), D("0.0048"))]
+
+
+def test_three_final_invoices_with_their_totals(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    assert scenario.rows(
+        f"""
+        select plan_name, currency, total, status, line_count from {MARTS_SCHEMA}.invoices
+        order by plan_name
+        """
+    ) == [
+        ("API Product", "USD", D("99.05"), "final", 2),
+        ("Embedded payments", "EUR", D("7212.89"), "final", 3),
+        ("Platform access", "GBP", D("3750.00"), "final", 2),
+    ]
+
+
+def test_daily_series_covers_the_month(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    days = scenario.rows(
+        f"""
+        select count(*), sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
+        where metric_name = 'payment_volume' and usage_date between '2022-10-01' and '2022-10-31'
+        """
+    )
+    assert days == [(31, D(1487631))]
+
+
+def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None:
+    """card_payment_volume keeps only euro card and Apple Pay transactions, counted once."""
+    scenario, _ = demo
+    expected: dict[str, Decimal] = {}
+    for event in demo_events():
+        if not (str(event.event_id).startswith("evt_txn_") and event.loaded_at == LOADED_AT):
+            continue
+        properties = json.loads(str(event.event_properties))
+        if (
+            properties.get("currency") == "EUR"
+            and properties.get("method") in {"card", "apple_pay"}
+        ):
+            expected[str(event.event_id)] = Decimal(properties["amount"])
+    (total,) = scenario.rows(
+        f"""
+        select sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
+        where metric_name = 'card_payment_volume'
+        """
+    )
+    assert total == (sum(expected.values()),)
+    assert 0 < total[0] < D(1487631)
+
+
+def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, str]) -> None:
+    scenario, _ = demo
+    reasons = dict(
+        scenario.rows(
+            f"select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_events_rejected group by 1"
+        )
+    )
+    assert reasons == {
+        "duplicate": 4,
+        "unknown_customer": 1,
+        "bad_timestamp": 1,
+        "missing_timestamp": 1,
+        "bad_properties": 1,
+        "missing_event_id": 1,
+    }
+
+
+def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None:
+    _, printed = demo
+    for figure in [
+        "Tier 1 - Usage", "$50.00", "$49.05", "$99.05", "$0.1198 per unit",
+        "£2,500.00", "£1,250.00", "£3,750.00",
+        "€500,000", "0.7%", "0.4%", "0.3%", "€712.89", "€7,212.89", "effective 0.48%",
+    ]:
+        assert figure in printed, figure

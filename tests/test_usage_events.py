@@ -1,0 +1,131 @@
+"""Raw events to billed usage: last-loaded repeats win, every bad row is rejected with its
+reason, period edges and UTC offsets land in the right month, and statuses follow the clock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build
+
+D = Decimal
+T1 = "2024-03-01 00:00:00"
+T2 = "2024-03-01 06:00:00"
+
+EVENTS = [
+    # event_id, alias, type, timestamp, properties, loaded_at
+    ("e_plain", "c1", "usage", "2024-01-10T08:00:00Z", '{"units": 1}', T1),
+    ("e_corrected", "c1", "usage", "2024-01-11T08:00:00Z", '{"units": 5}', T1),
+    ("e_corrected", "c1", "usage", "2024-01-11T08:00:00Z", '{"units": 7}', T2),
+    ("e_last_instant", "c1", "usage", "2024-01-31T23:59:59.999Z", '{"units": 10}', T1),
+    ("e_next_month", "c1", "usage", "2024-02-01T00:00:00Z", '{"units": 100}', T1),
+    ("e_offset", "c1", "usage", "2024-02-01T01:00:00+02:00", '{"units": 1000}', T1),
+    ("e_resent_badly", "c1", "usage", "2024-01-12T08:00:00Z", '{"units": 10000}', T1),
+    ("e_resent_badly", "c1", "usage", "2024-01-12T08:00:00Z", '{"units": ', T2),
+    ("e_march", "c1", "usage", "2024-03-02T08:00:00Z", '{"units": 3}', T2),
+    ("e_no_properties", "c1", "ping", "2024-01-13T08:00:00Z", None, T1),
+    ("e_unknown", "nobody", "usage", "2024-01-14T08:00:00Z", '{"units": 1}', T1),
+    ("e_no_time", "c1", "usage", None, '{"units": 1}', T1),
+    ("e_bad_time", "c1", "usage", "31/01/2024", '{"units": 1}', T1),
+    ("e_array", "c1", "usage", "2024-01-15T08:00:00Z", "[1, 2]", T1),
+    ("e_no_alias", None, "usage", "2024-01-15T08:00:00Z", '{"units": 1}', T1),
+    (None, "c1", "usage", "2024-01-15T08:00:00Z", '{"units": 1}', T1),
+]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    pricing = Pricing(
+        customers=[{"customer_id": "cus_1", "name": "One"}],
+        customer_aliases=[{"alias": "c1", "customer_id": "cus_1"}],
+        plans=[{"plan_id": "metered", "name": "Metered"}],
+        subscriptions=[
+            {
+                "subscription_id": "sub_1",
+                "customer_id": "cus_1",
+                "plan_id": "metered",
+                "currency": "USD",
+                "start_date": "2024-01-01",
+            }
+        ],
+        prices=[
+            {
+                "price_id": "per_unit",
+                "plan_id": "metered",
+                "metric": "units",
+                "pricing_model": "per_unit",
+                "description": "Units",
+                "unit_price": D(1),
+                "effective_from": "2024-01-01",
+            }
+        ],
+    )
+    metrics = [{"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"}]
+    return build(
+        Path(tmp_path_factory.mktemp("events")),
+        EVENTS,
+        pricing,
+        {
+            "usage_billing_metrics": metrics,
+            "usage_billing_as_of": "2024-03-02 12:00:00",
+            "usage_billing_grace_days": 3,
+        },
+    )
+
+
+def test_every_raw_row_is_accepted_or_rejected_with_a_reason(scenario: Scenario) -> None:
+    rejected = scenario.rows(
+        f"""
+        select event_id, customer_alias, rejection_reason, event_properties
+        from {MARTS_SCHEMA}.usage_events_rejected
+        order by event_id, rejection_reason
+        """
+    )
+    assert rejected == [
+        ("e_array", "c1", "bad_properties", "[1, 2]"),
+        ("e_bad_time", "c1", "bad_timestamp", '{"units": 1}'),
+        ("e_corrected", "c1", "duplicate", '{"units": 5}'),
+        ("e_no_alias", None, "missing_customer_alias", '{"units": 1}'),
+        ("e_no_time", "c1", "missing_timestamp", '{"units": 1}'),
+        ("e_resent_badly", "c1", "bad_properties", '{"units": '),
+        ("e_unknown", "nobody", "unknown_customer", '{"units": 1}'),
+        (None, "c1", "missing_event_id", '{"units": 1}'),
+    ]
+    (accepted,) = scenario.rows(
+        f"select count(*) from {MARTS_SCHEMA}.int_usage_events_validated"
+        " where rejection_reason is null"
+    )
+    assert accepted[0] + len(rejected) == len(EVENTS)
+
+
+def test_usage_lands_in_the_right_period(scenario: Scenario) -> None:
+    quantities = scenario.rows(
+        f"""
+        select invoice_id, quantity, event_count from {MARTS_SCHEMA}.billable_usage
+        order by invoice_id
+        """
+    )
+    # January: 1 + 7 (the correction, not 5) + 10 (last instant) + 1000 (01:00+02:00 is
+    # 23:00 UTC on the 31st) + 10000 (the good row of a badly re-sent event).
+    assert quantities == [
+        ("sub_1/2024-01-01", D(11018), 5),
+        ("sub_1/2024-02-01", D(100), 1),
+        ("sub_1/2024-03-01", D(3), 1),
+    ]
+
+
+def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
+    statuses = scenario.rows(
+        f"select invoice_id, status, total from {MARTS_SCHEMA}.invoices order by invoice_id"
+    )
+    assert statuses == [
+        ("sub_1/2024-01-01", "final", D("11018.00")),
+        ("sub_1/2024-02-01", "draft", D("100.00")),
+        ("sub_1/2024-03-01", "live", D("3.00")),
+    ]
+
+
+def test_content_hash_differs_when_lines_differ(scenario: Scenario) -> None:
+    hashes = scenario.rows(f"select distinct content_hash from {MARTS_SCHEMA}.invoices")
+    assert len(hashes) == 3
