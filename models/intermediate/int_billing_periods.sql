@@ -28,12 +28,12 @@ spans as (
         cast(subscriptions.start_date as {{ dbt.type_timestamp() }}) as subscription_start_at,
         cast(subscriptions.end_date as {{ dbt.type_timestamp() }}) as subscription_end_at,
         cast({{ dbt.date_trunc('month', 'subscriptions.start_date') }} as {{ dbt.type_timestamp() }}) as anchor_at,
+        clock.as_of_at,
         case subscriptions.billing_interval
             when 'month' then 1
             when 'quarter' then 3
             when 'year' then 12
-        end as months_per_period,
-        clock.as_of_at
+        end as months_per_period
     from subscriptions
     cross join clock
 
@@ -44,12 +44,21 @@ calendar_periods as (
     select
         spans.*,
         period_numbers.generated_number as period_number,
-        {{ dbt.dateadd('month', '(period_numbers.generated_number - 1) * spans.months_per_period', 'spans.anchor_at') }} as calendar_start_at,
-        {{ dbt.dateadd('month', 'period_numbers.generated_number * spans.months_per_period', 'spans.anchor_at') }} as calendar_end_at
+        {{ dbt.dateadd(
+            'month',
+            '(period_numbers.generated_number - 1) * spans.months_per_period',
+            'spans.anchor_at',
+        ) }} as calendar_start_at,
+        {{ dbt.dateadd(
+            'month',
+            'period_numbers.generated_number * spans.months_per_period',
+            'spans.anchor_at',
+        ) }} as calendar_end_at
     from spans
     inner join period_numbers
-        on (period_numbers.generated_number - 1) * spans.months_per_period
-        <= {{ dbt.datediff('spans.anchor_at', 'spans.as_of_at', 'month') }}
+        on
+            (period_numbers.generated_number - 1) * spans.months_per_period
+            <= {{ dbt.datediff('spans.anchor_at', 'spans.as_of_at', 'month') }}
 
 ),
 
@@ -78,7 +87,11 @@ clipped as (
 final as (
 
     select
-        {{ dbt.concat(['subscription_id', "'/'", 'cast(cast(period_start as date) as ' ~ dbt.type_string() ~ ')']) }} as invoice_id,
+        {{ dbt.concat([
+            'subscription_id',
+            "'/'",
+            'cast(cast(period_start as date) as ' ~ dbt.type_string() ~ ')',
+        ]) }} as invoice_id,
         subscription_id,
         customer_id,
         plan_id,

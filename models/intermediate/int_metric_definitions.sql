@@ -9,20 +9,22 @@ with currencies as (
 declared as (
 
     {% for metric in metrics %}
-    select
-        {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
-        {{ usage_billing.sql_literal(metric['aggregation']) }} as aggregation,
-        cast({{ usage_billing.sql_literal(metric.get('unit') or '') }} as {{ dbt.type_string() }}) as unit,
-        cast({{ usage_billing.sql_literal(metric.get('description') or '') }} as {{ dbt.type_string() }}) as description
-    {% if not loop.last %}union all{% endif %}
+        select
+            {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
+            {{ usage_billing.sql_literal(metric['aggregation']) }} as aggregation,
+            cast({{ usage_billing.sql_literal(metric.get('unit') or '') }} as {{ dbt.type_string() }}) as unit,
+            cast(
+                {{ usage_billing.sql_literal(metric.get('description') or '') }} as {{ dbt.type_string() }}
+            ) as description
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if not metrics %}
-    select
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as {{ dbt.type_string() }}) as aggregation,
-        cast(null as {{ dbt.type_string() }}) as unit,
-        cast(null as {{ dbt.type_string() }}) as description
-    where false
+        select
+            cast(null as {{ dbt.type_string() }}) as metric_name,
+            cast(null as {{ dbt.type_string() }}) as aggregation,
+            cast(null as {{ dbt.type_string() }}) as unit,
+            cast(null as {{ dbt.type_string() }}) as description
+        where false
     {% endif %}
 
 ),

@@ -32,8 +32,8 @@ matched as (
     from billing_periods
     inner join prices
         on (
-            prices.subscription_id = billing_periods.subscription_id
-            or (prices.subscription_id is null and prices.plan_id = billing_periods.plan_id)
+            billing_periods.subscription_id = prices.subscription_id
+            or (prices.subscription_id is null and billing_periods.plan_id = prices.plan_id)
         )
         and cast(prices.effective_from as {{ dbt.type_timestamp() }}) <= billing_periods.period_start
         and (

@@ -53,7 +53,11 @@ final as (
         -- What a unit cost on average across tiers (a rate for money metrics); null without usage.
         case
             when usage_by_billing_period.quantity > 0
-                then {{ usage_billing.divide_exact('coalesce(metric_amounts.amount, 0)', 'usage_by_billing_period.quantity', 10) }}
+                then {{ usage_billing.divide_exact(
+                    'coalesce(metric_amounts.amount, 0)',
+                    'usage_by_billing_period.quantity',
+                    10,
+                ) }}
         end as effective_unit_price
     from usage_by_billing_period
     inner join billing_periods

@@ -20,7 +20,9 @@ customers as (
 
 unsupported as (
 
-    select price_id as row_id, 'price: free_units, transaction fees, minimum or maximum amount' as feature
+    select
+        price_id as row_id,
+        'price: free_units, transaction fees, minimum or maximum amount' as feature
     from prices
     where
         free_units is not null
@@ -32,25 +34,33 @@ unsupported as (
 
     union all
 
-    select price_id as row_id, 'price: in_advance billing or proration' as feature
+    select
+        price_id as row_id,
+        'price: in_advance billing or proration' as feature
     from prices
     where billing_timing <> 'in_arrears' or is_prorated
 
     union all
 
-    select price_id as row_id, 'price: group_value (matrix pricing)' as feature
+    select
+        price_id as row_id,
+        'price: group_value (matrix pricing)' as feature
     from prices
     where group_value is not null
 
     union all
 
-    select subscription_id as row_id, 'subscription: minimum_amount or billing_anchor_day other than 1' as feature
+    select
+        subscription_id as row_id,
+        'subscription: minimum_amount or billing_anchor_day other than 1' as feature
     from subscriptions
     where minimum_amount is not null or billing_anchor_day <> 1
 
     union all
 
-    select customer_id as row_id, 'customer: time zone other than UTC' as feature
+    select
+        customer_id as row_id,
+        'customer: time zone other than UTC' as feature
     from customers
     where timezone <> 'UTC'
 

@@ -19,31 +19,41 @@ tiers as (
 
 problems as (
 
-    select price_id, 'flat price without flat_amount' as problem
+    select
+        price_id,
+        'flat price without flat_amount' as problem
     from prices
     where pricing_model = 'flat' and flat_amount is null
 
     union all
 
-    select price_id, 'usage price without metric' as problem
+    select
+        price_id,
+        'usage price without metric' as problem
     from prices
     where pricing_model <> 'flat' and metric_name is null
 
     union all
 
-    select price_id, 'per_unit or package price without unit_price' as problem
+    select
+        price_id,
+        'per_unit or package price without unit_price' as problem
     from prices
     where pricing_model in ('per_unit', 'package') and unit_price is null
 
     union all
 
-    select price_id, 'package price without a positive package_size' as problem
+    select
+        price_id,
+        'package price without a positive package_size' as problem
     from prices
     where pricing_model = 'package' and not coalesce(package_size > 0, false)
 
     union all
 
-    select prices.price_id, 'tiered price without tiers' as problem
+    select
+        prices.price_id,
+        'tiered price without tiers' as problem
     from prices
     left join tiers
         on prices.price_id = tiers.price_id
@@ -51,25 +61,33 @@ problems as (
 
     union all
 
-    select price_id, 'tiers must be numbered 1, 2, 3, …' as problem
+    select
+        price_id,
+        'tiers must be numbered 1, 2, 3, …' as problem
     from tiers
     where tier <> tier_position
 
     union all
 
-    select price_id, 'tier bounds must rise' as problem
+    select
+        price_id,
+        'tier bounds must rise' as problem
     from tiers
     where up_to <= previous_up_to or (previous_up_to is null and tier_position > 1)
 
     union all
 
-    select price_id, 'only the last tier may be open-ended' as problem
+    select
+        price_id,
+        'only the last tier may be open-ended' as problem
     from tiers
     where up_to is null and tier_position < tier_count
 
     union all
 
-    select price_id, 'the last tier must be open-ended (empty up_to), or usage above it is unbilled' as problem
+    select
+        price_id,
+        'the last tier must be open-ended (empty up_to), or usage above it is unbilled' as problem
     from tiers
     where up_to is not null and tier_position = tier_count
 
