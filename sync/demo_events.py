@@ -53,10 +53,12 @@ def _split_total(rng: random.Random, total: int, parts: int) -> list[int]:
 
 def demo_events(seed: int = 20221001) -> list[RawEvent]:
     """The demo's raw rows, identical on every call with the same seed."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
     events: list[RawEvent] = []
     for number in range(API_REQUEST_COUNT):
-        properties = {"endpoint": rng.choice(["/v1/verify", "/v1/lookup", "/v1/score"])}
+        properties: dict[str, str | int] = {
+            "endpoint": rng.choice(["/v1/verify", "/v1/lookup", "/v1/score"])
+        }
         events.append(
             RawEvent(
                 f"evt_api_{number:05d}",
@@ -132,7 +134,9 @@ def demo_events(seed: int = 20221001) -> list[RawEvent]:
         for event in resent
     ]
     malformed = [
-        RawEvent("evt_bad_alias", "initech", "api_request", "2022-10-05T10:00:00Z", "{}", LOADED_AT),
+        RawEvent(
+            "evt_bad_alias", "initech", "api_request", "2022-10-05T10:00:00Z", "{}", LOADED_AT
+        ),
         RawEvent("evt_bad_time", CUSTOMER_ALIAS, "api_request", "yesterday", "{}", LOADED_AT),
         RawEvent("evt_no_time", CUSTOMER_ALIAS, "api_request", None, "{}", LOADED_AT),
         RawEvent(

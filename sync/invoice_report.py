@@ -93,7 +93,15 @@ def read_invoices(
         ]
         invoices.append(
             Invoice(
-                invoice_id, customer_name, plan_name, start, end, currency, total, state, lines,
+                invoice_id,
+                customer_name,
+                plan_name,
+                start,
+                end,
+                currency,
+                total,
+                state,
+                lines,
                 usage,
             )
         )
@@ -125,7 +133,12 @@ def invoice_panel(invoice: Invoice) -> Panel:
             formatting.money(line.amount, invoice.currency),
         )
     table.add_section()
-    table.add_row("[bold]Total[/bold]", "", "", f"[bold]{formatting.money(invoice.total, invoice.currency)}[/bold]")
+    table.add_row(
+        "[bold]Total[/bold]",
+        "",
+        "",
+        f"[bold]{formatting.money(invoice.total, invoice.currency)}[/bold]",
+    )
     summaries = []
     for metric in invoice.usage:
         if metric.effective_unit_price is None:
@@ -136,16 +149,20 @@ def invoice_panel(invoice: Invoice) -> Panel:
             effective = formatting.percent(metric.effective_unit_price, places=2)
         else:
             used = f"{formatting.quantity(metric.quantity)} {metric.unit}".strip()
-            effective = formatting.unit_rate(
-                formatting.rounded(metric.effective_unit_price, 4), invoice.currency
-            ) + " per unit"
+            effective = (
+                formatting.unit_rate(
+                    formatting.rounded(metric.effective_unit_price, 4), invoice.currency
+                )
+                + " per unit"
+            )
         summaries.append(
             f"{metric.metric_name}: {used} → {formatting.money(metric.amount, invoice.currency)},"
             f" effective {effective}"
         )
     last_day = invoice.period_end - timedelta(microseconds=1)  # period_end is exclusive
-    period = f"{invoice.period_start:%d %b %Y} – {last_day:%d %b %Y}"
-    title = f"[bold]{invoice.plan_name or invoice.invoice_id}[/bold] · {invoice.customer_name} · {period}"
+    period = f"{invoice.period_start:%d %b %Y} – {last_day:%d %b %Y}"  # noqa: RUF001 - en dash is meant
+    plan = invoice.plan_name or invoice.invoice_id
+    title = f"[bold]{plan}[/bold] · {invoice.customer_name} · {period}"
     return Panel(
         Group(table, *summaries),
         title=title,
