@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 LOCALE = "en_US"
 
 
 def money(amount: Decimal, currency: str) -> str:
-    """An amount in its currency's minor units: $99.05, £3,750.00, ¥1,200."""
+    """An amount in its currency's minor units: $99.05, £3,750.00, ¥1,200, BHD 1.234."""
+    if get_currency_symbol(currency, locale=LOCALE) == currency:
+        # No symbol: the code reads better apart from the digits, as CLDR's spacing rule asks.
+        return format_currency(amount, currency, format="¤\xa0#,##0.00", locale=LOCALE)
     return format_currency(amount, currency, locale=LOCALE)
 
 
