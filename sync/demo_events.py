@@ -177,6 +177,8 @@ def write_raw_events(
     if replace:
         connection.execute(f"drop table if exists {qualified}")
     connection.execute(RAW_EVENTS_DDL.format(table=qualified))
+    if not events:
+        return 0
     connection.executemany(
         f"insert into {qualified} values (?, ?, ?, ?, ?, ?)",  # noqa: S608 - identifiers are ours
         [

@@ -90,5 +90,8 @@ def connect(target: WarehouseTarget) -> duckdb.DuckDBPyConnection:
         raise ProfileError(f"target {target.name!r} is {target.type}; only duckdb is supported yet")
     connection = duckdb.connect(target.path)
     for key, value in target.settings.items():
-        connection.execute(f"set {key} = '{value}'")
+        if not key.replace("_", "").isalnum():
+            raise ProfileError(f"target {target.name!r}: setting {key!r} is not a setting name")
+        escaped = value.replace("'", "''")
+        connection.execute(f"set {key} = '{escaped}'")
     return connection

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from sync.demo_events import LOADED_AT, demo_events
 from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
 
@@ -115,10 +116,10 @@ def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None
         if not (str(event.event_id).startswith("evt_txn_") and event.loaded_at == LOADED_AT):
             continue
         properties = json.loads(str(event.event_properties))
-        if (
-            properties.get("currency") == "EUR"
-            and properties.get("method") in {"card", "apple_pay"}
-        ):
+        if properties.get("currency") == "EUR" and properties.get("method") in {
+            "card",
+            "apple_pay",
+        }:
             expected[str(event.event_id)] = Decimal(properties["amount"])
     (total,) = scenario.rows(
         f"""
@@ -134,7 +135,10 @@ def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, s
     scenario, _ = demo
     reasons = dict(
         scenario.rows(
-            f"select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_events_rejected group by 1"
+            f"""
+            select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_events_rejected
+            group by rejection_reason
+            """
         )
     )
     assert reasons == {
@@ -150,8 +154,20 @@ def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, s
 def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None:
     _, printed = demo
     for figure in [
-        "Tier 1 - Usage", "$50.00", "$49.05", "$99.05", "$0.1198 per unit",
-        "£2,500.00", "£1,250.00", "£3,750.00",
-        "€500,000", "0.7%", "0.4%", "0.3%", "€712.89", "€7,212.89", "effective 0.48%",
+        "Tier 1 - Usage",
+        "$50.00",
+        "$49.05",
+        "$99.05",
+        "$0.1198 per unit",
+        "£2,500.00",
+        "£1,250.00",
+        "£3,750.00",
+        "€500,000",
+        "0.7%",
+        "0.4%",
+        "0.3%",
+        "€712.89",
+        "€7,212.89",
+        "effective 0.48%",
     ]:
         assert figure in printed, figure

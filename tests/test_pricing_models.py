@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build
 
 D = Decimal
@@ -28,7 +29,11 @@ METRICS = [
 
 # Tiers shared by the graduated and volume cases: 0-100 at 1.00, 100-200 at 0.50 plus a
 # 5.00 fee for entering the tier, above 200 at 0.10.
-TIERS = [(1, D(100), D("1.00"), None), (2, D(200), D("0.50"), D("5.00")), (3, None, D("0.10"), None)]
+TIERS = [
+    (1, D(100), D("1.00"), None),
+    (2, D(200), D("0.50"), D("5.00")),
+    (3, None, D("0.10"), None),
+]
 
 
 @dataclass(frozen=True)
@@ -44,52 +49,139 @@ class Case:
 
 
 CASES = [
-    Case("flat_fee", "flat", None, [("Fee", None, D(1), D("49.99"), D("49.99"))],
-         metric=None, price={"flat_amount": D("49.99")}),
-    Case("per_unit_zero", "per_unit", None, [("Fee", None, D(0), D("0.25"), D(0))],
-         price={"unit_price": D("0.25")}),
-    Case("per_unit_fraction", "per_unit", D("3"), [("Fee", None, D(3), D("0.0125"), D("0.04"))],
-         price={"unit_price": D("0.0125")}),
-    Case("per_unit_half_up", "per_unit", D("1"), [("Fee", None, D(1), D("0.125"), D("0.13"))],
-         price={"unit_price": D("0.125")}),
-    Case("per_unit_jpy", "per_unit", D("3"), [("Fee", None, D(3), D("0.5"), D(2))],
-         currency="JPY", price={"unit_price": D("0.5")}),
-    Case("per_unit_bhd", "per_unit", D("3"), [("Fee", None, D(3), D("0.0005"), D("0.002"))],
-         currency="BHD", price={"unit_price": D("0.0005")}),
-    Case("graduated_zero", "graduated", None, [("Tier 1 - Fee", 1, D(0), D(1), D(0))],
-         tiers=TIERS),
-    Case("graduated_at_bound", "graduated", D(100), [("Tier 1 - Fee", 1, D(100), D(1), D(100))],
-         tiers=TIERS),
-    Case("graduated_fraction_above", "graduated", D("100.5"),
-         [("Tier 1 - Fee", 1, D(100), D(1), D(100)),
-          ("Tier 2 - Fee", 2, D("0.5"), D("0.5"), D("5.25"))],
-         tiers=TIERS),
-    Case("graduated_far_above", "graduated", D(1000),
-         [("Tier 1 - Fee", 1, D(100), D(1), D(100)),
-          ("Tier 2 - Fee", 2, D(100), D("0.5"), D(55)),
-          ("Tier 3 - Fee", 3, D(800), D("0.1"), D(80))],
-         tiers=TIERS),
+    Case(
+        "flat_fee",
+        "flat",
+        None,
+        [("Fee", None, D(1), D("49.99"), D("49.99"))],
+        metric=None,
+        price={"flat_amount": D("49.99")},
+    ),
+    Case(
+        "per_unit_zero",
+        "per_unit",
+        None,
+        [("Fee", None, D(0), D("0.25"), D(0))],
+        price={"unit_price": D("0.25")},
+    ),
+    Case(
+        "per_unit_fraction",
+        "per_unit",
+        D("3"),
+        [("Fee", None, D(3), D("0.0125"), D("0.04"))],
+        price={"unit_price": D("0.0125")},
+    ),
+    Case(
+        "per_unit_half_up",
+        "per_unit",
+        D("1"),
+        [("Fee", None, D(1), D("0.125"), D("0.13"))],
+        price={"unit_price": D("0.125")},
+    ),
+    Case(
+        "per_unit_jpy",
+        "per_unit",
+        D("3"),
+        [("Fee", None, D(3), D("0.5"), D(2))],
+        currency="JPY",
+        price={"unit_price": D("0.5")},
+    ),
+    Case(
+        "per_unit_bhd",
+        "per_unit",
+        D("3"),
+        [("Fee", None, D(3), D("0.0005"), D("0.002"))],
+        currency="BHD",
+        price={"unit_price": D("0.0005")},
+    ),
+    Case("graduated_zero", "graduated", None, [("Tier 1 - Fee", 1, D(0), D(1), D(0))], tiers=TIERS),
+    Case(
+        "graduated_at_bound",
+        "graduated",
+        D(100),
+        [("Tier 1 - Fee", 1, D(100), D(1), D(100))],
+        tiers=TIERS,
+    ),
+    Case(
+        "graduated_fraction_above",
+        "graduated",
+        D("100.5"),
+        [
+            ("Tier 1 - Fee", 1, D(100), D(1), D(100)),
+            ("Tier 2 - Fee", 2, D("0.5"), D("0.5"), D("5.25")),
+        ],
+        tiers=TIERS,
+    ),
+    Case(
+        "graduated_far_above",
+        "graduated",
+        D(1000),
+        [
+            ("Tier 1 - Fee", 1, D(100), D(1), D(100)),
+            ("Tier 2 - Fee", 2, D(100), D("0.5"), D(55)),
+            ("Tier 3 - Fee", 3, D(800), D("0.1"), D(80)),
+        ],
+        tiers=TIERS,
+    ),
     Case("volume_zero", "volume", None, [("Tier 1 - Fee", 1, D(0), D(1), D(0))], tiers=TIERS),
-    Case("volume_at_bound", "volume", D(100), [("Tier 1 - Fee", 1, D(100), D(1), D(100))],
-         tiers=TIERS),
-    Case("volume_fraction_above", "volume", D("100.5"),
-         [("Tier 2 - Fee", 2, D("100.5"), D("0.5"), D("55.25"))], tiers=TIERS),
-    Case("volume_far_above", "volume", D(1000), [("Tier 3 - Fee", 3, D(1000), D("0.1"), D(100))],
-         tiers=TIERS),
-    Case("package_zero", "package", None, [("Fee", None, D(0), D(2), D(0))],
-         price={"unit_price": D(2), "package_size": D(1000)}),
-    Case("package_exact", "package", D(1000),
-         [("Fee", None, D(1), D(2), D(2))],
-         price={"unit_price": D(2), "package_size": D(1000)}),
-    Case("package_fraction_above", "package", D("1000.5"),
-         [("Fee", None, D(2), D(2), D(4))],
-         price={"unit_price": D(2), "package_size": D(1000)}),
-    Case("package_tenths", "package", D("0.3"),
-         [("Fee", None, D(3), D(2), D(6))],
-         price={"unit_price": D(2), "package_size": D("0.1")}),
-    Case("percentage_flat_rate", "per_unit", D(237631),
-         [("Fee", None, D(237631), D("0.007"), D("1663.42"))],
-         currency="EUR", metric="volume_eur", price={"unit_price": D("0.007")}),
+    Case(
+        "volume_at_bound",
+        "volume",
+        D(100),
+        [("Tier 1 - Fee", 1, D(100), D(1), D(100))],
+        tiers=TIERS,
+    ),
+    Case(
+        "volume_fraction_above",
+        "volume",
+        D("100.5"),
+        [("Tier 2 - Fee", 2, D("100.5"), D("0.5"), D("55.25"))],
+        tiers=TIERS,
+    ),
+    Case(
+        "volume_far_above",
+        "volume",
+        D(1000),
+        [("Tier 3 - Fee", 3, D(1000), D("0.1"), D(100))],
+        tiers=TIERS,
+    ),
+    Case(
+        "package_zero",
+        "package",
+        None,
+        [("Fee", None, D(0), D(2), D(0))],
+        price={"unit_price": D(2), "package_size": D(1000)},
+    ),
+    Case(
+        "package_exact",
+        "package",
+        D(1000),
+        [("Fee", None, D(1), D(2), D(2))],
+        price={"unit_price": D(2), "package_size": D(1000)},
+    ),
+    Case(
+        "package_fraction_above",
+        "package",
+        D("1000.5"),
+        [("Fee", None, D(2), D(2), D(4))],
+        price={"unit_price": D(2), "package_size": D(1000)},
+    ),
+    Case(
+        "package_tenths",
+        "package",
+        D("0.3"),
+        [("Fee", None, D(3), D(2), D(6))],
+        price={"unit_price": D(2), "package_size": D("0.1")},
+    ),
+    Case(
+        "percentage_flat_rate",
+        "per_unit",
+        D(237631),
+        [("Fee", None, D(237631), D("0.007"), D("1663.42"))],
+        currency="EUR",
+        metric="volume_eur",
+        price={"unit_price": D("0.007")},
+    ),
 ]
 
 
@@ -192,7 +284,9 @@ def test_percentage_lines_are_flagged_for_display(scenario: Scenario) -> None:
         scenario.rows(
             f"""
             select invoice_id, is_percentage from {MARTS_SCHEMA}.invoice_lines
-            where invoice_id in ('sub_percentage_flat_rate/2024-01-01', 'sub_per_unit_bhd/2024-01-01')
+            where invoice_id in (
+                'sub_percentage_flat_rate/2024-01-01', 'sub_per_unit_bhd/2024-01-01'
+            )
             """
         )
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+
 from warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build
 
 D = Decimal
@@ -34,8 +36,7 @@ EVENTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+def _build(directory: Path, extra_vars: dict[str, Any] | None = None) -> Scenario:
     pricing = Pricing(
         customers=[{"customer_id": "cus_1", "name": "One"}],
         customer_aliases=[{"alias": "c1", "customer_id": "cus_1"}],
@@ -63,15 +64,21 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     )
     metrics = [{"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"}]
     return build(
-        Path(tmp_path_factory.mktemp("events")),
+        directory,
         EVENTS,
         pricing,
         {
             "usage_billing_metrics": metrics,
             "usage_billing_as_of": "2024-03-02 12:00:00",
             "usage_billing_grace_days": 3,
+            **(extra_vars or {}),
         },
     )
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    return _build(Path(tmp_path_factory.mktemp("events")))
 
 
 def test_every_raw_row_is_accepted_or_rejected_with_a_reason(scenario: Scenario) -> None:
@@ -129,3 +136,19 @@ def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
 def test_content_hash_differs_when_lines_differ(scenario: Scenario) -> None:
     hashes = scenario.rows(f"select distinct content_hash from {MARTS_SCHEMA}.invoices")
     assert len(hashes) == 3
+
+
+def test_first_wins_policy_keeps_the_first_load(tmp_path: Path) -> None:
+    scenario = _build(tmp_path, {"usage_billing_dedup_policy": "first_wins"})
+    assert scenario.rows(
+        f"""
+        select event_properties from {MARTS_SCHEMA}.usage_events_rejected
+        where event_id = 'e_corrected'
+        """
+    ) == [('{"units": 7}',)]
+    (january,) = scenario.rows(
+        f"""
+        select quantity from {MARTS_SCHEMA}.billable_usage where invoice_id = 'sub_1/2024-01-01'
+        """
+    )
+    assert january == (D(11016),)  # 5, the first load, instead of the correction's 7

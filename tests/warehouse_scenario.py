@@ -4,8 +4,8 @@ prices and vars, and query the marts it wrote."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -61,7 +61,7 @@ class Pricing:
     price_tiers: list[dict[str, Any]] = field(default_factory=list)
 
 
-class DbtFailed(AssertionError):
+class DbtFailedError(AssertionError):
     """dbt exited non-zero; the message carries its output."""
 
 
@@ -90,13 +90,37 @@ def run_dbt(args: Sequence[str], database: Path, vars_: Mapping[str, Any] | None
         command, capture_output=True, text=True, env=environment, cwd=PROJECT_DIR, check=False
     )
     if result.returncode != 0:
-        raise DbtFailed(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise DbtFailedError(f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
 def column_names(columns_ddl: str) -> list[str]:
     """Names in a column list such as "a varchar, b decimal(38, 10)"."""
     return [part.split()[0] for part in re.split(r",(?![^()]*\))", columns_ddl)]
+
+
+def parse_error(directory: Path, vars_: Mapping[str, Any]) -> str:
+    """The error `dbt parse` stops with under `vars_`, run in-process (five times faster than a
+    subprocess); fails the test when the project parses cleanly."""
+    from dbt.cli.main import dbtRunner  # imported here: dbt's import is slow and only this needs it
+
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--no-partial-parse",
+            "--quiet",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(directory / "target"),
+            "--vars",
+            json.dumps(vars_),
+        ]
+    )
+    assert not result.success, "dbt parse accepted the configuration"
+    return str(result.exception)
 
 
 def write_table(
@@ -155,10 +179,7 @@ def build(
             "raw",
             "usage_events",
             RAW_EVENTS_COLUMNS,
-            [
-                dict(zip(column_names(RAW_EVENTS_COLUMNS), row, strict=True))
-                for row in events
-            ],
+            [dict(zip(column_names(RAW_EVENTS_COLUMNS), row, strict=True)) for row in events],
         )
         if pricing is not None:
             for table, ddl in PRICING_TABLES.items():

@@ -1,42 +1,115 @@
 {#- The metrics declared in the var usage_billing_metrics, checked: a mistake fails at compile
     time naming the metric and the field, instead of billing wrongly. -#}
 {% macro metric_definitions() %}
-    {%- set supported_aggregations = ['count', 'sum'] -%}
-    {%- set known_fields = [
-        'name', 'description', 'event_type', 'aggregation', 'property', 'value',
-        'filter', 'where', 'unit',
+    {%- set aggregations = [
+        'count', 'sum', 'count_distinct', 'min', 'max', 'avg', 'latest', 'time_weighted', 'custom',
     ] -%}
+    {%- set known_fields = [
+        'name', 'description', 'event_type', 'aggregation', 'property', 'value', 'expression',
+        'filter', 'where', 'unit', 'group_by', 'from', 'customer_alias_column',
+        'customer_id_column', 'timestamp_column', 'id_column', 'divide_by', 'round', 'precision',
+        'time_unit',
+    ] -%}
+    {%- set path_pattern = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$' -%}
     {%- set metrics = var('usage_billing_metrics', []) -%}
     {%- set seen_names = [] -%}
     {%- for metric in metrics -%}
-        {%- set label = metric.get('name') or ('#' ~ loop.index) -%}
-        {%- if not metric.get('name') -%}
-            {{ exceptions.raise_compiler_error("usage_billing_metrics " ~ label ~ ": 'name' is required") }}
-        {%- endif -%}
+        {%- set label = 'metric ' ~ (metric.get('name') or '#' ~ loop.index) -%}
+        {%- if not metric.get('name') -%}{{ usage_billing.metric_config_error(label, 'name', 'is required') }}{%- endif -%}
         {%- if not modules.re.match('^[a-z][a-z0-9_]*$', metric['name']) -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": 'name' must be lowercase letters, digits and underscores") }}
+            {{ usage_billing.metric_config_error(label, 'name', 'must be lowercase letters, digits and underscores') }}
         {%- endif -%}
-        {%- if metric['name'] in seen_names -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": 'name' is declared twice") }}
-        {%- endif -%}
+        {%- if metric['name'] in seen_names -%}{{ usage_billing.metric_config_error(label, 'name', 'is declared twice') }}{%- endif -%}
         {%- do seen_names.append(metric['name']) -%}
         {%- for field in metric -%}
             {%- if field not in known_fields -%}
-                {{ exceptions.raise_compiler_error("metric " ~ label ~ ": unknown field '" ~ field ~ "' (known: " ~ known_fields | join(', ') ~ ")") }}
+                {{ usage_billing.metric_config_error(label, field, 'is not a metric field (known: ' ~ known_fields | join(', ') ~ ')') }}
             {%- endif -%}
         {%- endfor -%}
-        {%- if metric.get('aggregation') not in supported_aggregations -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": 'aggregation' must be one of " ~ supported_aggregations | join(', ') ~ ", got '" ~ metric.get('aggregation') ~ "'") }}
+        {%- set aggregation = metric.get('aggregation') -%}
+        {%- if aggregation not in aggregations -%}
+            {{ usage_billing.metric_config_error(label, 'aggregation', 'must be one of ' ~ aggregations | join(', ') ~ ", got '" ~ aggregation ~ "'") }}
         {%- endif -%}
-        {%- if metric['aggregation'] != 'count' and not (metric.get('property') or metric.get('value')) -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": aggregation '" ~ metric['aggregation'] ~ "' needs 'property' or 'value'") }}
+        {%- if aggregation != 'count' and not (metric.get('property') or metric.get('value')) -%}
+            {{ usage_billing.metric_config_error(label, 'property', "or 'value' is needed by aggregation '" ~ aggregation ~ "'") }}
         {%- endif -%}
         {%- if metric.get('property') and metric.get('value') -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": give 'property' or 'value', not both") }}
+            {{ usage_billing.metric_config_error(label, 'value', "cannot be given together with 'property'") }}
         {%- endif -%}
-        {%- if metric.get('filter') is not none and metric.get('filter') is not mapping -%}
-            {{ exceptions.raise_compiler_error("metric " ~ label ~ ": 'filter' must map property paths to a value or a list of values") }}
+        {%- if aggregation == 'custom' and not metric.get('expression') -%}
+            {{ usage_billing.metric_config_error(label, 'expression', "is needed by aggregation 'custom' (an aggregate over metric_value)") }}
+        {%- endif -%}
+        {%- if metric.get('expression') and aggregation != 'custom' -%}
+            {{ usage_billing.metric_config_error(label, 'expression', "applies only to aggregation 'custom'") }}
+        {%- endif -%}
+        {%- set paths = [] -%}
+        {%- if metric.get('property') -%}{%- do paths.append(('property', metric['property'])) -%}{%- endif -%}
+        {%- if metric.get('filter') is not none -%}
+            {%- if metric['filter'] is not mapping -%}
+                {{ usage_billing.metric_config_error(label, 'filter', 'must map property paths to a value, a list, or {operator: value}') }}
+            {%- endif -%}
+            {%- for path, condition in metric['filter'].items() -%}
+                {%- do paths.append(('filter', path)) -%}
+                {%- if condition is mapping -%}
+                    {%- for operator in condition -%}
+                        {%- if operator not in usage_billing.metric_filter_operators() -%}
+                            {{ usage_billing.metric_config_error(label, 'filter', "on '" ~ path ~ "' has unknown operator '" ~ operator ~ "' (known: " ~ usage_billing.metric_filter_operators() | join(', ') ~ ')') }}
+                        {%- endif -%}
+                    {%- endfor -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- set group_by = metric.get('group_by') or [] -%}
+        {%- if group_by is string or group_by is mapping -%}
+            {{ usage_billing.metric_config_error(label, 'group_by', 'must be a list of property paths') }}
+        {%- endif -%}
+        {%- for path in group_by -%}{%- do paths.append(('group_by', path)) -%}{%- endfor -%}
+        {%- for field, path in paths -%}
+            {%- if path is not string or not modules.re.match(path_pattern, path) -%}
+                {{ usage_billing.metric_config_error(label, field, "has a malformed path '" ~ path ~ "' (expected names joined by dots, like card.brand)") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set relation = metric.get('from') -%}
+        {%- if relation is not none -%}
+            {%- if relation is not mapping or not (relation.get('source') or relation.get('ref')) -%}
+                {{ usage_billing.metric_config_error(label, 'from', 'must be {source: [source_name, table_name]} or {ref: model_name}') }}
+            {%- endif -%}
+            {%- if relation.get('source') and (relation['source'] is string or relation['source'] | length != 2) -%}
+                {{ usage_billing.metric_config_error(label, 'from', 'source must be a list [source_name, table_name]') }}
+            {%- endif -%}
+            {%- if not metric.get('timestamp_column') -%}
+                {{ usage_billing.metric_config_error(label, 'timestamp_column', "is needed by a metric read 'from' a relation") }}
+            {%- endif -%}
+            {%- if metric.get('event_type') -%}
+                {{ usage_billing.metric_config_error(label, 'event_type', "applies only to events; use 'filter' or 'where' on a relation") }}
+            {%- endif -%}
+        {%- else -%}
+            {%- for field in ['customer_alias_column', 'customer_id_column', 'timestamp_column', 'id_column'] -%}
+                {%- if metric.get(field) -%}{{ usage_billing.metric_config_error(label, field, "applies only to metrics read 'from' a relation") }}{%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- if metric.get('divide_by') is not none and not (metric['divide_by'] is number and metric['divide_by'] > 0) -%}
+            {{ usage_billing.metric_config_error(label, 'divide_by', 'must be a positive number') }}
+        {%- endif -%}
+        {%- if metric.get('round') is not none and metric['round'] not in ['up', 'down', 'half_up'] -%}
+            {{ usage_billing.metric_config_error(label, 'round', "must be up, down or half_up, got '" ~ metric['round'] ~ "'") }}
+        {%- endif -%}
+        {%- if metric.get('precision') is not none and not (metric['precision'] is integer and 0 <= metric['precision'] <= 9) -%}
+            {{ usage_billing.metric_config_error(label, 'precision', 'must be a whole number of decimals from 0 to 9') }}
+        {%- endif -%}
+        {%- if metric.get('time_unit') is not none and (aggregation != 'time_weighted' or metric['time_unit'] not in ['period', 'day', 'hour']) -%}
+            {{ usage_billing.metric_config_error(label, 'time_unit', "applies to time_weighted metrics and must be period, day or hour") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return(metrics) }}
+{% endmacro %}
+
+{#- Aggregations whose event values must be numbers; a non-number rejects the event (bad_value). -#}
+{% macro metric_is_numeric(metric) %}
+    {{ return(metric['aggregation'] in ['sum', 'min', 'max', 'avg', 'latest', 'time_weighted', 'custom']) }}
+{% endmacro %}
+
+{#- Stops compilation with the metric, the field and what is wrong with it. -#}
+{% macro metric_config_error(label, field, problem) %}
+    {{ exceptions.raise_compiler_error(label ~ ": '" ~ field ~ "' " ~ problem) }}
 {% endmacro %}

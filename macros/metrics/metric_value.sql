@@ -1,11 +1,55 @@
-{#- The quantity one event contributes to a metric, as an exact decimal: 1 for count, else the
-    property (dotted path into event_properties) or the `value:` SQL expression. -#}
-{% macro metric_value(metric) %}
-    {%- if metric['aggregation'] == 'count' -%}
-        cast(1 as {{ usage_billing.type_decimal() }})
-    {%- elif metric.get('property') -%}
-        {{ dbt.safe_cast(usage_billing.json_extract_text('event_properties', metric['property']), usage_billing.type_decimal()) }}
+{#- The value an event carries for a metric, as text: the property (a dotted path, or a column
+    of a relation) or the `value:` SQL expression. 1 for count. -#}
+{% macro metric_value_text(metric) %}
+    {%- if metric.get('property') -%}
+        {{- return(usage_billing.metric_field(metric, metric['property'])) -}}
+    {%- elif metric.get('value') -%}
+        {{- return('cast((' ~ metric['value'] ~ ') as ' ~ dbt.type_string() ~ ')') -}}
     {%- else -%}
-        cast(({{ metric['value'] }}) as {{ usage_billing.type_decimal() }})
+        {{- return("'1'") -}}
     {%- endif -%}
+{% endmacro %}
+
+{#- The same value as an exact decimal; empty when it is not a number. -#}
+{% macro metric_value(metric) %}
+    {{- return(usage_billing.try_cast_decimal(usage_billing.metric_value_text(metric))) -}}
+{% endmacro %}
+
+{#- True for an event a numeric metric selects whose value is present but not a number: such an
+    event is rejected as bad_value rather than silently counted as nothing. -#}
+{% macro metric_has_bad_value(metric) %}
+    {%- if not usage_billing.metric_is_numeric(metric) -%}
+        {{- return('false') -}}
+    {%- endif -%}
+    {{- return(
+        '(' ~ usage_billing.metric_filter(metric) ~ ' and ' ~ usage_billing.metric_value_text(metric)
+        ~ ' is not null and ' ~ usage_billing.metric_value(metric) ~ ' is null)'
+    ) -}}
+{% endmacro %}
+
+{#- True when no event metric finds a bad value in the event (used on raw events). -#}
+{% macro metric_values_are_valid() %}
+    {%- set checks = [] -%}
+    {%- for metric in usage_billing.metric_definitions() if not metric.get('from') -%}
+        {%- if usage_billing.metric_is_numeric(metric) -%}
+            {%- do checks.append(usage_billing.metric_has_bad_value(metric)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return('not coalesce(' ~ (checks | join(' or ') if checks else 'false') ~ ', false)') -}}
+{% endmacro %}
+
+{#- The metric's group: its group_by values joined by '|' in the order declared, or empty when
+    it has no group_by or an event lacks one of the dimensions (that group uses the default price). -#}
+{% macro metric_group_value(metric) %}
+    {%- set group_by = metric.get('group_by') or [] -%}
+    {%- if not group_by -%}
+        {{- return('cast(null as ' ~ dbt.type_string() ~ ')') -}}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for path in group_by -%}
+        {%- if not loop.first -%}{%- do parts.append("'|'") -%}{%- endif -%}
+        {%- do parts.append(usage_billing.metric_field(metric, path)) -%}
+    {%- endfor -%}
+    {#- concat of a null is null in every supported engine, which makes the group empty. -#}
+    {{- return(dbt.concat(parts) if parts | length > 1 else parts[0]) -}}
 {% endmacro %}

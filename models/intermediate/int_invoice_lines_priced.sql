@@ -43,6 +43,7 @@ priced_usage as (
         on
             prices_by_billing_period.invoice_id = usage_by_billing_period.invoice_id
             and prices_by_billing_period.metric_name = usage_by_billing_period.metric_name
+            and coalesce(prices_by_billing_period.group_value, '') = coalesce(usage_by_billing_period.group_value, '')
     left join metric_definitions
         on prices_by_billing_period.metric_name = metric_definitions.metric_name
     left join currencies

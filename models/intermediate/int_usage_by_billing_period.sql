@@ -1,3 +1,9 @@
+{#- Each priced metric's quantity per billing period and priced group. Events of a group that
+    has its own price are aggregated apart; all others pool into the default group (empty
+    group_value) priced by the metric's default price. Every aggregation runs over the whole
+    period, then the quantity is converted (divide_by, round) before pricing. -#}
+{%- set metrics = usage_billing.metric_definitions() -%}
+
 with prices_by_billing_period as (
 
     select * from {{ ref('int_prices_by_billing_period') }}
@@ -24,8 +30,175 @@ priced_metrics as (
 
 ),
 
+priced_groups as (
+
+    select distinct
+        invoice_id,
+        metric_name,
+        group_value
+    from prices_by_billing_period
+    where metric_name is not null
+
+),
+
+events_in_periods as (
+
+    select
+        priced_metrics.invoice_id,
+        priced_metrics.metric_name,
+        -- A group without a price of its own is billed in the default group.
+        priced_groups.group_value,
+        events.event_id,
+        events.event_at,
+        events.metric_value,
+        events.metric_value_text
+    from priced_metrics
+    inner join events
+        on
+            priced_metrics.customer_id = events.customer_id
+            and priced_metrics.metric_name = events.metric_name
+            and priced_metrics.period_start <= events.event_at
+            and priced_metrics.period_end > events.event_at
+    left join priced_groups
+        on
+            priced_metrics.invoice_id = priced_groups.invoice_id
+            and priced_metrics.metric_name = priced_groups.metric_name
+            and events.group_value = priced_groups.group_value
+
+),
+
+ranked_events as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_id, metric_name, group_value
+            order by event_at desc, event_id desc
+        ) as recency_rank
+    from events_in_periods
+
+),
+
+{% for metric in metrics if metric['aggregation'] == 'time_weighted' %}
+    {%- if loop.first %}
+        gauge_levels as (
+
+            -- A gauge holds each reported level until the next report of the same customer,
+            -- metric and group; the last level is held on, into later periods.
+            select
+                customer_id,
+                metric_name,
+                group_value,
+                metric_value,
+                event_at as held_from,
+                lead(event_at) over (
+                    partition by customer_id, metric_name, group_value
+                    order by event_at, event_id
+                ) as held_until
+            from events
+            where metric_name in (
+                {%- for gauge in metrics if gauge['aggregation'] == 'time_weighted' -%}
+                    {{ usage_billing.sql_literal(gauge['name']) }}{{ ", " if not loop.last }}
+                {%- endfor -%}
+            )
+
+        ),
+
+        gauge_levels_in_periods as (
+
+            select
+                priced_metrics.invoice_id,
+                priced_metrics.metric_name,
+                priced_groups.group_value,
+                gauge_levels.metric_value,
+                {{ dbt.datediff('priced_metrics.period_start', 'priced_metrics.period_end', 'second') }}
+                    as period_seconds,
+                -- Held from the later of report and period start to the earliest of next report,
+                -- period end and the billing clock (a live period counts only time elapsed).
+                {{ dbt.datediff(
+                    'case when gauge_levels.held_from > priced_metrics.period_start'
+                    ~ ' then gauge_levels.held_from else priced_metrics.period_start end',
+                    'least(coalesce(gauge_levels.held_until, priced_metrics.period_end),'
+                    ~ ' priced_metrics.period_end, ' ~ usage_billing.as_of_timestamp() ~ ')',
+                    'second',
+                ) }} as held_seconds
+            from priced_metrics
+            inner join gauge_levels
+                on
+                    priced_metrics.customer_id = gauge_levels.customer_id
+                    and priced_metrics.metric_name = gauge_levels.metric_name
+                    and gauge_levels.held_from < priced_metrics.period_end
+                    and gauge_levels.held_from < {{ usage_billing.as_of_timestamp() }}
+                    and (gauge_levels.held_until is null or gauge_levels.held_until > priced_metrics.period_start)
+            left join priced_groups
+                on
+                    priced_metrics.invoice_id = priced_groups.invoice_id
+                    and priced_metrics.metric_name = priced_groups.metric_name
+                    and gauge_levels.group_value = priced_groups.group_value
+
+        ),
+    {%- endif %}
+{% endfor %}
+
+{% for metric in metrics %}
+    {%- set denominators = {'day': '86400', 'hour': '3600', 'period': 'max(period_seconds)'} %}
+    metric_{{ loop.index }} as (
+
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            {% if metric['aggregation'] == 'time_weighted' -%}
+                -- Level × time held, over the period's length (average level) or per day or hour.
+                {{ usage_billing.divide_exact(
+                    'sum(metric_value * held_seconds)',
+                    denominators[metric.get('time_unit') or 'period'],
+                    10,
+                ) }} as measured_quantity,
+                count(*) as event_count
+            from gauge_levels_in_periods
+            {%- else -%}
+                cast({{ usage_billing.metric_aggregate(metric) }} as {{ usage_billing.type_decimal() }})
+                    as measured_quantity,
+                count(*) as event_count
+            from ranked_events
+            {%- endif %}
+        where metric_name = {{ usage_billing.sql_literal(metric['name']) }}
+        group by invoice_id, metric_name, group_value
+
+    ),
+
+{% endfor %}
 aggregated as (
 
+    {% for metric in metrics %}
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            measured_quantity,
+            {{ usage_billing.metric_convert(metric, 'coalesce(measured_quantity, 0)') }} as quantity,
+            event_count
+        from metric_{{ loop.index }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% if not metrics %}
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            cast(null as {{ usage_billing.type_decimal() }}) as measured_quantity,
+            cast(null as {{ usage_billing.type_decimal() }}) as quantity,
+            0 as event_count
+        from priced_groups
+        where false
+    {% endif %}
+
+),
+
+final as (
+
+    -- Every priced group of every period, with zero where nothing happened.
     select
         priced_metrics.invoice_id,
         priced_metrics.subscription_id,
@@ -33,24 +206,21 @@ aggregated as (
         priced_metrics.period_start,
         priced_metrics.period_end,
         priced_metrics.metric_name,
-        cast(null as {{ dbt.type_string() }}) as group_value,
-        cast(coalesce(sum(events.metric_value), 0) as {{ usage_billing.type_decimal() }}) as quantity,
-        count(events.event_id) as event_count
+        priced_groups.group_value,
+        cast(coalesce(aggregated.measured_quantity, 0) as {{ usage_billing.type_decimal() }}) as measured_quantity,
+        cast(coalesce(aggregated.quantity, 0) as {{ usage_billing.type_decimal() }}) as quantity,
+        coalesce(aggregated.event_count, 0) as event_count
     from priced_metrics
-    left join events
+    inner join priced_groups
         on
-            priced_metrics.customer_id = events.customer_id
-            and priced_metrics.metric_name = events.metric_name
-            and priced_metrics.period_start <= events.event_at
-            and priced_metrics.period_end > events.event_at
-    group by
-        priced_metrics.invoice_id,
-        priced_metrics.subscription_id,
-        priced_metrics.customer_id,
-        priced_metrics.period_start,
-        priced_metrics.period_end,
-        priced_metrics.metric_name
+            priced_metrics.invoice_id = priced_groups.invoice_id
+            and priced_metrics.metric_name = priced_groups.metric_name
+    left join aggregated
+        on
+            priced_groups.invoice_id = aggregated.invoice_id
+            and priced_groups.metric_name = aggregated.metric_name
+            and coalesce(priced_groups.group_value, '') = coalesce(aggregated.group_value, '')
 
 )
 
-select * from aggregated
+select * from final

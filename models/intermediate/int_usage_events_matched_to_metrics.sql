@@ -1,3 +1,5 @@
+{#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
+    value it carries. One event may count toward several metrics. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 
 with accepted_events as (
@@ -7,17 +9,59 @@ with accepted_events as (
 
 ),
 
+customer_aliases as (
+
+    -- Renamed so a relation's own columns never collide with the alias table's.
+    select
+        customer_alias as alias_key,
+        customer_id as alias_customer_id
+    from {{ ref('stg_customer_aliases') }}
+
+),
+
 {% for metric in metrics %}
+    {%- set relation = metric.get('from') %}
     metric_{{ loop.index }} as (
 
         select
-            event_id,
-            customer_id,
-            event_at,
+            {% if relation -%}
+                {%- if metric.get('id_column') -%}
+                    cast({{ adapter.quote(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
+                {%- else -%}
+                    cast(null as {{ dbt.type_string() }}) as event_id,
+                {%- endif %}
+                {% if metric.get('customer_id_column') -%}
+                    cast({{ adapter.quote(metric['customer_id_column']) }} as {{ dbt.type_string() }}) as customer_id,
+                {%- else -%}
+                    customer_aliases.alias_customer_id as customer_id,
+                {%- endif %}
+                {{ usage_billing.parse_timestamp_utc(
+                    'cast(' ~ adapter.quote(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
+                ) }} as event_at,
+            {%- else -%}
+                event_id,
+                customer_id,
+                event_at,
+            {%- endif %}
             {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
-            cast(null as {{ dbt.type_string() }}) as group_value,
-            {{ usage_billing.metric_value(metric) }} as metric_value
-        from accepted_events
+            {{ usage_billing.metric_group_value(metric) }} as group_value,
+            {{ usage_billing.metric_value(metric) }} as metric_value,
+            {{ usage_billing.metric_value_text(metric) }} as metric_value_text
+        {% if relation and relation.get('source') -%}
+            from {{ source(relation['source'][0], relation['source'][1]) }} as metric_relation
+        {%- elif relation -%}
+            from {{ ref(relation['ref']) }} as metric_relation
+        {%- else -%}
+            from accepted_events
+        {%- endif %}
+        {% if relation and not metric.get('customer_id_column') -%}
+        inner join customer_aliases
+            on
+                cast(
+                    metric_relation.{{ adapter.quote(metric.get('customer_alias_column') or 'customer_alias') }}
+                    as {{ dbt.type_string() }}
+                ) = customer_aliases.alias_key
+        {%- endif %}
         where {{ usage_billing.metric_filter(metric) }}
 
     ),
@@ -36,7 +80,8 @@ unioned as (
             event_at,
             cast(null as {{ dbt.type_string() }}) as metric_name,
             cast(null as {{ dbt.type_string() }}) as group_value,
-            cast(null as {{ usage_billing.type_decimal() }}) as metric_value
+            cast(null as {{ usage_billing.type_decimal() }}) as metric_value,
+            cast(null as {{ dbt.type_string() }}) as metric_value_text
         from accepted_events
         where false
     {% endif %}

@@ -39,6 +39,7 @@ final as (
             when event_timestamp_text is null then 'missing_timestamp'
             when event_at is null then 'bad_timestamp'
             when not has_valid_properties then 'bad_properties'
+            when not has_valid_metric_values then 'bad_value'
             when event_id_rank > 1 then 'duplicate'
             when customer_id is null then 'unknown_customer'
         end as rejection_reason

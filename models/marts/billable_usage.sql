@@ -27,10 +27,11 @@ metric_amounts as (
     select
         invoice_id,
         metric_name,
+        group_value,
         sum(amount) as amount
     from invoice_lines
     where metric_name is not null
-    group by invoice_id, metric_name
+    group by invoice_id, metric_name, group_value
 
 ),
 
@@ -44,6 +45,7 @@ final as (
         usage_by_billing_period.period_end,
         usage_by_billing_period.metric_name,
         usage_by_billing_period.group_value,
+        usage_by_billing_period.measured_quantity,
         usage_by_billing_period.quantity,
         usage_by_billing_period.event_count,
         metric_definitions.unit,
@@ -66,6 +68,7 @@ final as (
         on
             usage_by_billing_period.invoice_id = metric_amounts.invoice_id
             and usage_by_billing_period.metric_name = metric_amounts.metric_name
+            and coalesce(usage_by_billing_period.group_value, '') = coalesce(metric_amounts.group_value, '')
     left join metric_definitions
         on usage_by_billing_period.metric_name = metric_definitions.metric_name
 

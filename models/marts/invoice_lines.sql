@@ -17,7 +17,7 @@ numbered as (
         billing_periods.currency,
         row_number() over (
             partition by lines.invoice_id
-            order by lines.price_id, lines.tier
+            order by lines.price_id, lines.group_value, lines.tier
         ) as line_number
     from lines
     inner join billing_periods

@@ -1,24 +1,62 @@
+{#- Each metric per customer, group and UTC day, aggregated as the metric says (a day's max is
+    the max of that day). For charts and live totals; invoices never add these up. -#}
+{%- set metrics = usage_billing.metric_definitions() -%}
+
 with events as (
 
     select * from {{ ref('int_usage_events_matched_to_metrics') }}
 
 ),
 
-final as (
+ranked_events as (
 
     select
-        customer_id,
-        metric_name,
-        group_value,
+        *,
         cast(event_at as date) as usage_date,
-        cast(coalesce(sum(metric_value), 0) as {{ usage_billing.type_decimal() }}) as quantity,
-        count(*) as event_count
+        row_number() over (
+            partition by customer_id, metric_name, group_value, cast(event_at as date)
+            order by event_at desc, event_id desc
+        ) as recency_rank
     from events
-    group by
-        customer_id,
-        metric_name,
-        group_value,
-        cast(event_at as date)
+    where event_at is not null
+
+),
+
+{% for metric in metrics %}
+    metric_{{ loop.index }} as (
+
+        select
+            customer_id,
+            metric_name,
+            group_value,
+            usage_date,
+            cast({{ usage_billing.metric_aggregate(metric, daily=true) }} as {{ usage_billing.type_decimal() }})
+                as quantity,
+            count(*) as event_count
+        from ranked_events
+        where metric_name = {{ usage_billing.sql_literal(metric['name']) }}
+        group by customer_id, metric_name, group_value, usage_date
+
+    ),
+
+{% endfor %}
+final as (
+
+    {% for metric in metrics %}
+        select * from metric_{{ loop.index }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% if not metrics %}
+        select
+            customer_id,
+            metric_name,
+            group_value,
+            usage_date,
+            cast(null as {{ usage_billing.type_decimal() }}) as quantity,
+            0 as event_count
+        from ranked_events
+        where false
+    {% endif %}
 
 )
 

@@ -36,18 +36,33 @@ checked as (
 
 ),
 
+values_checked as (
+
+    select
+        *,
+        -- Only well-formed properties are read; a malformed object is rejected on its own.
+        case
+            when has_valid_properties then {{ usage_billing.metric_values_are_valid() }}
+            else true
+        end as has_valid_metric_values
+    from checked
+
+),
+
 ranked as (
 
     select
         *,
-        -- A repeat of an event_id supersedes the earlier row: the last loaded wins. Only rows
-        -- that could be billed compete, so a malformed resend never hides a good event.
+        -- A repeat of an event_id supersedes the earlier row: the last loaded wins (or the first,
+        -- by the var usage_billing_dedup_policy). Only rows that could be billed compete, so a
+        -- malformed resend never hides a good event.
         case
             when
                 event_id is not null
                 and customer_alias is not null
                 and event_at is not null
                 and has_valid_properties
+                and has_valid_metric_values
                 then row_number() over (
                     partition by
                         event_id,
@@ -55,15 +70,16 @@ ranked as (
                         and customer_alias is not null
                         and event_at is not null
                         and has_valid_properties
+                        and has_valid_metric_values
                     order by
-                        loaded_at desc nulls last,
-                        event_at desc,
+                        loaded_at {{ usage_billing.dedup_order() }} nulls last,
+                        event_at {{ usage_billing.dedup_order() }},
                         event_properties desc nulls last,
                         customer_alias desc,
                         event_type desc nulls last
                 )
         end as event_id_rank
-    from checked
+    from values_checked
 
 )
 

@@ -43,14 +43,6 @@ unsupported as (
     union all
 
     select
-        price_id as row_id,
-        'price: group_value (matrix pricing)' as feature
-    from prices
-    where group_value is not null
-
-    union all
-
-    select
         subscription_id as row_id,
         'subscription: minimum_amount or billing_anchor_day other than 1' as feature
     from subscriptions

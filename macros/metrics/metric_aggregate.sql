@@ -1,0 +1,49 @@
+{#- The aggregate that turns a metric's events of one period (and group) into its quantity.
+    Reads the columns metric_value (decimal), metric_value_text and recency_rank (1 = the
+    period's last event). Always over the whole period: a month's max is not a sum of daily maxes.
+    time_weighted over a period integrates held intervals (int_usage_by_billing_period); its
+    daily value, for charts, is the last level reported that day (`daily=true`). -#}
+{% macro metric_aggregate(metric, daily=false) %}
+    {%- set aggregation = metric['aggregation'] -%}
+    {%- if aggregation == 'count' -%}
+        {{- return('count(*)') -}}
+    {%- elif aggregation == 'count_distinct' -%}
+        {{- return('count(distinct metric_value_text)') -}}
+    {%- elif aggregation in ['sum', 'min', 'max'] -%}
+        {{- return(aggregation ~ '(metric_value)') -}}
+    {%- elif aggregation == 'avg' -%}
+        {#- sum / count exactly: avg() is floating point on some engines. -#}
+        {{- return(
+            'case when count(metric_value) > 0 then '
+            ~ usage_billing.divide_exact('sum(metric_value)', 'count(metric_value)', 10) ~ ' end'
+        ) -}}
+    {%- elif aggregation == 'latest' or (aggregation == 'time_weighted' and daily) -%}
+        {{- return('max(case when recency_rank = 1 then metric_value end)') -}}
+    {%- elif aggregation == 'custom' -%}
+        {{- return('(' ~ metric['expression'] ~ ')') -}}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error('metric ' ~ metric['name'] ~ ": aggregation '" ~ aggregation ~ "' has no plain aggregate") }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- A period's quantity converted before pricing: divided by `divide_by` (bytes to GB), then
+    rounded `up`, `down` or `half_up` to `precision` decimals (default 0). -#}
+{% macro metric_convert(metric, quantity) %}
+    {%- set converted = quantity -%}
+    {%- if metric.get('divide_by') -%}
+        {%- set converted = usage_billing.divide_exact(quantity, 'cast(' ~ metric['divide_by'] ~ ' as ' ~ usage_billing.type_decimal() ~ ')', 10) -%}
+    {%- endif -%}
+    {%- if metric.get('round') -%}
+        {%- set precision = metric.get('precision') or 0 -%}
+        {%- set scale = 10 ** precision -%}
+        {%- set unit = ('0.' ~ '0' * (precision - 1) ~ '1') if precision > 0 else '1' -%}
+        {%- if metric['round'] == 'half_up' -%}
+            {%- set converted = 'round(' ~ converted ~ ', ' ~ precision ~ ')' -%}
+        {%- else -%}
+            {%- set function = 'ceil' if metric['round'] == 'up' else 'floor' -%}
+            {#- Shift the decimals, round to a whole number, shift back by an exact multiplication. -#}
+            {%- set converted = function ~ '(' ~ converted ~ ' * ' ~ scale ~ ') * cast(' ~ (1 / scale) ~ ' as ' ~ usage_billing.type_decimal() ~ ')' -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return('cast(' ~ converted ~ ' as ' ~ usage_billing.type_decimal() ~ ')') -}}
+{% endmacro %}
