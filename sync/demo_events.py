@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from sync.contracts import RAW_EVENTS_COLUMNS
+
 CUSTOMER_ALIAS = "acme_corp"
 MONTH_START = datetime(2022, 10, 1, tzinfo=UTC)
 MONTH_SECONDS = 31 * 24 * 3600
@@ -152,18 +154,6 @@ def demo_events(seed: int = 20221001) -> list[RawEvent]:
     return events + malformed
 
 
-RAW_EVENTS_DDL = """
-create table if not exists {table} (
-    event_id varchar,
-    customer_alias varchar,
-    event_type varchar,
-    event_timestamp varchar,
-    event_properties varchar,
-    loaded_at timestamp
-)
-"""
-
-
 def write_raw_events(
     connection: duckdb.DuckDBPyConnection,
     events: list[RawEvent],
@@ -176,7 +166,7 @@ def write_raw_events(
     connection.execute(f'create schema if not exists "{schema}"')
     if replace:
         connection.execute(f"drop table if exists {qualified}")
-    connection.execute(RAW_EVENTS_DDL.format(table=qualified))
+    connection.execute(f"create table if not exists {qualified} ({RAW_EVENTS_COLUMNS})")
     if not events:
         return 0
     connection.executemany(

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sync.demo_events import RAW_EVENTS_DDL
+from sync.contracts import RAW_EVENTS_COLUMNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -64,9 +64,19 @@ def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> DbtArtifacts:
     _run_dbt(["parse"], work_dir)
     with duckdb.connect(str(work_dir / "habits.duckdb")) as connection:
         connection.execute('create schema if not exists "raw"')
-        connection.execute(RAW_EVENTS_DDL.format(table='"raw"."usage_events"'))
+        connection.execute(f'create table "raw"."usage_events" ({RAW_EVENTS_COLUMNS})')
     _run_dbt(
-        ["build", "--empty", "--resource-type", "seed", "--resource-type", "model", "--quiet"],
+        [
+            "build",
+            "--empty",
+            "--resource-type",
+            "seed",
+            "--resource-type",
+            "model",
+            "--resource-type",
+            "snapshot",
+            "--quiet",
+        ],
         work_dir,
     )
     _run_dbt(["docs", "generate", "--quiet"], work_dir)

@@ -1,8 +1,28 @@
 {#- Each priced metric's quantity per billing period and priced group. Events of a group that
     has its own price are aggregated apart; all others pool into the default group (empty
     group_value) priced by the metric's default price. Every aggregation runs over the whole
-    period, then the quantity is converted (divide_by, round) before pricing. -#}
+    period, then the quantity is converted (divide_by, round) before pricing.
+    Incremental: a run recomputes only the periods that changed events fall in or precede
+    (a gauge carries into later periods), periods whose priced metrics and groups changed or are
+    new, live periods of gauges (their level is held up to the billing clock), and periods of
+    metrics read from relations. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{%- set gauge_names = [] -%}
+{%- set relation_names = [] -%}
+{%- for metric in metrics -%}
+    {%- if metric['aggregation'] == 'time_weighted' -%}
+        {%- do gauge_names.append(usage_billing.sql_literal(metric['name'])) -%}
+    {%- endif -%}
+    {%- if metric.get('from') -%}
+        {%- do relation_names.append(usage_billing.sql_literal(metric['name'])) -%}
+    {%- endif -%}
+{%- endfor -%}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='invoice_id',
+) }}
+-- depends_on: {{ ref('int_usage_events_validated') }}
 
 with prices_by_billing_period as (
 
@@ -16,7 +36,7 @@ events as (
 
 ),
 
-priced_metrics as (
+all_priced_metrics as (
 
     select distinct
         invoice_id,
@@ -30,14 +50,122 @@ priced_metrics as (
 
 ),
 
+pricing_fingerprints as (
+
+    -- Which metrics and groups an invoice prices, and over which instants: when this changes,
+    -- its usage must be computed again.
+    select
+        invoice_id,
+        {{ dbt.hash(dbt.concat([
+            'cast(min(period_start) as ' ~ dbt.type_string() ~ ')', "'|'",
+            'cast(min(period_end) as ' ~ dbt.type_string() ~ ')', "'|'",
+            dbt.listagg(
+                dbt.concat(['metric_name', "'='", "coalesce(group_value, '')"]),
+                "','",
+                'order by metric_name, group_value',
+            ),
+        ])) }} as pricing_fingerprint
+    from prices_by_billing_period
+    where metric_name is not null
+    group by invoice_id
+
+),
+
+{% if is_incremental() %}
+    changed_usage as (
+
+        select
+            customer_id,
+            event_at
+        from {{ ref('int_usage_events_validated') }}
+        where processed_at = {{ usage_billing.run_started_timestamp() }} and customer_id is not null
+
+        union all
+
+        select
+            replaced_customer_id as customer_id,
+            replaced_event_at as event_at
+        from {{ ref('int_usage_events_validated') }}
+        where processed_at = {{ usage_billing.run_started_timestamp() }} and replaced_customer_id is not null
+
+    ),
+
+    changed_since as (
+
+        select
+            customer_id,
+            min(event_at) as changed_from_at
+        from changed_usage
+        group by customer_id
+
+    ),
+
+    invoices_to_recompute as (
+
+        select all_priced_metrics.invoice_id
+        from all_priced_metrics
+        inner join changed_since
+            on
+                all_priced_metrics.customer_id = changed_since.customer_id
+                and all_priced_metrics.period_end > changed_since.changed_from_at
+
+        union
+
+        select pricing_fingerprints.invoice_id
+        from pricing_fingerprints
+        left join (select distinct invoice_id, pricing_fingerprint from {{ this }}) as stored
+            on pricing_fingerprints.invoice_id = stored.invoice_id
+        where
+            stored.pricing_fingerprint is null
+            or stored.pricing_fingerprint <> pricing_fingerprints.pricing_fingerprint
+
+        {% if gauge_names -%}
+            union
+
+            select invoice_id
+            from all_priced_metrics
+            where
+                metric_name in ({{ gauge_names | join(', ') }})
+                and period_end > {{ usage_billing.as_of_timestamp() }}
+        {%- endif %}
+
+        {% if relation_names -%}
+            union
+
+            select invoice_id
+            from all_priced_metrics
+            where metric_name in ({{ relation_names | join(', ') }})
+        {%- endif %}
+
+    ),
+
+    priced_metrics as (
+
+        select all_priced_metrics.*
+        from all_priced_metrics
+        inner join invoices_to_recompute
+            on all_priced_metrics.invoice_id = invoices_to_recompute.invoice_id
+
+    ),
+{% else %}
+    priced_metrics as (
+
+        select * from all_priced_metrics
+
+    ),
+{% endif %}
+
 priced_groups as (
 
     select distinct
-        invoice_id,
-        metric_name,
-        group_value
+        prices_by_billing_period.invoice_id,
+        prices_by_billing_period.metric_name,
+        prices_by_billing_period.group_value
     from prices_by_billing_period
-    where metric_name is not null
+    inner join priced_metrics
+        on
+            prices_by_billing_period.invoice_id = priced_metrics.invoice_id
+            and prices_by_billing_period.metric_name = priced_metrics.metric_name
 
 ),
 
@@ -209,12 +337,15 @@ final as (
         priced_groups.group_value,
         cast(coalesce(aggregated.measured_quantity, 0) as {{ usage_billing.type_decimal() }}) as measured_quantity,
         cast(coalesce(aggregated.quantity, 0) as {{ usage_billing.type_decimal() }}) as quantity,
-        coalesce(aggregated.event_count, 0) as event_count
+        coalesce(aggregated.event_count, 0) as event_count,
+        pricing_fingerprints.pricing_fingerprint
     from priced_metrics
     inner join priced_groups
         on
             priced_metrics.invoice_id = priced_groups.invoice_id
             and priced_metrics.metric_name = priced_groups.metric_name
+    inner join pricing_fingerprints
+        on priced_metrics.invoice_id = pricing_fingerprints.invoice_id
     left join aggregated
         on
             priced_groups.invoice_id = aggregated.invoice_id

@@ -1,11 +1,25 @@
 {#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
-    value it carries. One event may count toward several metrics. -#}
+    value it carries. One event may count toward several metrics. Incremental: a run replaces
+    the rows of the events re-checked in the same run; rows of metrics read from relations,
+    which have no load time, are replaced in full every run. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ usage_billing.delete_rows_to_recompute(
+        'is_from_relation or event_key in (select event_key from ' ~ ref('int_usage_events_validated')
+        ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp() ~ ')'
+    ) }}",
+) }}
 
 with accepted_events as (
 
     select * from {{ ref('int_usage_events_validated') }}
-    where rejection_reason is null
+    {% if is_incremental() -%}
+        where rejection_reason is null and processed_at = {{ usage_billing.run_started_timestamp() }}
+    {%- else -%}
+        where rejection_reason is null
+    {%- endif %}
 
 ),
 
@@ -25,7 +39,9 @@ customer_aliases as (
 
         select
             {% if relation -%}
-                {%- if metric.get('id_column') -%}
+                cast(null as {{ dbt.type_string() }}) as event_key,
+                true as is_from_relation,
+                {% if metric.get('id_column') -%}
                     cast({{ adapter.quote(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
                 {%- else -%}
                     cast(null as {{ dbt.type_string() }}) as event_id,
@@ -39,6 +55,8 @@ customer_aliases as (
                     'cast(' ~ adapter.quote(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
                 ) }} as event_at,
             {%- else -%}
+                event_key,
+                false as is_from_relation,
                 event_id,
                 customer_id,
                 event_at,
@@ -46,7 +64,8 @@ customer_aliases as (
             {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
             {{ usage_billing.metric_group_value(metric) }} as group_value,
             {{ usage_billing.metric_value(metric) }} as metric_value,
-            {{ usage_billing.metric_value_text(metric) }} as metric_value_text
+            {{ usage_billing.metric_value_text(metric) }} as metric_value_text,
+            {{ usage_billing.run_started_timestamp() }} as processed_at
         {% if relation and relation.get('source') -%}
             from {{ source(relation['source'][0], relation['source'][1]) }} as metric_relation
         {%- elif relation -%}
@@ -75,13 +94,16 @@ unioned as (
     {% endfor %}
     {% if not metrics %}
         select
+            event_key,
+            false as is_from_relation,
             event_id,
             customer_id,
             event_at,
             cast(null as {{ dbt.type_string() }}) as metric_name,
             cast(null as {{ dbt.type_string() }}) as group_value,
             cast(null as {{ usage_billing.type_decimal() }}) as metric_value,
-            cast(null as {{ dbt.type_string() }}) as metric_value_text
+            cast(null as {{ dbt.type_string() }}) as metric_value_text,
+            {{ usage_billing.run_started_timestamp() }} as processed_at
         from accepted_events
         where false
     {% endif %}

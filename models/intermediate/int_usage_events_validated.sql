@@ -1,3 +1,13 @@
+{#- Every raw event with its customer and, when it is not billed, the reason. Incremental: a
+    run re-checks only the event keys that received rows since the last run (minus a lookback
+    for stragglers) and the events rejected for an alias that now exists; each key is checked
+    against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='event_key',
+) }}
+
 with events as (
 
     select * from {{ ref('stg_usage_events') }}
@@ -10,40 +20,191 @@ customer_aliases as (
 
 ),
 
+{% if is_incremental() %}
+    {%- set raw_id = var('usage_billing_column_event_id') -%}
+    {%- set raw_loaded_at = var('usage_billing_column_loaded_at') %}
+    last_run as (
+
+        select
+            {{ dbt.dateadd(
+                'hour',
+                -var('usage_billing_incremental_lookback_hours'),
+                "coalesce(max(loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))",
+            ) }} as reread_from
+        from {{ this }}
+
+    ),
+
+    raw_to_check as (
+
+        -- Every raw row of an event that received a row since the last run (minus the lookback),
+        -- or that was rejected only for an alias that now exists. Filtered on the raw columns, so
+        -- only these rows are parsed and checked below.
+        select raw_events.*
+        from {{ source('usage_billing', 'usage_events') }} as raw_events
+        where
+            raw_events.{{ raw_id }} in (
+                select recent.{{ raw_id }}
+                from {{ source('usage_billing', 'usage_events') }} as recent
+                where recent.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
+            )
+            or (
+                raw_events.{{ raw_id }} is null
+                and raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
+            )
+            or cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }}) in (
+                select previous.event_id
+                from {{ this }} as previous
+                inner join customer_aliases
+                    on previous.customer_alias = customer_aliases.customer_alias
+                where previous.rejection_reason = 'unknown_customer'
+            )
+
+    ),
+
+    keyed_to_check as (
+
+        {{ usage_billing.staged_usage_events('raw_to_check') }}
+
+    ),
+
+    changed_keys as (
+
+        select distinct event_key from keyed_to_check
+
+    ),
+
+    replaced_versions as (
+
+        -- The version billed until now, so later models also recompute where it used to count.
+        select
+            previous.event_key,
+            previous.customer_id as replaced_customer_id,
+            previous.event_at as replaced_event_at
+        from {{ this }} as previous
+        inner join changed_keys
+            on previous.event_key = changed_keys.event_key
+        where previous.rejection_reason is null
+
+    ),
+{% else %}
+    keyed_to_check as (
+
+        select * from events
+
+    ),
+
+    replaced_versions as (
+
+        select
+            event_key,
+            cast(null as {{ dbt.type_string() }}) as replaced_customer_id,
+            cast(null as {{ dbt.type_timestamp() }}) as replaced_event_at
+        from events
+        where 1 = 0
+
+    ),
+{% endif %}
+
+properties_checked as (
+
+    select
+        *,
+        event_properties is null
+        or {{ usage_billing.is_json_object('event_properties') }} as has_valid_properties
+    from keyed_to_check
+
+),
+
+values_checked as (
+
+    select
+        *,
+        -- Only well-formed properties are read; a malformed object is rejected on its own.
+        case
+            when has_valid_properties then {{ usage_billing.metric_values_are_valid() }}
+            else true
+        end as has_valid_metric_values
+    from properties_checked
+
+),
+
+events_to_check as (
+
+    select
+        *,
+        event_id is not null
+        and customer_alias is not null
+        and event_at is not null
+        and has_valid_properties
+        and has_valid_metric_values as is_well_formed
+    from values_checked
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- A repeat of an event_id supersedes the earlier row: the last loaded wins (or the first,
+        -- by the var usage_billing_dedup_policy). Only well-formed rows compete, so a malformed
+        -- resend never hides a good event.
+        case
+            when is_well_formed
+                then row_number() over (
+                    partition by event_key, is_well_formed
+                    order by
+                        loaded_at {{ usage_billing.dedup_order() }} nulls last,
+                        event_at {{ usage_billing.dedup_order() }},
+                        event_properties desc nulls last,
+                        customer_alias desc,
+                        event_type desc nulls last
+                )
+        end as event_id_rank
+    from events_to_check
+
+),
+
 matched as (
 
     select
-        events.*,
+        ranked.*,
         customer_aliases.customer_id
-    from events
+    from ranked
     left join customer_aliases
-        on events.customer_alias = customer_aliases.customer_alias
+        on ranked.customer_alias = customer_aliases.customer_alias
 
 ),
 
 final as (
 
     select
-        event_id,
-        customer_alias,
-        customer_id,
-        event_type,
-        event_timestamp_text,
-        event_at,
-        event_properties,
-        loaded_at,
+        matched.event_key,
+        matched.event_id,
+        matched.customer_alias,
+        matched.customer_id,
+        matched.event_type,
+        matched.event_timestamp_text,
+        matched.event_at,
+        matched.event_properties,
+        matched.loaded_at,
         -- The first failing check names the reason; null means the event is billed.
         case
-            when event_id is null then 'missing_event_id'
-            when customer_alias is null then 'missing_customer_alias'
-            when event_timestamp_text is null then 'missing_timestamp'
-            when event_at is null then 'bad_timestamp'
-            when not has_valid_properties then 'bad_properties'
-            when not has_valid_metric_values then 'bad_value'
-            when event_id_rank > 1 then 'duplicate'
-            when customer_id is null then 'unknown_customer'
-        end as rejection_reason
+            when matched.event_id is null then 'missing_event_id'
+            when matched.customer_alias is null then 'missing_customer_alias'
+            when matched.event_timestamp_text is null then 'missing_timestamp'
+            when matched.event_at is null then 'bad_timestamp'
+            when not matched.has_valid_properties then 'bad_properties'
+            when not matched.has_valid_metric_values then 'bad_value'
+            when matched.event_id_rank > 1 then 'duplicate'
+            when matched.customer_id is null then 'unknown_customer'
+        end as rejection_reason,
+        replaced_versions.replaced_customer_id,
+        replaced_versions.replaced_event_at,
+        {{ usage_billing.run_started_timestamp() }} as processed_at
     from matched
+    left join replaced_versions
+        on matched.event_key = replaced_versions.event_key
 
 )
 

@@ -1,12 +1,51 @@
 {#- Each metric per customer, group and UTC day, aggregated as the metric says (a day's max is
     the max of that day). For charts and live totals; invoices never add these up. -#}
+{#- Incremental: a run replaces the (customer, day) pairs that changed events fall in, before
+    or after their correction, and every day of metrics read from relations. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_days_to_recompute()) }}",
+) }}
+-- depends_on: {{ ref('int_usage_events_validated') }}
 
-with events as (
+with all_events as (
 
     select * from {{ ref('int_usage_events_matched_to_metrics') }}
 
 ),
+
+{% if is_incremental() %}
+    changed_days as (
+
+        {{ usage_billing.changed_usage_days() }}
+
+    ),
+
+    events as (
+
+        select all_events.*
+        from all_events
+        inner join changed_days
+            on
+                all_events.customer_id = changed_days.customer_id
+                and cast(all_events.event_at as date) = changed_days.usage_date
+        where not all_events.is_from_relation
+
+        union all
+
+        select * from all_events
+        where all_events.is_from_relation
+
+    ),
+{% else %}
+    events as (
+
+        select * from all_events
+
+    ),
+{% endif %}
 
 ranked_events as (
 

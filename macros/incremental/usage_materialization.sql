@@ -1,0 +1,21 @@
+{#- Event-level models are incremental when the raw table has a loaded_at column (each run
+    reads the rows loaded since the last one), and rebuilt in full when it has none. -#}
+{% macro usage_materialization() %}
+    {{ return('incremental' if var('usage_billing_column_loaded_at') else 'table') }}
+{% endmacro %}
+
+{#- The instant this dbt invocation started, as a SQL timestamp: every row an incremental run
+    writes carries it, so later models of the same run find exactly what changed. -#}
+{% macro run_started_timestamp() %}
+    {{- return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as " ~ dbt.type_timestamp() ~ ")") -}}
+{% endmacro %}
+
+{#- Pre-hook of append-only incremental models: delete the rows about to be recomputed
+    (`condition` over the model's own columns). Does nothing on a first or full build. -#}
+{% macro delete_rows_to_recompute(condition) %}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ condition }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,39 @@
+{#- The raw events of `relation` renamed by the column vars, cast (timestamps parsed to UTC) and
+    keyed: stg_usage_events over the whole source, and incremental runs over just the rows they
+    re-check, so both read events the same way. -#}
+{% macro staged_usage_events(relation) %}
+    {%- set id_column = var('usage_billing_column_event_id') -%}
+    {%- set timestamp_text = 'cast(' ~ var('usage_billing_column_event_timestamp') ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- set loaded_at_column = var('usage_billing_column_loaded_at') -%}
+    {%- set loaded_at = 'cast(' ~ loaded_at_column ~ ' as ' ~ dbt.type_timestamp() ~ ')' if loaded_at_column
+        else 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- set text_of = {
+        'event_id': 'cast(' ~ id_column ~ ' as ' ~ dbt.type_string() ~ ')',
+        'customer_alias': 'cast(' ~ var('usage_billing_column_customer_alias') ~ ' as ' ~ dbt.type_string() ~ ')',
+        'event_type': 'cast(' ~ var('usage_billing_column_event_type') ~ ' as ' ~ dbt.type_string() ~ ')',
+        'event_properties': 'cast(' ~ var('usage_billing_column_event_properties') ~ ' as ' ~ dbt.type_string() ~ ')',
+    } -%}
+    select
+        {{ text_of['event_id'] }} as event_id,
+        {{ text_of['customer_alias'] }} as customer_alias,
+        {{ text_of['event_type'] }} as event_type,
+        {{ timestamp_text }} as event_timestamp_text,
+        {{ usage_billing.parse_timestamp_utc(timestamp_text) }} as event_at,
+        {{ text_of['event_properties'] }} as event_properties,
+        {{ loaded_at }} as loaded_at,
+        -- The key repeats share; a row without an event_id is keyed by its own content.
+        coalesce(
+            {{ text_of['event_id'] }},
+            {{ dbt.concat([
+                "'row:'",
+                dbt.hash(dbt.concat([
+                    "coalesce(" ~ text_of['customer_alias'] ~ ", '')", "'|'",
+                    "coalesce(" ~ text_of['event_type'] ~ ", '')", "'|'",
+                    "coalesce(" ~ timestamp_text ~ ", '')", "'|'",
+                    "coalesce(" ~ text_of['event_properties'] ~ ", '')", "'|'",
+                    "coalesce(cast(" ~ loaded_at ~ " as " ~ dbt.type_string() ~ "), '')",
+                ])),
+            ]) }}
+        ) as event_key
+    from {{ relation }}
+{% endmacro %}

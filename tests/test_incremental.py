@@ -1,0 +1,257 @@
+"""Late usage and incremental builds: a generated event stream with duplicates, corrections,
+late events, stragglers and bad rows arrives in random batches; an incremental `dbt build`
+runs after each. At the end every mart equals a `--full-refresh` build to the row and the
+cent, and invoice_revisions holds exactly the revisions the builds showed."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from warehouse_scenario import (
+    MARTS_SCHEMA,
+    PRICING_TABLES,
+    RAW_EVENTS_COLUMNS,
+    Pricing,
+    Scenario,
+    column_names,
+    run_dbt,
+    write_table,
+)
+
+D = Decimal
+CUSTOMERS = ["alpha", "beta", "gamma", "ghost"]  # ghost's alias arrives only halfway
+FIRST_LOAD = datetime(2024, 3, 15, 0, 0)
+VARS: dict[str, Any] = {
+    "usage_billing_as_of": "2024-03-20 00:00:00",
+    "usage_billing_metrics": [
+        {"name": "requests", "event_type": "request", "aggregation": "count"},
+        {"name": "volume", "event_type": "payment", "aggregation": "sum", "property": "amount"},
+        {"name": "peak_gb", "event_type": "storage", "aggregation": "max", "property": "gb"},
+        {
+            "name": "users",
+            "event_type": "request",
+            "aggregation": "count_distinct",
+            "property": "user",
+        },
+        {
+            "name": "seats",
+            "event_type": "seats",
+            "aggregation": "time_weighted",
+            "property": "seats",
+        },
+    ],
+}
+MARTS = [
+    "invoices",
+    "invoice_lines",
+    "billable_usage",
+    "billing_periods",
+    "metric_usage_daily",
+    "usage_events_rejected",
+]
+
+
+def _pricing(with_ghost: bool) -> Pricing:
+    customers = [name for name in CUSTOMERS if with_ghost or name != "ghost"]
+    prices = [
+        ("requests", "per_unit", D("0.01")),
+        ("volume", "graduated", None),
+        ("peak_gb", "per_unit", D("0.5")),
+        ("users", "per_unit", D(2)),
+        ("seats", "per_unit", D(10)),
+    ]
+    return Pricing(
+        customers=[{"customer_id": f"cus_{name}", "name": name} for name in CUSTOMERS],
+        customer_aliases=[{"alias": name, "customer_id": f"cus_{name}"} for name in customers],
+        plans=[{"plan_id": "metered", "name": "Metered"}],
+        subscriptions=[
+            {
+                "subscription_id": f"sub_{name}",
+                "customer_id": f"cus_{name}",
+                "plan_id": "metered",
+                "currency": "EUR",
+                "start_date": "2024-01-01",
+            }
+            for name in CUSTOMERS
+        ],
+        prices=[
+            {
+                "price_id": f"price_{metric}",
+                "plan_id": "metered",
+                "metric": metric,
+                "pricing_model": model,
+                "description": metric,
+                "unit_price": rate,
+                "effective_from": "2023-01-01",
+            }
+            for metric, model, rate in prices
+        ]
+        + [
+            {
+                "price_id": "price_fee",
+                "plan_id": "metered",
+                "pricing_model": "flat",
+                "description": "Platform fee",
+                "flat_amount": D(100),
+                "effective_from": "2023-01-01",
+            }
+        ],
+        price_tiers=[
+            {"price_id": "price_volume", "tier": 1, "up_to": D(1000), "unit_price": D("0.02")},
+            {"price_id": "price_volume", "tier": 2, "up_to": None, "unit_price": D("0.01")},
+        ],
+    )
+
+
+def _stream(rng: random.Random) -> list[list[dict[str, Any]]]:
+    """Raw rows in batches, in arrival order; corrections and re-sends arrive after originals."""
+    batches: list[list[dict[str, Any]]] = [[] for _ in range(4)]
+
+    def moment() -> str:
+        start = datetime(2024, 1, 1)
+        return (start + timedelta(seconds=rng.randrange(78 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def payload(kind: str) -> str:
+        if kind == "request":
+            return json.dumps({"user": rng.choice("abcdef")})
+        if kind == "payment":
+            return json.dumps({"amount": rng.randrange(1, 40000) / 100})
+        if kind == "storage":
+            return json.dumps({"gb": rng.randrange(1, 500)})
+        return json.dumps({"seats": rng.randrange(1, 30)})
+
+    for number in range(240):
+        kind = rng.choice(["request", "request", "payment", "storage", "seats"])
+        row = {
+            "event_id": f"e{number}",
+            "customer_alias": rng.choice(CUSTOMERS),
+            "event_type": kind,
+            "event_timestamp": moment(),
+            "event_properties": payload(kind),
+        }
+        arrival = rng.randrange(4)
+        batches[arrival].append(row)
+        later = rng.randrange(arrival, 4)
+        roll = rng.random()
+        if roll < 0.08:  # re-sent as is
+            batches[later].append(dict(row))
+        elif roll < 0.16:  # corrected: new payload, maybe another month
+            batches[later].append(
+                {**row, "event_properties": payload(kind), "event_timestamp": moment()}
+            )
+        elif roll < 0.19:  # a malformed re-send that must not hide the good row
+            batches[later].append({**row, "event_properties": "{broken"})
+    batches[rng.randrange(4)].append(
+        {
+            "event_id": "bad1",
+            "customer_alias": "alpha",
+            "event_type": "request",
+            "event_timestamp": None,
+            "event_properties": "{}",
+        }
+    )
+    return batches
+
+
+def _load(database: Path, rows: list[dict[str, Any]], loaded_at: list[datetime]) -> None:
+    with duckdb.connect(str(database)) as connection:
+        names = column_names(RAW_EVENTS_COLUMNS)
+        connection.executemany(
+            f"insert into raw.usage_events ({', '.join(names)}) values (?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    row["event_id"],
+                    row["customer_alias"],
+                    row["event_type"],
+                    row["event_timestamp"],
+                    row["event_properties"],
+                    at,
+                ]
+                for row, at in zip(rows, loaded_at, strict=True)
+            ],
+        )
+
+
+def _write_pricing(database: Path, pricing: Pricing) -> None:
+    with duckdb.connect(str(database)) as connection:
+        for table, ddl in PRICING_TABLES.items():
+            write_table(connection, "pricing", table, ddl, getattr(pricing, table))
+
+
+def _mart(scenario: Scenario, table: str) -> list[tuple[Any, ...]]:
+    columns = [
+        row[0]
+        for row in scenario.rows(
+            "select column_name from information_schema.columns"
+            " where table_schema = ? and table_name = ? order by ordinal_position",
+            [MARTS_SCHEMA, table],
+        )
+    ]
+    return scenario.rows(f"select {', '.join(columns)} from {MARTS_SCHEMA}.{table} order by all")
+
+
+@pytest.mark.parametrize("seed", [7, 2024])
+def test_incremental_builds_equal_a_full_refresh(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    database = tmp_path / "incremental" / "warehouse.duckdb"
+    database.parent.mkdir()
+    with duckdb.connect(str(database)) as connection:
+        write_table(connection, "raw", "usage_events", RAW_EVENTS_COLUMNS, [])
+    _write_pricing(database, _pricing(with_ghost=False))
+    build_vars = {**VARS, "usage_billing_pricing_schema": "pricing"}
+    scenario = Scenario(database)
+    seen_hashes: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    newest = FIRST_LOAD
+    batches = _stream(rng)
+    for number, batch in enumerate(batches):
+        if number == 2:
+            _write_pricing(database, _pricing(with_ghost=True))  # ghost's events become billable
+        loaded_at = [newest + timedelta(hours=3, minutes=rng.randrange(60)) for _ in batch]
+        if number > 0 and batch:
+            # A straggler: committed after the last run, stamped before its newest row.
+            loaded_at[0] = newest - timedelta(minutes=30)
+        _load(database, batch, loaded_at)
+        newest = max([newest, *loaded_at])
+        # dbt's data tests run on the last batch only, to keep the suite quick.
+        last = number == len(batches) - 1
+        run_dbt(
+            ["build"] if last else ["build", "--exclude", "resource_type:test"],
+            database,
+            build_vars,
+        )
+        for invoice_id, content_hash, total in scenario.rows(
+            f"select invoice_id, content_hash, total from {MARTS_SCHEMA}.invoices"
+        ):
+            history = seen_hashes[invoice_id]
+            if not history or history[-1][0] != content_hash:
+                history.append((content_hash, total))
+
+    full = tmp_path / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    shutil.copy(database, full)
+    run_dbt(["build", "--full-refresh"], full, build_vars)
+    for table in MARTS:
+        incremental_rows = _mart(scenario, table)
+        assert incremental_rows, f"{table} is empty"
+        assert incremental_rows == _mart(Scenario(full), table), table
+
+    revisions: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    for invoice_id, content_hash, total in scenario.rows(
+        f"""
+        select invoice_id, content_hash, total from {MARTS_SCHEMA}.invoice_revisions
+        order by invoice_id, revision_number
+        """
+    ):
+        revisions[invoice_id].append((content_hash, total))
+    assert revisions == seen_hashes
+    assert any(len(history) > 1 for history in revisions.values()), "no invoice was revised"
