@@ -3,14 +3,14 @@
     SyncError                   base of everything below; the message says what to do
     ├── RetriableError          try again: the same request may succeed later
     │   ├── TransportError      connection refused, reset or dropped; timeouts
-    │   ├── RateLimited         HTTP 429
-    │   ├── Conflict            HTTP 409 (a concurrent request with the same key)
+    │   ├── RateLimitedError         HTTP 429
+    │   ├── ConflictError            HTTP 409 (a concurrent request with the same key)
     │   └── ServerError         HTTP 5xx
     └── FatalError              do not retry: fix the cause first
         ├── ClientError         other HTTP 4xx; carries the vendor's message
         ├── ConfigError         a setting or environment variable is missing or wrong
-        ├── UnmappedCustomer    no `customer_external_ids` row for this customer and target
-        ├── UnsupportedAmount   an amount the target cannot represent exactly
+        ├── UnmappedCustomerError    no `customer_external_ids` row for this customer and target
+        ├── UnsupportedAmountError   an amount the target cannot represent exactly
         └── LoadError           a CSV file that cannot be loaded at all (no header, ...)
 
 Retriable errors carry `retry_after` (seconds) when the server asked for a wait. A request
@@ -37,11 +37,11 @@ class TransportError(RetriableError):
     """No usable response: connection refused, reset or dropped, or a timeout."""
 
 
-class RateLimited(RetriableError):
+class RateLimitedError(RetriableError):
     """HTTP 429: slow down and retry."""
 
 
-class Conflict(RetriableError):
+class ConflictError(RetriableError):
     """HTTP 409: a concurrent request with the same idempotency key is in flight."""
 
 
@@ -65,11 +65,11 @@ class ConfigError(FatalError):
     """A setting or environment variable is missing or malformed."""
 
 
-class UnmappedCustomer(FatalError):
+class UnmappedCustomerError(FatalError):
     """The customer has no external id for the target in `customer_external_ids`."""
 
 
-class UnsupportedAmount(FatalError):
+class UnsupportedAmountError(FatalError):
     """An amount the target cannot represent exactly (e.g. Stripe's 3-decimal currencies)."""
 
 

@@ -24,8 +24,8 @@ import tenacity
 
 from sync.errors import (
     ClientError,
-    Conflict,
-    RateLimited,
+    ConflictError,
+    RateLimitedError,
     RetriableError,
     ServerError,
     TransportError,
@@ -85,9 +85,9 @@ def classify(response: httpx.Response) -> None:
     if should_retry == "true":
         raise ServerError(message, retry_after)
     if status == 429:
-        raise RateLimited(message, retry_after)
+        raise RateLimitedError(message, retry_after)
     if status == 409:
-        raise Conflict(message, retry_after)
+        raise ConflictError(message, retry_after)
     if status >= 500:
         raise ServerError(message, retry_after)
     raise ClientError(message, status)

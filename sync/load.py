@@ -173,7 +173,9 @@ def _properties_expression(shape: _Layout) -> str:
     """SQL for the properties JSON text of a valid row."""
     extras = None
     if shape.extras:
-        pairs = ", ".join(f"{sql_literal(name)}, {_typed_json(f'c{i}')}" for name, i in shape.extras)
+        pairs = ", ".join(
+            f"{sql_literal(name)}, {_typed_json(f'c{i}')}" for name, i in shape.extras
+        )
         extras = f"json_object({pairs})"
     if "event_properties" not in shape.fields:
         return f"cast({extras} as varchar)" if extras else "cast(null as varchar)"
@@ -191,7 +193,8 @@ def _read_csv(path: Path, shape: _Layout) -> str:
         f"read_csv({sql_literal(str(path))}, auto_detect = false, columns = {{{columns}}},"
         " header = true, delim = ',', quote = '\"', escape = '\"', strict_mode = true,"
         f" max_line_size = {MAX_LINE_BYTES}, encoding = 'utf-8', store_rejects = true,"
-        f" rejects_table = {sql_literal(REJECTS_TABLE)}, rejects_scan = {sql_literal(REJECTS_SCAN)})"
+        f" rejects_table = {sql_literal(REJECTS_TABLE)},"
+        f" rejects_scan = {sql_literal(REJECTS_SCAN)})"
     )
 
 
@@ -235,7 +238,7 @@ def _stage_sql(path: Path, shape: _Layout) -> str:
                 {extras}
             from {_read_csv(path, shape)}
         )
-    """
+    """  # noqa: S608 - identifiers and literals are ours, quoted
 
 
 def _stored(expression: str, column_type: str, kind: str) -> str:
@@ -341,8 +344,11 @@ def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict
     columns = warehouse.table_columns(events.schema, events.table)
     if columns:
         wanted = [
-            events.event_id, events.customer_alias, events.event_type,
-            events.event_timestamp, events.event_properties,
+            events.event_id,
+            events.customer_alias,
+            events.event_type,
+            events.event_timestamp,
+            events.event_properties,
         ] + ([events.loaded_at] if events.loaded_at else [])
         missing = [name for name in wanted if name not in columns]
         if missing:
@@ -355,8 +361,11 @@ def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict
     definitions = [
         f"{quote_identifier(name)} varchar"
         for name in (
-            events.event_id, events.customer_alias, events.event_type,
-            events.event_timestamp, events.event_properties,
+            events.event_id,
+            events.customer_alias,
+            events.event_type,
+            events.event_timestamp,
+            events.event_properties,
         )
     ]
     if events.loaded_at:
@@ -476,7 +485,7 @@ def load_csv(
     ).fetchone()
     result.loaded = int(inserted[0]) if inserted else 0
     (valid_newest,) = connection.execute(
-        f"select count(*) from _usage_billing_load_candidates where newest_first = 1"  # noqa: S608
+        "select count(*) from _usage_billing_load_candidates where newest_first = 1"
     ).fetchone() or (0,)
     result.already_loaded = int(valid_newest) - result.loaded
 
@@ -506,8 +515,12 @@ def load_csv(
         for index, reason, event_id, timestamp in semantic
     ]
     pending += [
-        (int(index), "superseded_in_file", "a later row of this file has the same event_id"
-         " and a different payload", event_id)
+        (
+            int(index),
+            "superseded_in_file",
+            "a later row of this file has the same event_id and a different payload",
+            event_id,
+        )
         for index, event_id, same in superseded
         if not same
     ]

@@ -1,4 +1,4 @@
-"""Where the raw events live, read from the dbt project's vars, so the loader writes where dbt reads.
+"""Where the raw events live, from the dbt project's vars: the loader writes where dbt reads.
 
 Only the defaults in `dbt_project.yml` are read (vars given on dbt's command line are not seen
 here); without a project file the documented defaults apply.
