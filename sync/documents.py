@@ -135,22 +135,33 @@ def plain(value: Decimal) -> str:
     return _plain(value)
 
 
+def _keyed(lines: tuple[Line, ...]) -> dict[tuple[tuple[str, str, str, str], int], Line]:
+    """Lines by key and occurrence (a key seen twice stays two lines)."""
+    seen: dict[tuple[str, str, str, str], int] = {}
+    keyed = {}
+    for line in lines:
+        occurrence = seen.get(line.key, 0)
+        seen[line.key] = occurrence + 1
+        keyed[(line.key, occurrence)] = line
+    return keyed
+
+
 def changes(previous: InvoiceVersion, current: InvoiceVersion) -> list[Change]:
-    """Per-line differences, in the current version's line order, then removed lines."""
-    old = {line.key: line for line in previous.lines}
-    new = {line.key: line for line in current.lines}
+    """Lines whose amount changed, in the current version's order, then removed lines."""
+    old = _keyed(previous.lines)
+    new = _keyed(current.lines)
     result: list[Change] = []
-    for line in current.lines:
-        before = old.get(line.key)
+    for key, line in new.items():
+        before = old.get(key)
         amount = line.amount - (before.amount if before else Decimal(0))
-        if amount or before is None or before.quantity != line.quantity:
+        if amount:
             result.append(
                 Change(line.description, before.quantity if before else None, line.quantity, amount)
             )
-    for line in previous.lines:
-        if line.key not in new:
+    for key, line in old.items():
+        if key not in new and line.amount:
             result.append(Change(line.description, line.quantity, None, -line.amount))
-    return [change for change in result if change.amount]
+    return result
 
 
 def idempotency_key(target: str, invoice_id: str, content_hash: str, revision: int) -> str:

@@ -272,6 +272,8 @@ class SequenceTarget:
 
     def push(self, job: Job) -> str | None:
         document, customer = job.document, job.customer_external_id
+        if document.previous is not None and not document.changes:
+            return None  # an amendment that moves no money: nothing to send
         if document.current.currency not in CURRENCIES:
             raise UnsupportedAmountError(
                 f"Sequence does not bill in {document.current.currency} (API 2024-07-30)"

@@ -193,6 +193,8 @@ class StripeTarget:
 
     def push(self, job: Job) -> str | None:
         document, customer = job.document, job.customer_external_id
+        if document.previous is not None and not document.changes:
+            return None  # an amendment that moves no money: nothing to send
         items = item_params(document, customer, None)  # amounts checked before any request
         invoice = job.external_id
         if invoice is None and job.resumed:

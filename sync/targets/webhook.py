@@ -72,7 +72,7 @@ class WebhookTarget:
         self.sleep = sleep
         self.url = url
         self.signer = Webhook(secret.reveal())
-        self.http = HttpClient(url, settings.http, transport=transport, sleep=sleep)
+        self.http = HttpClient("", settings.http, transport=transport, sleep=sleep)
 
     def close(self) -> None:
         self.http.close()
@@ -89,6 +89,6 @@ class WebhookTarget:
                     "webhook-timestamp": str(int(now.timestamp())),
                     "webhook-signature": self.signer.sign(document.key, now, body),
                 }
-                self.http.send_once("POST", "", content=body.encode(), headers=headers)
+                self.http.send_once("POST", self.url, content=body.encode(), headers=headers)
                 return document.key
         raise AssertionError("unreachable")  # pragma: no cover
