@@ -44,7 +44,13 @@ lint: install-dev profiles.yml
 	mkdir -p target
 	USAGE_BILLING_DUCKDB_PATH=target/lint.duckdb $(BIN)/sqlfluff lint $(SQL_DIRS)
 
-test: install-dev profiles.yml lint
+# The spec-enforcing mock server of the contract tests (@stdy/cli, pinned by the lock file).
+MOCKS := tests/mock_servers
+$(MOCKS)/node_modules/.installed: $(MOCKS)/package.json $(MOCKS)/package-lock.json
+	npm ci --prefix $(MOCKS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed
 	$(BIN)/pytest
 
 clean:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from sync.documents import Document, plain
-from sync.errors import UnsupportedAmountError
+from sync.errors import ServerError, UnsupportedAmountError
 from sync.http import HttpClient, retrying
 from sync.settings import Settings
 from sync.targets.base import Job
@@ -68,6 +68,7 @@ CURRENCIES = frozenset(
     ]
 )
 
+MAX_PAGES = 100  # 10,000 objects: a guard against a cursor that never ends
 LineSpec = tuple[str, str, str, str]  # title, description, quantity, rate
 
 
@@ -189,16 +190,17 @@ class SequenceTarget:
     def _pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         query = {**params, "limit": 100}
-        while True:
+        for _ in range(MAX_PAGES):
             page = self.http.json("GET", path, retry=True, params=query)
             found = page.get("items") if isinstance(page, dict) else None
             if not isinstance(found, list):
                 return items
             items += [item for item in found if isinstance(item, dict)]
             after = (page.get("pagination") or {}).get("after")
-            if not after or not found:
+            if not after or not found or after == query.get("after"):
                 return items
             query["after"] = after
+        return items
 
     def _find(self, collection: str, job: Job) -> str | None:
         for item in self._pages(collection, {"customerId": job.customer_external_id}):
@@ -221,6 +223,8 @@ class SequenceTarget:
                 if found is not None:
                     return found
                 created = self.http.json("POST", collection, retry=False, json=body)
+                if not isinstance(created, dict) or not created.get("id"):
+                    raise ServerError(f"POST {collection} answered without an id")
                 return str(created["id"])
         raise AssertionError("unreachable")  # pragma: no cover
 

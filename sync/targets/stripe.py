@@ -23,12 +23,14 @@ import httpx
 
 from sync import formatting
 from sync.documents import Document, InvoiceVersion, Line, plain
+from sync.errors import ServerError
 from sync.http import HttpClient
 from sync.money import stripe_minor_units
 from sync.settings import Settings
 from sync.targets.base import Job
 
 DAYS_UNTIL_DUE = 30
+MAX_PAGES = 100  # 10,000 objects: a guard against a cursor that never ends
 
 
 def form_encode(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -137,6 +139,12 @@ def describe(document: Document) -> str:
     return f"POST /v1/invoices, {count} × POST /v1/invoiceitems, POST finalize"
 
 
+def _object_id(answer: Any, path: str) -> str:
+    if not isinstance(answer, dict) or not answer.get("id"):
+        raise ServerError(f"POST {path} answered without an object id")
+    return str(answer["id"])
+
+
 class StripeTarget:
     name = "stripe"
     needs_customer_mapping = True
@@ -174,15 +182,17 @@ class StripeTarget:
     def _list(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
         query = {**params, "limit": 100}
-        while True:
+        for _ in range(MAX_PAGES):
             page = self.http.json("GET", path, retry=True, params=query)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
                 return objects
             objects += [item for item in data if isinstance(item, dict)]
-            if not page.get("has_more") or not data:
+            cursor = data[-1].get("id") if data else None
+            if not page.get("has_more") or not cursor or cursor == query.get("starting_after"):
                 return objects
-            query["starting_after"] = data[-1].get("id")
+            query["starting_after"] = cursor
+        return objects
 
     def _find_invoice(self, job: Job) -> str | None:
         for invoice in self._list("/v1/invoices", {"customer": job.customer_external_id}):
@@ -201,7 +211,7 @@ class StripeTarget:
             invoice = self._find_invoice(job)
         if invoice is None:
             created = self._post("/v1/invoices", invoice_params(document, customer), document.key)
-            invoice = str(created["id"])
+            invoice = _object_id(created, "/v1/invoices")
         job.remember(invoice)
         present: set[str] = set()
         if job.resumed:
