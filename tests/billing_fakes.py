@@ -61,6 +61,7 @@ class FakeBilling:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.faults: Faults | None = None
+        self.latency = 0.0  # seconds added to every answer
         self.reset()
 
     def reset(self) -> None:
@@ -330,6 +331,8 @@ def _handler(fake: FakeBilling) -> type[BaseHTTPRequestHandler]:
             if fault == "drop":
                 return self._drop()
             answer = fake.handle(self.command, parsed.path, query, headers, body)
+            if fake.latency:
+                time.sleep(fake.latency)
             if fault == "lost":
                 return self._drop()
             if fault == "slow":

@@ -1,0 +1,171 @@
+"""`usage-billing push` killed with SIGKILL at random points and re-run: each document still
+exists exactly once at the server, amendments included, and the ledger (a DuckDB file that the
+killed process was writing) agrees with the server."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from billing_fakes import FakeBilling, Faults, serve
+from sync.documents import InvoiceVersion
+from sync.engine import DuckDBWarehouse
+from sync.ledger import Ledger
+from sync_harness import (
+    check_exactly_once,
+    environment_for,
+    external_customer,
+    mutate,
+    random_invoices,
+)
+from warehouse_scenario import BIN_DIR, PROJECT_DIR
+
+INVOICES_DDL = (
+    "invoice_id varchar, subscription_id varchar, customer_id varchar, customer_name varchar,"
+    " plan_id varchar, plan_name varchar, period_start timestamp, period_end timestamp,"
+    " currency varchar, subtotal decimal(38, 10), total decimal(38, 10), status varchar,"
+    " line_count integer, content_hash varchar"
+)
+LINES_DDL = (
+    "invoice_line_id varchar, invoice_id varchar, line_number integer, price_id varchar,"
+    " metric_name varchar, group_value varchar, description varchar, tier integer,"
+    " quantity decimal(38, 10), unit_price decimal(38, 10), flat_amount decimal(38, 10),"
+    " amount decimal(38, 10), currency varchar, is_percentage boolean"
+)
+
+
+def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
+    """The marts as dbt would leave them, for a test about the sync only."""
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("create schema if not exists billing")
+        connection.execute(f"create or replace table billing.invoices ({INVOICES_DDL})")
+        connection.execute(f"create or replace table billing.invoice_lines ({LINES_DDL})")
+        for version in versions:
+            connection.execute(
+                "insert into billing.invoices values (?, ?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?,"
+                " 'final', ?, ?)",
+                [
+                    version.invoice_id,
+                    version.invoice_id.split("/")[0],
+                    version.customer_id,
+                    version.customer_name,
+                    version.plan_name,
+                    version.period_start,
+                    version.period_end,
+                    version.currency,
+                    version.total,
+                    version.total,
+                    len(version.lines),
+                    version.content_hash,
+                ],
+            )
+            for line in version.lines:
+                connection.execute(
+                    "insert into billing.invoice_lines values (?, ?, ?, ?, null, null, ?, null,"
+                    " ?, ?, ?, ?, ?, false)",
+                    [
+                        f"{version.invoice_id}/{line.line_number}",
+                        version.invoice_id,
+                        line.line_number,
+                        line.price_id,
+                        line.description,
+                        line.quantity,
+                        line.unit_price,
+                        line.flat_amount,
+                        line.amount,
+                        version.currency,
+                    ],
+                )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[FakeBilling, str]]:
+    fake = FakeBilling()
+    with serve(fake) as base_url:
+        yield fake, base_url
+
+
+def _push(database: Path, target: str, base_url: str, kill_after: float | None) -> int | None:
+    environment = {
+        **os.environ,
+        **environment_for(base_url),
+        "USAGE_BILLING_DUCKDB_PATH": str(database),
+    }
+    process = subprocess.Popen(
+        [
+            str(BIN_DIR / "usage-billing"),
+            "push",
+            "--to",
+            target,
+            "--profiles-dir",
+            str(PROJECT_DIR),
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if kill_after is not None:
+        try:
+            return process.wait(kill_after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return None
+    return process.wait(120)
+
+
+@pytest.mark.parametrize("target", ["stripe", "sequence", "webhook"])
+def test_killed_pushes_resume_without_billing_twice(
+    server: tuple[FakeBilling, str], target: str, tmp_path: Path
+) -> None:
+    fake, base_url = server
+    rng = random.Random(f"kill-{target}")
+    fake.reset()
+    fake.faults = Faults(random.Random(7), {"429": 0.03, "500": 0.03, "drop": 0.03, "lost": 0.05})
+    fake.latency = 0.02
+    database = tmp_path / "warehouse.duckdb"
+    invoices = random_invoices(rng, target) + random_invoices(random.Random(99), target)
+    invoices = [
+        (
+            version.__class__(
+                **{**version.__dict__, "invoice_id": f"{version.invoice_id}-{number}"}
+            ),
+            q,
+        )
+        for number, (version, q) in enumerate(invoices)
+    ]
+    with duckdb.connect(str(database)) as connection:
+        ledger = Ledger(DuckDBWarehouse(connection), "billing")
+        ledger.ensure_tables()
+        if target != "webhook":
+            ledger.map_customers(
+                target, [(c, external_customer(target, c)) for c in ("cust_1", "cust_2")]
+            )
+    kills = 0
+    for phase in range(2):
+        if phase:
+            invoices = mutate(rng, invoices)
+        write_marts(database, [version for version, _ in invoices])
+        for _ in range(3):
+            kills += _push(database, target, base_url, rng.uniform(0.3, 1.6)) is None
+        for _ in range(10):
+            if _push(database, target, base_url, None) == 0:
+                break
+        else:
+            raise AssertionError("push never succeeded")
+    fake.faults = None
+    fake.latency = 0.0
+    assert kills >= 2, "the pushes ended before they could be killed"
+    with duckdb.connect(str(database), read_only=True) as connection:
+        check_exactly_once(
+            fake,
+            Ledger(DuckDBWarehouse(connection), "billing"),
+            target,
+            [version for version, _ in invoices],
+        )
