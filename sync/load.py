@@ -314,6 +314,24 @@ def _newline_count(path: Path, offsets: list[int]) -> tuple[int, dict[int, int]]
     return newlines + (0 if last == b"\n" else 1), lines
 
 
+def _skip_blank_lines(path: Path, offsets: list[int]) -> dict[int, int]:
+    """Each offset moved past the blank lines before it: DuckDB may report a rejected row
+    from the end of the previous record, and a record never starts with a line break."""
+    moved: dict[int, int] = {}
+    with path.open("rb") as handle:
+        for offset in offsets:
+            position = offset
+            handle.seek(position)
+            while True:
+                chunk = handle.read(4096)
+                stripped = chunk.lstrip(b"\r\n")
+                position += len(chunk) - len(stripped)
+                if stripped or not chunk:
+                    break
+            moved[offset] = position
+    return moved
+
+
 def _parsed_row_lines(path: Path, rejected_lines: set[int]) -> list[int]:
     """Start line of each row DuckDB parsed, in order: every CSV record after the header that
     is neither blank nor rejected by the reader (Python's csv module finds the boundaries)."""
@@ -469,17 +487,27 @@ def load_csv(
         ).fetchall()
     else:
         superseded = []
+    # Rows already in the raw table (same event_id and payload) are skipped; an empty table
+    # (a first load) needs no look.
+    table_has_rows = connection.execute(
+        f"select exists (select 1 from {relation})"  # noqa: S608 - quoted name of ours
+    ).fetchone()
+    already_there = (
+        f"""
+            and not exists (
+                select 1 from {relation} as existing
+                where existing.{quote_identifier(events.event_id)} = candidate.event_id
+                    and {payload_match}
+            )"""  # noqa: S608 - identifiers are ours
+        if table_has_rows and table_has_rows[0]
+        else ""
+    )
     inserted = connection.execute(
         f"""
         insert into {relation} ({", ".join(insert_columns)})
         select {", ".join(values)}{stamp}
         from _usage_billing_load_candidates as candidate
-        where newest_first = 1
-            and not exists (
-                select 1 from {relation} as existing
-                where existing.{quote_identifier(events.event_id)} = candidate.event_id
-                    and {payload_match}
-            )
+        where newest_first = 1 {already_there}
         """,  # noqa: S608 - identifiers are ours, values bound
         parameters,
     ).fetchone()
@@ -506,7 +534,8 @@ def load_csv(
     ).fetchone() or (0,)
     result.rows = int(accepted_rows) + len(structural)
 
-    total_lines, offset_lines = _newline_count(path, [int(row[1]) for row in structural])
+    starts = _skip_blank_lines(path, [int(row[1]) for row in structural])
+    total_lines, offset_lines = _newline_count(path, list(starts.values()))
     # The data record number (1-based) of each parsed row: its index plus the records the
     # reader rejected before it.
     structural_records = [int(row[0]) - 1 for row in structural]
@@ -542,7 +571,7 @@ def load_csv(
     for _, byte_position, error_type, message in structural:
         reason = STRUCTURAL_REASONS.get(str(error_type), "bad_row")
         result.rejects.append(
-            Reject(offset_lines[int(byte_position)], reason, str(message).splitlines()[0])
+            Reject(offset_lines[starts[int(byte_position)]], reason, str(message).splitlines()[0])
         )
     result.rejects.sort(key=lambda reject: reject.line)
     for table in (REJECTS_TABLE, REJECTS_SCAN, ROWS_TABLE):

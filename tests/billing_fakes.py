@@ -121,7 +121,8 @@ class FakeBilling:
                         "error": {
                             "type": "idempotency_error",
                             "message": (
-                                "Keys for idempotent requests can only be used with the same parameters"
+                                "Keys for idempotent requests can only be used with the same"
+                                " parameters"
                             ),
                         }
                     },
@@ -260,7 +261,7 @@ class FakeBilling:
         self.delivery_attempts += 1
         try:
             Webhook(WEBHOOK_SECRET).verify(body.decode(), headers)
-        except Exception as error:  # noqa: BLE001 - any verification failure is a 400
+        except Exception as error:
             return Answer(400, {"message": f"bad signature: {error}"})
         message_id = headers["webhook-id"]
         self.deliveries.setdefault(message_id, json.loads(body))  # de-duplicated by webhook-id

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import httpx
 from billing_fakes import WEBHOOK_SECRET, FakeBilling
+
 from sync.documents import Document, InvoiceVersion, Line
 from sync.engine import DuckDBWarehouse
 from sync.http import ssl_context
@@ -65,7 +66,7 @@ def settings_for(base_url: str, timeout: float = 0.1) -> Settings:
 
 
 def environment_for(base_url: str) -> dict[str, str]:
-    settings = {
+    return {
         "USAGE_BILLING_STRIPE_API_KEY": "sk_test_fake",
         "USAGE_BILLING_STRIPE_API_BASE": base_url,
         "USAGE_BILLING_SEQUENCE_CLIENT_ID": "client",
@@ -77,7 +78,6 @@ def environment_for(base_url: str) -> dict[str, str]:
         "USAGE_BILLING_HTTP_BACKOFF_INITIAL": "0.01",
         "USAGE_BILLING_HTTP_BACKOFF_MAX": "0.05",
     }
-    return settings
 
 
 class CrashingTransport(httpx.BaseTransport):
@@ -358,7 +358,7 @@ def check_exactly_once(
 _shared: list[duckdb.DuckDBPyConnection] = []
 
 
-class _connection:
+class _Connection:
     """One in-memory DuckDB reused by every run (its schema dropped in between): connecting
     anew costs more than a whole run."""
 
@@ -376,7 +376,7 @@ def randomized_run(seed: int, target: str, fake: FakeBilling, base_url: str, fau
     fake.reset()
     fake.faults = faults(random.Random(seed + 1))
     settings = settings_for(base_url)
-    with _connection() as connection:
+    with _Connection() as connection:
         connection.execute("drop schema if exists billing cascade")
         ledger = new_ledger(connection, target)
         invoices = random_invoices(rng, target)

@@ -33,6 +33,9 @@ import pytest
 from billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from openapi_schema_validator import OAS30Validator
 from standardwebhooks import Webhook
+from sync_harness import make_version, settings_for
+from warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
+
 from sync.documents import Document, InvoiceVersion, idempotency_key
 from sync.engine import DuckDBWarehouse
 from sync.http import ssl_context
@@ -42,8 +45,6 @@ from sync.push import plan, push
 from sync.settings import load_settings
 from sync.targets import Job, make_target
 from sync.targets.stripe import invoice_params, item_params
-from sync_harness import make_version, settings_for
-from warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
 
 SPECS = Path(os.environ.get("USAGE_BILLING_SPECS_DIR", PROJECT_DIR.parent / "shared" / "specs"))
 STRIPE_2023 = SPECS / "stripe_spec3_2023-08-16_invoicing_subset.json"
@@ -271,7 +272,7 @@ def test_webhooks_are_signed_per_standard_webhooks(demo_invoices: list[InvoiceVe
         client.close()
     for request, response in recorder.exchanges:
         assert response.status_code == 204
-        headers = {name: value for name, value in request.headers.items()}
+        headers = dict(request.headers.items())
         assert headers["webhook-signature"].startswith("v1,")
         assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
         payload = Webhook(WEBHOOK_SECRET).verify(request.content.decode(), headers)

@@ -1,0 +1,68 @@
+"""Benchmark of `usage-billing load` into DuckDB: rows per second for a generated CSV.
+
+    .venv/bin/python bench/load_csv.py [--rows 2000000] [--bad-every 0]
+
+Writes a CSV of demo-shaped events (id, alias, type, ISO timestamp, JSON properties) to a
+temporary directory, loads it into a fresh DuckDB file through `sync.load.load_csv` (the
+CLI's code path), then loads it again (the idempotent re-load: every row already present).
+Target: >= 1,000,000 rows/s for the first load on the 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from sync.engine import DuckDBWarehouse
+from sync.load import load_csv
+from sync.project import EventsTable
+
+
+def write_csv(path: Path, rows: int, bad_every: int) -> None:
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"""
+            copy (
+                select
+                    'evt_' || i as event_id,
+                    'customer_' || (i % 97) as customer_alias,
+                    case when i % 3 = 0 then 'api_request' else 'transaction' end as event_type,
+                    case when {bad_every} > 0 and i % {bad_every} = 0 then 'not a time'
+                        else strftime(timestamp '2022-10-01' + to_seconds(i % 2678400),
+                                      '%Y-%m-%dT%H:%M:%SZ') end as event_timestamp,
+                    '{{"amount": ' || (i % 1000) || ', "currency": "EUR"}}' as event_properties
+                from range({rows}) as t(i)
+            ) to '{path}' (header, delimiter ',')
+            """  # noqa: S608 - generated benchmark data
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--bad-every", type=int, default=0, help="every Nth row a bad timestamp")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        csv_path = Path(directory) / "events.csv"
+        write_csv(csv_path, options.rows, options.bad_every)
+        size = csv_path.stat().st_size / 1e6
+        with duckdb.connect(str(Path(directory) / "bench.duckdb")) as connection:
+            warehouse = DuckDBWarehouse(connection)
+            events = EventsTable("raw", "usage_events")
+            for label in ("first load", "re-load (all present)"):
+                started = time.perf_counter()
+                result = load_csv(warehouse, events, csv_path)
+                seconds = time.perf_counter() - started
+                print(
+                    f"{label}: {result.rows:,} rows ({size:.0f} MB) in {seconds:.2f} s ="
+                    f" {result.rows / seconds:,.0f} rows/s; loaded {result.loaded:,},"
+                    f" rejected {result.rejected:,}"
+                )
+
+
+if __name__ == "__main__":
+    main()
