@@ -160,7 +160,7 @@ def invoice_panel(invoice: Invoice) -> Panel:
             f" effective {effective}"
         )
     last_day = invoice.period_end - timedelta(microseconds=1)  # period_end is exclusive
-    period = f"{invoice.period_start:%d %b %Y} – {last_day:%d %b %Y}"  # noqa: RUF001 - en dash is meant
+    period = f"{invoice.period_start:%d %b %Y} – {last_day:%d %b %Y}"
     plan = invoice.plan_name or invoice.invoice_id
     title = f"[bold]{plan}[/bold] · {invoice.customer_name} · {period}"
     return Panel(

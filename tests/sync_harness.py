@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 import httpx
-from billing_fakes import WEBHOOK_SECRET, FakeBilling
 
+from billing_fakes import WEBHOOK_SECRET, FakeBilling
 from sync.documents import Document, InvoiceVersion, Line
 from sync.engine import DuckDBWarehouse
 from sync.http import ssl_context

@@ -14,12 +14,12 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 from sync.engine import DuckDBWarehouse
 from sync.errors import LoadError
 from sync.load import load_csv
 from sync.project import EventsTable, events_table
+from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 EVENTS = EventsTable("raw", "usage_events")
 HEADER = b"event_id,customer_alias,event_type,event_timestamp,event_properties\n"

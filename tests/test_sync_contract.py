@@ -30,12 +30,10 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from openapi_schema_validator import OAS30Validator
 from standardwebhooks import Webhook
-from sync_harness import make_version, settings_for
-from warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
 
+from billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from sync.documents import Document, InvoiceVersion, idempotency_key
 from sync.engine import DuckDBWarehouse
 from sync.http import ssl_context
@@ -45,6 +43,8 @@ from sync.push import plan, push
 from sync.settings import load_settings
 from sync.targets import Job, make_target
 from sync.targets.stripe import invoice_params, item_params
+from sync_harness import make_version, settings_for
+from warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
 
 SPECS = Path(os.environ.get("USAGE_BILLING_SPECS_DIR", PROJECT_DIR.parent / "shared" / "specs"))
 STRIPE_2023 = SPECS / "stripe_spec3_2023-08-16_invoicing_subset.json"

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from billing_fakes import FakeBilling, Faults, serve
+from sync.documents import InvoiceVersion
+from sync.engine import DuckDBWarehouse
+from sync.ledger import Ledger
 from sync_harness import (
     check_exactly_once,
     environment_for,
@@ -22,10 +26,6 @@ from sync_harness import (
     random_invoices,
 )
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
-
-from sync.documents import InvoiceVersion
-from sync.engine import DuckDBWarehouse
-from sync.ledger import Ledger
 
 INVOICES_DDL = (
     "invoice_id varchar, subscription_id varchar, customer_id varchar, customer_name varchar,"

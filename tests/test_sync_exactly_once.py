@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
+
 from billing_fakes import FakeBilling, Faults, serve
 from sync_harness import randomized_run
 
