@@ -206,11 +206,16 @@ def _stage_sql(path: Path, shape: _Layout) -> str:
         return f"c{shape.fields[name]}" if name in shape.fields else "cast(null as varchar)"
 
     def missing(name: str) -> str:
-        return f"coalesce(trim({name}) = '', true)"
+        # Blank is missing; trim() only runs on the rare value that starts with a space.
+        return (
+            f"({name} is null or {name} = '' or (starts_with({name}, ' ') and trim({name}) = ''))"
+        )
 
     json_checks = (
-        " when trim(properties_text) <> '' and not (json_valid(properties_text)"
-        " and starts_with(ltrim(properties_text, ' \t\n\r'), '{')) then 'bad_properties'"
+        " when not (properties_text is null or properties_text = ''"
+        " or (json_valid(properties_text) and (starts_with(properties_text, '{')"
+        " or starts_with(ltrim(properties_text, ' \t\n\r'), '{'))))"
+        " and trim(properties_text) <> '' then 'bad_properties'"
         if "event_properties" in shape.fields
         else ""
     )
@@ -502,15 +507,23 @@ def load_csv(
         if table_has_rows and table_has_rows[0]
         else ""
     )
-    inserted = connection.execute(
-        f"""
-        insert into {relation} ({", ".join(insert_columns)})
-        select {", ".join(values)}{stamp}
-        from _usage_billing_load_candidates as candidate
-        where newest_first = 1 {already_there}
-        """,  # noqa: S608 - identifiers are ours, values bound
-        parameters,
-    ).fetchone()
+    # The raw table's row order means nothing: let DuckDB write it with every thread.
+    (preserve,) = connection.execute(
+        "select current_setting('preserve_insertion_order')"
+    ).fetchone() or (True,)
+    connection.execute("set preserve_insertion_order = false")
+    try:
+        inserted = connection.execute(
+            f"""
+            insert into {relation} ({", ".join(insert_columns)})
+            select {", ".join(values)}{stamp}
+            from _usage_billing_load_candidates as candidate
+            where newest_first = 1 {already_there}
+            """,  # noqa: S608 - identifiers are ours, values bound
+            parameters,
+        ).fetchone()
+    finally:
+        connection.execute(f"set preserve_insertion_order = {'true' if preserve else 'false'}")
     result.loaded = int(inserted[0]) if inserted else 0
     (valid_newest,) = connection.execute(
         "select count(*) from _usage_billing_load_candidates where newest_first = 1"
