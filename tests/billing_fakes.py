@@ -68,6 +68,7 @@ class FakeBilling:
         with self.lock:
             self.counter = 0
             self.requests = 0
+            self.log: list[tuple[str, str, str | None]] = []  # method, path, Idempotency-Key
             self.stripe_invoices: dict[str, dict[str, Any]] = {}
             self.stripe_items: dict[str, dict[str, Any]] = {}
             self.idempotency: dict[str, tuple[str, Answer]] = {}
@@ -107,6 +108,8 @@ class FakeBilling:
     ) -> Answer:
         if headers.get("authorization") != "Bearer sk_test_fake":
             return Answer(401, {"error": {"message": "Invalid API Key provided"}})
+        if "cus_refused" in body.decode():
+            return Answer(400, {"error": {"message": "No such customer: 'cus_refused'"}})
         if method == "GET":
             return self._stripe_get(path, query)
         form = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
@@ -317,6 +320,8 @@ def _handler(fake: FakeBilling) -> type[BaseHTTPRequestHandler]:
             parsed = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(parsed.query))
             headers = {name.lower(): value for name, value in self.headers.items()}
+            with fake.lock:
+                fake.log.append((self.command, parsed.path, headers.get("idempotency-key")))
             stripe = parsed.path.startswith("/v1/")
             kinds = ("429", "500", "drop", "slow", "lost") + (("409",) if stripe else ())
             fault = fake.faults.draw(kinds) if fake.faults is not None else None

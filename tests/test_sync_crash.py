@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from billing_fakes import FakeBilling, Faults, serve
-from sync.documents import InvoiceVersion
 from sync.engine import DuckDBWarehouse
 from sync.ledger import Ledger
 from sync_harness import (
@@ -24,65 +23,9 @@ from sync_harness import (
     external_customer,
     mutate,
     random_invoices,
+    write_marts,
 )
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
-
-INVOICES_DDL = (
-    "invoice_id varchar, subscription_id varchar, customer_id varchar, customer_name varchar,"
-    " plan_id varchar, plan_name varchar, period_start timestamp, period_end timestamp,"
-    " currency varchar, subtotal decimal(38, 10), total decimal(38, 10), status varchar,"
-    " line_count integer, content_hash varchar"
-)
-LINES_DDL = (
-    "invoice_line_id varchar, invoice_id varchar, line_number integer, price_id varchar,"
-    " metric_name varchar, group_value varchar, description varchar, tier integer,"
-    " quantity decimal(38, 10), unit_price decimal(38, 10), flat_amount decimal(38, 10),"
-    " amount decimal(38, 10), currency varchar, is_percentage boolean"
-)
-
-
-def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
-    """The marts as dbt would leave them, for a test about the sync only."""
-    with duckdb.connect(str(database)) as connection:
-        connection.execute("create schema if not exists billing")
-        connection.execute(f"create or replace table billing.invoices ({INVOICES_DDL})")
-        connection.execute(f"create or replace table billing.invoice_lines ({LINES_DDL})")
-        for version in versions:
-            connection.execute(
-                "insert into billing.invoices values (?, ?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?,"
-                " 'final', ?, ?)",
-                [
-                    version.invoice_id,
-                    version.invoice_id.split("/")[0],
-                    version.customer_id,
-                    version.customer_name,
-                    version.plan_name,
-                    version.period_start,
-                    version.period_end,
-                    version.currency,
-                    version.total,
-                    version.total,
-                    len(version.lines),
-                    version.content_hash,
-                ],
-            )
-            for line in version.lines:
-                connection.execute(
-                    "insert into billing.invoice_lines values (?, ?, ?, ?, null, null, ?, null,"
-                    " ?, ?, ?, ?, ?, false)",
-                    [
-                        f"{version.invoice_id}/{line.line_number}",
-                        version.invoice_id,
-                        line.line_number,
-                        line.price_id,
-                        line.description,
-                        line.quantity,
-                        line.unit_price,
-                        line.flat_amount,
-                        line.amount,
-                        version.currency,
-                    ],
-                )
 
 
 @pytest.fixture(scope="module")
