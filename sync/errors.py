@@ -1,17 +1,16 @@
 """What can go wrong in `usage-billing`, split by what to do about it.
 
-    SyncError                   base of everything below; the message says what to do
-    ├── RetriableError          try again: the same request may succeed later
-    │   ├── TransportError      connection refused, reset or dropped; timeouts
-    │   ├── RateLimitedError         HTTP 429
-    │   ├── ConflictError            HTTP 409 (a concurrent request with the same key)
-    │   └── ServerError         HTTP 5xx
-    └── FatalError              do not retry: fix the cause first
-        ├── ClientError         other HTTP 4xx; carries the vendor's message
-        ├── ConfigError         a setting or environment variable is missing or wrong
-        ├── UnmappedCustomerError    no `customer_external_ids` row for this customer and target
-        ├── UnsupportedAmountError   an amount the target cannot represent exactly
-        └── LoadError           a CSV file that cannot be loaded at all (no header, ...)
+    SyncError                  base of everything below; the message says what to do
+    ├── RetriableError         try again: the same request may succeed later
+    │   ├── TransportError     connection refused, reset or dropped; timeouts
+    │   ├── RateLimitedError   HTTP 429
+    │   ├── ConflictError      HTTP 409 (a concurrent request with the same key)
+    │   └── ServerError        HTTP 5xx, or a 2xx answer that cannot be used
+    └── FatalError             do not retry: fix the cause first
+        ├── ClientError        other HTTP 4xx, or Stripe-Should-Retry: false; the vendor's message
+        ├── ConfigError        a setting or environment variable is missing or wrong
+        ├── UnsupportedAmountError  an amount the target cannot represent exactly
+        └── LoadError          a CSV file that cannot be loaded at all (no header, ...)
 
 Retriable errors carry `retry_after` (seconds) when the server asked for a wait. A request
 is retried only while it is safe to resend: with an idempotency key, or after a look-up
@@ -63,10 +62,6 @@ class ClientError(FatalError):
 
 class ConfigError(FatalError):
     """A setting or environment variable is missing or malformed."""
-
-
-class UnmappedCustomerError(FatalError):
-    """The customer has no external id for the target in `customer_external_ids`."""
 
 
 class UnsupportedAmountError(FatalError):
