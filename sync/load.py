@@ -548,7 +548,11 @@ def load_csv(
     result.rows = int(accepted_rows) + len(structural)
 
     starts = _skip_blank_lines(path, [int(row[1]) for row in structural])
-    total_lines, offset_lines = _newline_count(path, list(starts.values()))
+    total_lines, offset_lines = (
+        _newline_count(path, list(starts.values()))
+        if structural or semantic or superseded
+        else (result.rows + 1, {})
+    )
     # The data record number (1-based) of each parsed row: its index plus the records the
     # reader rejected before it.
     structural_records = [int(row[0]) - 1 for row in structural]
