@@ -38,7 +38,7 @@ def write_csv(path: Path, rows: int, bad_every: int) -> None:
                     '{{"amount": ' || (i % 1000) || ', "currency": "EUR"}}' as event_properties
                 from range({rows}) as t(i)
             ) to '{path}' (header, delimiter ',')
-            """  # noqa: S608 - generated benchmark data
+            """
         )
 
 
