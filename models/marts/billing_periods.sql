@@ -13,9 +13,15 @@ final as (
         plan_id,
         currency,
         billing_interval,
+        billing_anchor_day,
+        timezone,
         period_number,
         period_start,
         period_end,
+        period_start_date,
+        period_end_date,
+        service_days,
+        full_period_days,
         status,
         as_of_at
     from billing_periods
