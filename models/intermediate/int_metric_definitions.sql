@@ -15,7 +15,8 @@ declared as (
             cast({{ usage_billing.sql_literal(metric.get('unit') or '') }} as {{ dbt.type_string() }}) as unit,
             cast(
                 {{ usage_billing.sql_literal(metric.get('description') or '') }} as {{ dbt.type_string() }}
-            ) as description
+            ) as description,
+            {{ 'true' if metric.get('divide_by') or metric.get('round') else 'false' }} as is_converted
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if not metrics %}
@@ -23,7 +24,8 @@ declared as (
             cast(null as {{ dbt.type_string() }}) as metric_name,
             cast(null as {{ dbt.type_string() }}) as aggregation,
             cast(null as {{ dbt.type_string() }}) as unit,
-            cast(null as {{ dbt.type_string() }}) as description
+            cast(null as {{ dbt.type_string() }}) as description,
+            false as is_converted
         where false
     {% endif %}
 
@@ -36,6 +38,7 @@ final as (
         declared.aggregation,
         declared.unit,
         declared.description,
+        declared.is_converted,
         -- A metric whose unit is a currency measures money: its rates are percentages.
         currencies.currency is not null as is_money
     from declared

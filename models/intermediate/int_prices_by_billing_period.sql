@@ -19,6 +19,9 @@ matched as (
         billing_periods.currency as subscription_currency,
         billing_periods.period_start,
         billing_periods.period_end,
+        billing_periods.service_days,
+        billing_periods.full_period_days,
+        billing_periods.status,
         prices.price_id,
         prices.subscription_id as price_subscription_id,
         prices.metric_name,
@@ -28,6 +31,16 @@ matched as (
         prices.unit_price,
         prices.flat_amount,
         prices.package_size,
+        prices.free_units,
+        prices.free_events,
+        prices.transaction_fixed_fee,
+        prices.transaction_minimum,
+        prices.transaction_maximum,
+        prices.minimum_amount,
+        prices.maximum_amount,
+        prices.billing_timing,
+        prices.is_prorated,
+        prices.has_tier_1_flat_at_zero,
         prices.group_value
     from billing_periods
     inner join prices
@@ -35,11 +48,9 @@ matched as (
             billing_periods.subscription_id = prices.subscription_id
             or (prices.subscription_id is null and billing_periods.plan_id = prices.plan_id)
         )
-        and cast(prices.effective_from as {{ dbt.type_timestamp() }}) <= billing_periods.period_start
-        and (
-            prices.effective_to is null
-            or cast(prices.effective_to as {{ dbt.type_timestamp() }}) > billing_periods.period_start
-        )
+        -- The versions in force on the period's first local day.
+        and billing_periods.period_start_date >= prices.effective_from
+        and (prices.effective_to is null or billing_periods.period_start_date < prices.effective_to)
 
 ),
 
@@ -68,6 +79,9 @@ final as (
         subscription_currency,
         period_start,
         period_end,
+        service_days,
+        full_period_days,
+        status,
         price_id,
         price_subscription_id,
         metric_name,
@@ -77,6 +91,16 @@ final as (
         unit_price,
         flat_amount,
         package_size,
+        free_units,
+        free_events,
+        transaction_fixed_fee,
+        transaction_minimum,
+        transaction_maximum,
+        minimum_amount,
+        maximum_amount,
+        billing_timing,
+        is_prorated,
+        has_tier_1_flat_at_zero,
         group_value
     from ranked
     where override_rank is null or override_rank = 1

@@ -30,7 +30,8 @@ metric_amounts as (
         group_value,
         sum(amount) as amount
     from invoice_lines
-    where metric_name is not null
+    -- What the usage cost: its lines, minimums and caps; prepaid credit is how it was paid.
+    where metric_name is not null and line_type <> 'credit'
     group by invoice_id, metric_name, group_value
 
 ),

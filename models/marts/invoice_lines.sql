@@ -1,6 +1,18 @@
-with lines as (
+with price_lines as (
 
     select * from {{ ref('int_invoice_lines_priced') }}
+
+),
+
+commitment_lines as (
+
+    select * from {{ ref('int_invoice_commitments') }}
+
+),
+
+credit_draws as (
+
+    select * from {{ ref('int_credit_draws') }}
 
 ),
 
@@ -10,14 +22,81 @@ billing_periods as (
 
 ),
 
+lines as (
+
+    select
+        invoice_id,
+        1 as line_section,
+        line_order,
+        price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        metric_name,
+        group_value,
+        line_type,
+        description,
+        tier,
+        quantity,
+        unit_price,
+        flat_amount,
+        amount,
+        is_percentage
+    from price_lines
+
+    union all
+
+    select
+        invoice_id,
+        2 as line_section,
+        0 as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        line_type,
+        description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        quantity,
+        unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        amount,
+        false as is_percentage
+    from commitment_lines
+
+    union all
+
+    -- Prepaid credit drawn by a final invoice, a negative line per grant.
+    select
+        invoice_id,
+        3 as line_section,
+        grant_rank as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        grant_id as credit_grant_id,
+        metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        'credit' as line_type,
+        case
+            when metric_name is null then {{ dbt.concat(["'Prepaid credit '", 'grant_id']) }}
+            else {{ dbt.concat(["'Prepaid credit '", 'grant_id', "' ('", 'metric_name', "' only)'"]) }}
+        end as description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        cast(1 as {{ usage_billing.type_decimal() }}) as quantity,
+        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as amount,
+        false as is_percentage
+    from credit_draws
+
+),
+
 numbered as (
 
     select
         lines.*,
         billing_periods.currency,
+        -- Prices first (by price id, then tier, minimum and cap), the commitment, then credits.
         row_number() over (
             partition by lines.invoice_id
-            order by lines.price_id, lines.group_value, lines.tier
+            order by lines.line_section, coalesce(lines.price_id, ''), lines.line_order
         ) as line_number
     from lines
     inner join billing_periods
@@ -31,7 +110,9 @@ final as (
         {{ dbt.concat(['invoice_id', "'#'", 'cast(line_number as ' ~ dbt.type_string() ~ ')']) }} as invoice_line_id,
         invoice_id,
         line_number,
+        line_type,
         price_id,
+        credit_grant_id,
         metric_name,
         group_value,
         description,

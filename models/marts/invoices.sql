@@ -26,13 +26,15 @@ line_totals as (
 
     select
         invoice_id,
-        sum(amount) as subtotal,
+        sum(case when line_type = 'credit' then 0 else amount end) as subtotal,
+        0 - sum(case when line_type = 'credit' then amount else 0 end) as credits_applied,
+        sum(amount) as total,
         count(*) as line_count,
         -- Any change to a line (late usage, a corrected price) changes the hash.
         {{ dbt.hash(dbt.listagg(
             dbt.concat([
                 'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
-                'price_id', "'|'",
+                'coalesce(price_id, credit_grant_id, line_type)', "'|'",
                 "coalesce(cast(tier as " ~ dbt.type_string() ~ "), '')", "'|'",
                 'cast(quantity as ' ~ dbt.type_string() ~ ')', "'|'",
                 'cast(unit_price as ' ~ dbt.type_string() ~ ')', "'|'",
@@ -57,9 +59,12 @@ final as (
         plans.plan_name,
         billing_periods.period_start,
         billing_periods.period_end,
+        billing_periods.period_start_date,
+        billing_periods.period_end_date,
         billing_periods.currency,
         cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as subtotal,
-        cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as total,
+        cast(coalesce(line_totals.credits_applied, 0) as {{ usage_billing.type_decimal() }}) as credits_applied,
+        cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as total,
         billing_periods.status,
         coalesce(line_totals.line_count, 0) as line_count,
         coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash

@@ -18,6 +18,7 @@ renamed as (
         cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
         cast(package_size as {{ usage_billing.type_decimal() }}) as package_size,
         cast(free_units as {{ usage_billing.type_decimal() }}) as free_units,
+        cast(free_events as {{ dbt.type_int() }}) as free_events,
         cast(transaction_fixed_fee as {{ usage_billing.type_decimal() }}) as transaction_fixed_fee,
         cast(transaction_minimum as {{ usage_billing.type_decimal() }}) as transaction_minimum,
         cast(transaction_maximum as {{ usage_billing.type_decimal() }}) as transaction_maximum,
@@ -26,6 +27,7 @@ renamed as (
         cast(group_value as {{ dbt.type_string() }}) as group_value,
         lower(cast(coalesce(billing_timing, 'in_arrears') as {{ dbt.type_string() }})) as billing_timing,
         cast(coalesce(prorate, false) as {{ dbt.type_boolean() }}) as is_prorated,
+        cast(coalesce(tier_1_flat_at_zero, true) as {{ dbt.type_boolean() }}) as has_tier_1_flat_at_zero,
         cast(effective_from as date) as effective_from,
         cast(effective_to as date) as effective_to
     from source

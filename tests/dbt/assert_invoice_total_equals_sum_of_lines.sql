@@ -1,9 +1,11 @@
--- Every invoice's total is exactly the sum of its rounded lines (no line lost or counted twice).
+-- Every invoice's total is exactly the sum of its rounded lines (no line lost or counted twice):
+-- the subtotal of its charges less the prepaid credit drawn, never below zero.
 with line_sums as (
 
     select
         invoice_id,
         sum(amount) as line_total,
+        sum(case when line_type = 'credit' then 0 else amount end) as charges_total,
         count(*) as line_count
     from {{ ref('invoice_lines') }}
     group by invoice_id
@@ -20,6 +22,8 @@ from {{ ref('invoices') }} as invoices
 left join line_sums
     on invoices.invoice_id = line_sums.invoice_id
 where
-    invoices.subtotal <> coalesce(line_sums.line_total, 0)
-    or invoices.total <> invoices.subtotal
+    invoices.total <> coalesce(line_sums.line_total, 0)
+    or invoices.subtotal <> coalesce(line_sums.charges_total, 0)
+    or invoices.total <> invoices.subtotal - invoices.credits_applied
+    or (invoices.total < 0 and invoices.subtotal >= 0)
     or invoices.line_count <> coalesce(line_sums.line_count, 0)

@@ -1,8 +1,16 @@
--- Each pricing model needs its fields: a flat fee its amount, a package price its size, a tiered
--- price tiers starting at 1 with rising bounds and only the last one open-ended.
+-- Each pricing model needs its fields, and a field a model ignores must be empty (an ignored
+-- minimum is a wrong invoice): a flat fee its amount, a package price its size, a tiered price
+-- tiers starting at 1 with rising bounds and only the last one open-ended, a per-transaction
+-- price a sum or count metric.
 with prices as (
 
     select * from {{ ref('stg_prices') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('int_metric_definitions') }}
 
 ),
 
@@ -48,6 +56,77 @@ problems as (
         'package price without a positive package_size' as problem
     from prices
     where pricing_model = 'package' and not coalesce(package_size > 0, false)
+
+    union all
+
+    select
+        price_id,
+        'per_transaction price without unit_price or transaction_fixed_fee' as problem
+    from prices
+    where pricing_model = 'per_transaction' and unit_price is null and transaction_fixed_fee is null
+
+    union all
+
+    select
+        prices.price_id,
+        'per_transaction price on a metric that is not a plain sum or count of events' as problem
+    from prices
+    inner join metrics
+        on prices.metric_name = metrics.metric_name
+    where
+        prices.pricing_model = 'per_transaction'
+        and (metrics.aggregation not in ('sum', 'count') or metrics.is_converted)
+
+    union all
+
+    select
+        price_id,
+        'transaction fees, minimums, maximums and free_events apply to per_transaction prices only'
+            as problem
+    from prices
+    where
+        pricing_model <> 'per_transaction'
+        and (
+            transaction_fixed_fee is not null
+            or transaction_minimum is not null
+            or transaction_maximum is not null
+            or free_events is not null
+        )
+
+    union all
+
+    select
+        price_id,
+        'transaction_minimum above transaction_maximum' as problem
+    from prices
+    where transaction_minimum > transaction_maximum
+
+    union all
+
+    select
+        price_id,
+        'free_units and free_events must not be negative, nor free_units on a flat fee' as problem
+    from prices
+    where free_units < 0 or free_events < 0 or (pricing_model = 'flat' and free_units is not null)
+
+    union all
+
+    select
+        price_id,
+        'minimum_amount above maximum_amount' as problem
+    from prices
+    where minimum_amount > maximum_amount
+
+    union all
+
+    select
+        price_id,
+        'billing_timing must be in_arrears or in_advance; in_advance and prorate apply to flat fees only'
+            as problem
+    from prices
+    where
+        billing_timing not in ('in_arrears', 'in_advance')
+        or (pricing_model <> 'flat' and (billing_timing = 'in_advance' or is_prorated))
 
     union all
 

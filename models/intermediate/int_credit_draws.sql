@@ -1,0 +1,238 @@
+{#- Prepaid credit drawn by final invoices: one row per invoice and grant that paid part of it.
+
+    Semantics (README "Prepaid credits"). Per customer and currency, final invoices draw in the
+    order their periods end (then invoice_id); each invoice draws from the grants usable for it in
+    priority order (1 first, empty last), then soonest expiry (never-expiring last), then granted_at
+    and grant_id. A grant is usable by an invoice whose period ends after the grant was given and no
+    later than it expires. A grant scoped to a metric pays only that metric's lines (its usage,
+    price minimums and caps); an unscoped grant pays any line, fixed fees and commitment true-ups
+    first, then metrics by name. No grant goes below zero and no invoice below zero.
+
+    How, without recursion (which Spark lacks, and whose recursive term may not aggregate or use
+    window functions on Snowflake, BigQuery or in standard SQL): what a grant pays depends only on
+    grants ranked before it. So grants are applied one rank at a time, each step set-based: the
+    grant of that rank (per customer and currency) pays, in invoice order, what is still owed on
+    the lines it may pay, up to its amount - a running sum over the invoices. The steps are
+    unrolled at compile time, as many as the most grants one customer holds in one currency. -#}
+
+with billing_periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
+price_lines as (
+
+    select * from {{ ref('int_invoice_lines_priced') }}
+
+),
+
+commitment_lines as (
+
+    select * from {{ ref('int_invoice_commitments') }}
+
+),
+
+credit_grants as (
+
+    select * from {{ ref('stg_credit_grants') }}
+
+),
+
+{%- set rounds = usage_billing.credit_grant_rounds(ref('stg_credit_grants')) %}
+
+final_invoices as (
+
+    select
+        invoice_id,
+        customer_id,
+        currency,
+        period_end
+    from billing_periods
+    where status = 'final'
+
+),
+
+owed_lines as (
+
+    select
+        invoice_id,
+        metric_name,
+        amount
+    from price_lines
+    union all
+    select
+        invoice_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        amount
+    from commitment_lines
+
+),
+
+owed_by_metric as (
+
+    -- What each final invoice owes per metric; fixed fees and commitment true-ups in bucket ''.
+    select
+        final_invoices.invoice_id,
+        final_invoices.customer_id,
+        final_invoices.currency,
+        final_invoices.period_end,
+        coalesce(owed_lines.metric_name, '') as bucket,
+        sum(owed_lines.amount) as owed
+    from final_invoices
+    inner join owed_lines
+        on final_invoices.invoice_id = owed_lines.invoice_id
+    group by
+        final_invoices.invoice_id,
+        final_invoices.customer_id,
+        final_invoices.currency,
+        final_invoices.period_end,
+        coalesce(owed_lines.metric_name, '')
+
+),
+
+ranked_grants as (
+
+    select
+        *,
+        row_number() over (
+            partition by customer_id, currency
+            order by
+                case when priority is null then 1 else 0 end,
+                priority,
+                case when expires_at is null then 1 else 0 end,
+                expires_at,
+                granted_at,
+                grant_id
+        ) as grant_rank
+    from credit_grants
+
+),
+
+remaining_0 as (
+
+    select
+        invoice_id,
+        customer_id,
+        currency,
+        period_end,
+        bucket,
+        -- Invoices in the order their periods end; within one, fixed fees first, then metrics.
+        row_number() over (
+            partition by customer_id, currency
+            order by period_end, invoice_id, case when bucket = '' then 0 else 1 end, bucket
+        ) as owed_order,
+        case when owed > 0 then owed else 0 end as remaining
+    from owed_by_metric
+
+),
+
+{% for rank in range(1, rounds + 1) %}
+    usable_{{ rank }} as (
+
+        select
+            remaining_{{ rank - 1 }}.*,
+            ranked_grants.grant_id,
+            ranked_grants.amount as grant_amount,
+            coalesce(
+                ranked_grants.granted_at < remaining_{{ rank - 1 }}.period_end
+                and (
+                    ranked_grants.expires_at is null
+                    or ranked_grants.expires_at >= remaining_{{ rank - 1 }}.period_end
+                )
+                and (
+                    ranked_grants.metric_name is null
+                    or ranked_grants.metric_name = remaining_{{ rank - 1 }}.bucket
+                ),
+                false
+            ) as is_usable
+        from remaining_{{ rank - 1 }}
+        left join ranked_grants
+            on
+                remaining_{{ rank - 1 }}.customer_id = ranked_grants.customer_id
+                and remaining_{{ rank - 1 }}.currency = ranked_grants.currency
+                and ranked_grants.grant_rank = {{ rank }}
+
+    ),
+
+    drawn_before_{{ rank }} as (
+
+        select
+            *,
+            -- Still owed on the earlier lines this grant may pay: it pays those first.
+            coalesce(sum(case when is_usable then remaining else 0 end) over (
+                partition by customer_id, currency
+                order by owed_order
+                rows between unbounded preceding and 1 preceding
+            ), 0) as owed_before
+        from usable_{{ rank }}
+
+    ),
+
+    draws_{{ rank }} as (
+
+        select
+            *,
+            case
+                when not is_usable or owed_before >= grant_amount then 0
+                when grant_amount - owed_before < remaining then grant_amount - owed_before
+                else remaining
+            end as drawn
+        from drawn_before_{{ rank }}
+
+    ),
+
+    remaining_{{ rank }} as (
+
+        select
+            invoice_id,
+            customer_id,
+            currency,
+            period_end,
+            bucket,
+            owed_order,
+            remaining - drawn as remaining
+        from draws_{{ rank }}
+
+    ),
+
+{% endfor %}
+all_draws as (
+
+    {% for rank in range(1, rounds + 1) %}
+        select
+            invoice_id,
+            grant_id,
+            {{ rank }} as grant_rank,
+            drawn
+        from draws_{{ rank }}
+        where drawn > 0
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        all_draws.invoice_id,
+        all_draws.grant_id,
+        all_draws.grant_rank,
+        ranked_grants.customer_id,
+        ranked_grants.currency,
+        ranked_grants.metric_name,
+        cast(sum(all_draws.drawn) as {{ usage_billing.type_decimal() }}) as credit_amount
+    from all_draws
+    inner join ranked_grants
+        on all_draws.grant_id = ranked_grants.grant_id
+    group by
+        all_draws.invoice_id,
+        all_draws.grant_id,
+        all_draws.grant_rank,
+        ranked_grants.customer_id,
+        ranked_grants.currency,
+        ranked_grants.metric_name
+
+)
+
+select * from final
