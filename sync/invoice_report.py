@@ -125,7 +125,10 @@ def invoice_panel(invoice: Invoice) -> Panel:
     for line in invoice.lines:
         rate = _rate(line, invoice.currency)
         if line.flat_amount:
-            rate += f" + {formatting.money(line.flat_amount, invoice.currency)}"
+            # A tier's entry fee, or a per-transaction price's fixed fees and limits (which may
+            # take off more than they add: "2.9% - €22.85").
+            sign = "+" if line.flat_amount > 0 else "-"
+            rate += f" {sign} {formatting.money(abs(line.flat_amount), invoice.currency)}"
         table.add_row(
             line.description,
             formatting.quantity(line.quantity, money_unit if line.is_percentage else None),
