@@ -551,6 +551,25 @@ def draw_cases(strategy: st.SearchStrategy[Case], count: int, prefix: str, seed:
     return [replace(case, name=f"{prefix}{number}") for number, case in enumerate(found[:count])]
 
 
+def compact_repr(value: Any) -> str:
+    """Python source for `value`, leaving out dataclass fields at their defaults: what a shrunk
+    case looks like in REGRESSIONS."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts = []
+        for item in dataclasses.fields(value):
+            current = getattr(value, item.name)
+            default = item.default
+            if default is dataclasses.MISSING and item.default_factory is not dataclasses.MISSING:
+                default = item.default_factory()
+            if default is dataclasses.MISSING or current != default:
+                parts.append(f"{item.name}={compact_repr(current)}")
+        return f"{type(value).__name__}({', '.join(parts)})"
+    if isinstance(value, tuple):
+        inner = ", ".join(compact_repr(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
 # --- shrinking --------------------------------------------------------------------------------
 
 
@@ -610,7 +629,14 @@ def _simpler_prices(price: oracle.Price) -> Iterator[oracle.Price]:
 
 
 def simpler(case: Case) -> Iterator[Case]:
-    """Variants of `case` with one thing removed or made rounder."""
+    """Variants of `case` with one thing removed or made rounder (big cuts first)."""
+    half = len(case.events) // 2
+    if half:
+        yield replace(case, events=case.events[:half])
+        yield replace(case, events=case.events[half:])
+    if len(case.grants) > 1:
+        for grant in case.grants:
+            yield replace(case, grants=(grant,))
     for index in range(len(case.events)):
         yield replace(case, events=case.events[:index] + case.events[index + 1 :])
     for index, event in enumerate(case.events):
@@ -659,7 +685,7 @@ def simpler(case: Case) -> Iterator[Case]:
 def shrink(
     failing: Sequence[Case],
     still_fails: Callable[[Sequence[Case]], set[str]],
-    rounds: int = 3,
+    rounds: int = 4,
 ) -> list[Case]:
     """Simplest variants of the failing cases that still fail, found in `rounds` batched builds:
     each round builds every one-step simplification of every case at once and keeps, per case,

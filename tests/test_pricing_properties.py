@@ -21,6 +21,7 @@ from pricing_cases import (
     Case,
     build_vars,
     calendar_cases,
+    compact_repr,
     credit_cases,
     draw_cases,
     expected,
@@ -37,8 +38,111 @@ USAGE_CASES = 2000
 CALENDAR_CASES = 300
 CREDIT_CASES = 200
 
-# Failures found by earlier runs, shrunk: kept so they are checked on every run.
-REGRESSIONS: list[Case] = []
+# Failing cases found by earlier runs, shrunk by `shrink`, kept so every run checks them. These
+# came from runs against deliberately broken SQL (each caught, then shrunk to what is left here).
+REGRESSIONS: list[Case] = [
+    # A grant expiring exactly when October's period ends still pays October's invoice.
+    Case(
+        name="k101s3v3",
+        subscriptions=(
+            Subscription(
+                subscription_id="s1",
+                customer_id="",
+                currency="USD",
+                start_date=datetime.date(2023, 10, 1),
+                prices=(
+                    Price(
+                        price_id="p1",
+                        pricing_model="per_unit",
+                        description="Units",
+                        metric="units",
+                        unit_price=Decimal("1"),
+                    ),
+                ),
+                minimum_amount=Decimal("14.0"),
+            ),
+        ),
+        grants=(
+            Grant(
+                grant_id="g0",
+                customer_id="",
+                currency="USD",
+                amount=Decimal("35"),
+                granted_at=datetime.datetime(2023, 9, 18, 12, 45, 36),
+                expires_at=datetime.datetime(2023, 11, 1, 0, 0),
+            ),
+        ),
+    ),
+    # A yearly subscription starting on its anchor day: the first period starts that day.
+    Case(
+        name="c50s2v0",
+        subscriptions=(
+            Subscription(
+                subscription_id="s1",
+                customer_id="",
+                currency="JPY",
+                start_date=datetime.date(2022, 12, 1),
+                prices=(
+                    Price(
+                        price_id="p0",
+                        pricing_model="flat",
+                        description="Platform fee",
+                        flat_amount=Decimal("1"),
+                        billing_timing="in_advance",
+                    ),
+                ),
+                billing_interval="year",
+                timezone="America/Los_Angeles",
+            ),
+        ),
+    ),
+    # Quarterly on day 31 from September 30th (September's last day is its anchor).
+    Case(
+        name="c174s3v0",
+        subscriptions=(
+            Subscription(
+                subscription_id="s1",
+                customer_id="",
+                currency="USD",
+                start_date=datetime.date(2022, 9, 30),
+                prices=(
+                    Price(
+                        price_id="p1",
+                        pricing_model="per_unit",
+                        description="Units",
+                        metric="units",
+                        unit_price=Decimal("0"),
+                    ),
+                ),
+                billing_interval="quarter",
+                billing_anchor_day=31,
+                timezone="Pacific/Chatham",
+            ),
+        ),
+    ),
+    # A price minimum is not trued up on February's live invoice, only on January's.
+    Case(
+        name="u5s0v2",
+        subscriptions=(
+            Subscription(
+                subscription_id="s1",
+                customer_id="",
+                currency="USD",
+                start_date=datetime.date(2024, 1, 20),
+                prices=(
+                    Price(
+                        price_id="p1",
+                        pricing_model="per_unit",
+                        description="Usage",
+                        metric="calls",
+                        unit_price=Decimal("1"),
+                        minimum_amount=Decimal("93"),
+                    ),
+                ),
+            ),
+        ),
+    ),
+]
 
 
 def _cases() -> list[Case]:
@@ -160,7 +264,7 @@ def test_sql_invoices_equal_the_oracle_to_the_cent(
     for case in failing[:5]:
         report.append(f"{case.name}: " + "\n  ".join(problems[case.name]))
     report.append("Shrunk, to keep in REGRESSIONS:")
-    report += [f"    {case!r}," for case in shrunk]
+    report += [f"    {compact_repr(case)}," for case in shrunk]
     pytest.fail("\n".join(report))
 
 
@@ -171,6 +275,23 @@ def test_regressions_are_checked_every_run(
     names = [case.name for case in cases if case.name.startswith("r")]
     assert len(names) == len(REGRESSIONS)
     assert not [name for name in names if name in problems]
+
+
+def test_shrinking_keeps_the_smallest_variant_that_still_fails() -> None:
+    """The shrinker on a fake check (a case "fails" while it has an event worth more than 10):
+    four rounds cut thirteen events down to the one that matters."""
+    events = tuple(
+        Event(f"e{number}", datetime.datetime(2024, 1, 1 + number), "units", Decimal(number))
+        for number in range(12)
+    )
+    case = Case(name="x", subscriptions=(), events=(*events, events[11]))
+
+    def still_fails(batch: Sequence[Case]) -> set[str]:
+        return {item.name for item in batch if any(event.value > 10 for event in item.events)}
+
+    (shrunk,) = shrink([case], still_fails)
+    assert [event.value for event in shrunk.events] == [Decimal(11)]
+    assert size(shrunk) < size(case)
 
 
 # Referenced by the repr of shrunk cases pasted into REGRESSIONS.
