@@ -8,9 +8,9 @@
     price minimums and caps); an unscoped grant pays any line, fixed fees and commitment true-ups
     first, then metrics by name. No grant goes below zero and no invoice below zero.
 
-    How, without recursion (which Spark lacks, and whose recursive term may not aggregate or use
-    window functions on Snowflake, BigQuery or in standard SQL): what a grant pays depends only on
-    grants ranked before it. So grants are applied one rank at a time, each step set-based: the
+    How, without recursion (a recursive term may not aggregate or use a running sum in standard
+    SQL and several warehouses, and older Spark has no recursion): what a grant pays depends only
+    on grants ranked before it. So grants are applied one rank at a time, each step set-based: the
     grant of that rank (per customer and currency) pays, in invoice order, what is still owed on
     the lines it may pay, up to its amount - a running sum over the invoices. The steps are
     unrolled at compile time, as many as the most grants one customer holds in one currency. -#}
