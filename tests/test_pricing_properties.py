@@ -33,7 +33,7 @@ from pricing_cases import (
 from pricing_oracle import Event, Grant, Price, Subscription, Tier
 from warehouse_scenario import MARTS_SCHEMA, build
 
-SEED = int(os.environ.get("USAGE_BILLING_PROPERTY_SEED") or random.randrange(2**32))  # noqa: S311
+SEED = int(os.environ.get("USAGE_BILLING_PROPERTY_SEED") or random.randrange(2**32))
 USAGE_CASES = 2000
 CALENDAR_CASES = 300
 CREDIT_CASES = 200
