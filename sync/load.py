@@ -22,11 +22,11 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -37,7 +37,7 @@ from sync.project import EventsTable
 MAX_LINE_BYTES = 2 * 1024 * 1024
 REJECTS_TABLE = "_usage_billing_load_rejects"
 REJECTS_SCAN = "_usage_billing_load_reject_scans"
-ROWS_TABLE = "_usage_billing_load_rows"
+REPEATS_TABLE = "_usage_billing_load_repeats"
 
 FIELDS = ("event_id", "customer_alias", "event_type", "event_timestamp", "event_properties")
 ALIASES: dict[str, str] = {
@@ -198,9 +198,10 @@ def _read_csv(path: Path, shape: _Layout) -> str:
     )
 
 
-def _stage_sql(path: Path, shape: _Layout) -> str:
-    """One pass over the file: every parsed row, in file order (rowid), with its rejection
-    reason or null. Values are kept as sent; blank counts as missing."""
+def _checked_sql(path: Path, shape: _Layout, numbered: bool) -> str:
+    """One pass over the file: every parsed row with its rejection reason or null, values as
+    sent (blank counts as missing). `numbered` adds `record_index`, the row's position among
+    the parsed rows: it makes the reader keep file order, so only the audit pass asks for it."""
 
     def field_value(name: str) -> str:
         return f"c{shape.fields[name]}" if name in shape.fields else "cast(null as varchar)"
@@ -220,8 +221,8 @@ def _stage_sql(path: Path, shape: _Layout) -> str:
         else ""
     )
     extras = "".join(f", c{index}" for _, index in shape.extras)
+    numbering = (", ordinality as record_index", " with ordinality") if numbered else ("", "")
     return f"""
-        create or replace temp table {ROWS_TABLE} as
         select
             *,
             case
@@ -240,8 +241,8 @@ def _stage_sql(path: Path, shape: _Layout) -> str:
                 {field_value("event_type")} as event_type,
                 {field_value("event_timestamp")} as event_timestamp,
                 {field_value("event_properties")} as properties_text
-                {extras}
-            from {_read_csv(path, shape)}
+                {extras}{numbering[0]}
+            from {_read_csv(path, shape)}{numbering[1]}
         )
     """  # noqa: S608 - identifiers and literals are ours, quoted
 
@@ -415,185 +416,22 @@ def load_csv(
         connection.execute("set enable_progress_bar = true")
         connection.execute("set enable_progress_bar_print = false")
     columns = ensure_events_table(warehouse, events)
-    loaded_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    result = LoadResult(loaded_at=loaded_at)
-    for table in (REJECTS_TABLE, REJECTS_SCAN, ROWS_TABLE):
-        connection.execute(f"drop table if exists {quote_identifier(table)}")
-    try:
-        _Progress(connection, progress).run(_stage_sql(path, shape))
-    except duckdb.Error as error:
-        raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
-
-    relation = warehouse.quote(events.schema, events.table)
-    raw_column = {
-        "event_id": events.event_id,
-        "customer_alias": events.customer_alias,
-        "event_type": events.event_type,
-        "event_timestamp": events.event_timestamp,
-        "event_properties": events.event_properties,
-    }
-    kinds = {"event_timestamp": "timestamp", "event_properties": "json"}
-    values = {
-        "event_id": "event_id",
-        "customer_alias": "customer_alias",
-        "event_type": "event_type",
-        "event_timestamp": "event_timestamp",
-        "event_properties": _properties_expression(shape),
-    }
-    stored = {
-        name: _stored(values[name], columns.get(raw_column[name], "varchar"), kinds.get(name, ""))
-        for name in values
-    }
-    payload_match = " and ".join(
-        f"existing.{quote_identifier(raw_column[name])} is not distinct from candidate.{name}"
-        for name in values
-    )
-    candidate_columns = ", ".join(f"{stored[name]} as {name}" for name in values)
-    (repeated_ids,) = connection.execute(
-        f"""
-        select count(*) from (
-            select event_id from {ROWS_TABLE} where reason is null
-            group by event_id having count(*) > 1
-        )
-        """  # noqa: S608 - identifiers are ours
-    ).fetchone() or (0,)
-    ranking = (
-        ", row_number() over (partition by event_id order by record_index desc) as newest_first"
-        if repeated_ids
-        else ", 1 as newest_first"
-    )
-    connection.execute(
-        f"""
-        create or replace temp view _usage_billing_load_candidates as
-        select record_index, newest_first, {candidate_columns}
-        from (
-            select *{ranking}
-            from (select rowid + 1 as record_index, * from {ROWS_TABLE} where reason is null)
-        )
-        """  # noqa: S608 - identifiers are ours
-    )
-    insert_columns = [quote_identifier(raw_column[name]) for name in values]
-    stamp = ""
-    parameters: list[object] = []
-    if events.loaded_at:
-        insert_columns.append(quote_identifier(events.loaded_at))
-        stamp = ", ?"
-        parameters.append(loaded_at)
-    if repeated_ids:
-        superseded = connection.execute(
-            f"""
-            select older.record_index, older.event_id,
-                ({" and ".join(f"older.{n} is not distinct from newest.{n}" for n in values)})
-            from _usage_billing_load_candidates as older
-            join _usage_billing_load_candidates as newest
-                on older.event_id = newest.event_id and newest.newest_first = 1
-            where older.newest_first > 1
-            """  # noqa: S608 - identifiers are ours
-        ).fetchall()
-    else:
-        superseded = []
-    # Rows already in the raw table (same event_id and payload) are skipped; an empty table
-    # (a first load) needs no look.
-    table_has_rows = connection.execute(
-        f"select exists (select 1 from {relation})"  # noqa: S608 - quoted name of ours
-    ).fetchone()
-    already_there = (
-        f"""
-            and not exists (
-                select 1 from {relation} as existing
-                where existing.{quote_identifier(events.event_id)} = candidate.event_id
-                    and {payload_match}
-            )"""  # noqa: S608 - identifiers are ours
-        if table_has_rows and table_has_rows[0]
-        else ""
-    )
-    # The raw table's row order means nothing: let DuckDB write it with every thread.
     (preserve,) = connection.execute(
         "select current_setting('preserve_insertion_order')"
     ).fetchone() or (True,)
-    connection.execute("set preserve_insertion_order = false")
+    for table in (REJECTS_TABLE, REJECTS_SCAN, REPEATS_TABLE):
+        connection.execute(f"drop table if exists {quote_identifier(table)}")
+    connection.execute("begin transaction")
     try:
-        inserted = connection.execute(
-            f"""
-            insert into {relation} ({", ".join(insert_columns)})
-            select {", ".join(values)}{stamp}
-            from _usage_billing_load_candidates as candidate
-            where newest_first = 1 {already_there}
-            """,  # noqa: S608 - identifiers are ours, values bound
-            parameters,
-        ).fetchone()
+        result = _load(warehouse, events, columns, shape, path, progress, now)
+        connection.execute("commit")
+    except BaseException:
+        connection.execute("rollback")
+        raise
     finally:
         connection.execute(f"set preserve_insertion_order = {'true' if preserve else 'false'}")
-    result.loaded = int(inserted[0]) if inserted else 0
-    (valid_newest,) = connection.execute(
-        "select count(*) from _usage_billing_load_candidates where newest_first = 1"
-    ).fetchone() or (0,)
-    result.already_loaded = int(valid_newest) - result.loaded
-
-    structural = connection.execute(
-        f"""
-        select line, min(line_byte_position), min(error_type), min(error_message)
-        from {REJECTS_TABLE} group by line order by line
-        """  # noqa: S608 - identifiers are ours
-    ).fetchall()
-    semantic = connection.execute(
-        f"""
-        select rowid + 1, reason, event_id, event_timestamp from {ROWS_TABLE}
-        where reason is not null order by rowid
-        """  # noqa: S608 - identifiers are ours
-    ).fetchall()
-    (accepted_rows,) = connection.execute(
-        f"select count(*) from {ROWS_TABLE}"  # noqa: S608
-    ).fetchone() or (0,)
-    result.rows = int(accepted_rows) + len(structural)
-
-    starts = _skip_blank_lines(path, [int(row[1]) for row in structural])
-    total_lines, offset_lines = (
-        _newline_count(path, list(starts.values()))
-        if structural or semantic or superseded
-        else (result.rows + 1, {})
-    )
-    # The data record number (1-based) of each parsed row: its index plus the records the
-    # reader rejected before it.
-    structural_records = [int(row[0]) - 1 for row in structural]
-    pending: list[tuple[int, str, str, str | None]] = [
-        (int(index), str(reason), _detail(str(reason), timestamp), event_id)
-        for index, reason, event_id, timestamp in semantic
-    ]
-    pending += [
-        (
-            int(index),
-            "superseded_in_file",
-            "a later row of this file has the same event_id and a different payload",
-            event_id,
-        )
-        for index, event_id, same in superseded
-        if not same
-    ]
-    result.repeated_in_file = sum(1 for *_, same in superseded if same)
-    pending.sort()
-    record_numbers = _record_numbers([index for index, *_ in pending], structural_records)
-    simple_file = total_lines == result.rows + 1 or (
-        total_lines == result.rows + 2 and _ends_with_blank_line(path)
-    )
-    parsed_lines: list[int] | None = None
-    if pending and not simple_file:
-        parsed_lines = _parsed_row_lines(path, set(offset_lines.values()))
-    for (index, reason, detail, event_id), record in zip(pending, record_numbers, strict=True):
-        if parsed_lines is not None and index <= len(parsed_lines):
-            line = parsed_lines[index - 1]
-        else:
-            line = record + 1
-        result.rejects.append(Reject(line, reason, detail, event_id))
-    for _, byte_position, error_type, message in structural:
-        reason = STRUCTURAL_REASONS.get(str(error_type), "bad_row")
-        result.rejects.append(
-            Reject(offset_lines[starts[int(byte_position)]], reason, str(message).splitlines()[0])
-        )
-    result.rejects.sort(key=lambda reject: reject.line)
-    for table in (REJECTS_TABLE, REJECTS_SCAN, ROWS_TABLE):
-        connection.execute(f"drop table if exists {quote_identifier(table)}")
-    connection.execute("drop view if exists _usage_billing_load_candidates")
+        for table in (REJECTS_TABLE, REJECTS_SCAN, REPEATS_TABLE):
+            connection.execute(f"drop table if exists {quote_identifier(table)}")
 
     destination = reject_file or path.with_name(path.name + ".rejects.csv")
     if result.rejects:
@@ -602,6 +440,329 @@ def load_csv(
     elif reject_file is None and destination.exists():
         destination.unlink()  # a stale reject file of an earlier load of this file
     return result
+
+
+class _Statements:
+    """The SQL of one load: the candidate rows as the raw table stores them, and the raw table's
+    column for each field."""
+
+    def __init__(
+        self,
+        warehouse: DuckDBWarehouse,
+        events: EventsTable,
+        columns: dict[str, str],
+        shape: _Layout,
+        path: Path,
+    ) -> None:
+        self.relation = warehouse.quote(events.schema, events.table)
+        self.shape, self.path, self.events = shape, path, events
+        self.raw_column = {
+            "event_id": events.event_id,
+            "customer_alias": events.customer_alias,
+            "event_type": events.event_type,
+            "event_timestamp": events.event_timestamp,
+            "event_properties": events.event_properties,
+        }
+        kinds = {"event_timestamp": "timestamp", "event_properties": "json"}
+        values = {
+            "event_id": "event_id",
+            "customer_alias": "customer_alias",
+            "event_type": "event_type",
+            "event_timestamp": "event_timestamp",
+            "event_properties": _properties_expression(shape),
+        }
+        self.fields = list(values)
+        self.stored = {
+            name: _stored(
+                values[name], columns.get(self.raw_column[name], "varchar"), kinds.get(name, "")
+            )
+            for name in values
+        }
+        self.insert_columns = [quote_identifier(self.raw_column[name]) for name in values]
+        if events.loaded_at:
+            self.insert_columns.append(quote_identifier(events.loaded_at))
+
+    def candidates(self, numbered: bool) -> str:
+        """Every parsed row as stored, with `reason` (null when valid) and the timestamp as sent."""
+        stored = ", ".join(f"{self.stored[name]} as {name}" for name in self.fields)
+        numbered_sql = _checked_sql(self.path, self.shape, numbered)
+        extra = ", record_index" if numbered else ""
+        sent = "event_timestamp as timestamp_text"
+        return f"select {stored}, reason, {sent}{extra} from ({numbered_sql})"  # noqa: S608
+
+    def not_loaded_before(self, alias: str) -> str:
+        """SQL true when no row of the raw table has `alias`'s event_id and payload."""
+        payload = " and ".join(
+            f"existing.{quote_identifier(self.raw_column[name])} is not distinct from"
+            f" {alias}.{name}"
+            for name in self.fields
+        )
+        return f"""not exists (
+            select 1 from {self.relation} as existing
+            where existing.{quote_identifier(self.events.event_id)} = {alias}.event_id
+                and {payload}
+        )"""  # noqa: S608 - identifiers are ours
+
+    def insert(self, source: str, condition: str) -> str:
+        stamp = ", ?" if self.events.loaded_at else ""
+        return f"""
+            insert into {self.relation} ({", ".join(self.insert_columns)})
+            select {", ".join(self.fields)}{stamp} from ({source}) as candidate
+            where {condition}
+        """  # noqa: S608 - identifiers are ours, values bound
+
+
+def _load(
+    warehouse: DuckDBWarehouse,
+    events: EventsTable,
+    columns: dict[str, str],
+    shape: _Layout,
+    path: Path,
+    progress: Callable[[float], None] | None,
+    now: datetime | None,
+) -> LoadResult:
+    """The load inside one transaction.
+
+    The fast pass inserts every valid row not already in the table straight from the reader,
+    in parallel. Only when the counts leave room for a reject, a repeat or a skipped row does a
+    second, numbered pass over the file find them (bad rows and repeated ids only)."""
+    connection = warehouse.connection
+    sql = _Statements(warehouse, events, columns, shape, path)
+    loaded_at = _stamp(warehouse, events, columns, now)
+    result = LoadResult(loaded_at=loaded_at)
+    stamp: list[object] = [loaded_at] if events.loaded_at else []
+    table_has_rows = connection.execute(
+        f"select exists (select 1 from {sql.relation})"  # noqa: S608 - quoted name of ours
+    ).fetchone()
+    condition = "reason is null"
+    if table_has_rows and table_has_rows[0]:
+        condition += f" and {sql.not_loaded_before('candidate')}"
+    if not events.loaded_at:
+        # No stamp tells this load's rows apart afterwards: find repeated ids first.
+        _run(connection, progress, _repeats_sql(f"({sql.candidates(False)})", "reason is null"))
+        condition += f" and event_id not in (select event_id from {REPEATS_TABLE})"  # noqa: S608
+    # The raw table's row order means nothing: let DuckDB write it with every thread.
+    connection.execute("set preserve_insertion_order = false")
+    try:
+        inserted = _run(connection, progress, sql.insert(sql.candidates(False), condition), stamp)
+    except duckdb.Error as error:
+        raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
+    result.loaded = int(inserted[0][0]) if inserted else 0
+    if events.loaded_at:
+        loaded_at_column = quote_identifier(events.loaded_at)
+        connection.execute(
+            _repeats_sql(sql.relation, f"{loaded_at_column} = ?", events.event_id), stamp
+        )
+    repeats = connection.execute(f"select count(*) from {REPEATS_TABLE}").fetchone()  # noqa: S608
+    structural = connection.execute(
+        f"""
+        select line, min(line_byte_position), min(error_type), min(error_message)
+        from {REJECTS_TABLE} group by line order by line
+        """  # noqa: S608 - identifiers are ours
+    ).fetchall()
+    if (
+        not structural
+        and not (repeats and repeats[0])
+        and _lines_after_header(path) == (result.loaded)
+    ):
+        # Every line of the file is one row, and every row went in: nothing to report.
+        result.rows = result.loaded
+        return result
+
+    connection.execute("set preserve_insertion_order = true")
+    try:
+        (parsed, valid, bad_rows, repeated_rows) = _run(connection, progress, _audit_sql(sql), [])[
+            0
+        ]
+    except duckdb.Error as error:
+        raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
+    result.rows = int(parsed) + len(structural)
+    pending: list[tuple[int, str, str, str | None]] = [
+        (
+            int(row["record"]),
+            str(row["reason"]),
+            _detail(row["reason"], row["timestamp"]),
+            row["event_id"],
+        )
+        for row in bad_rows
+    ]
+    superseded, newest = _sort_repeats(repeated_rows, sql.fields)
+    result.repeated_in_file = sum(1 for _, same in superseded if same)
+    pending += [
+        (
+            int(row["record"]),
+            "superseded_in_file",
+            "a later row of this file has the same event_id and a different payload",
+            str(row["event_id"]),
+        )
+        for row, same in superseded
+        if not same
+    ]
+    if newest:
+        result.loaded += _replace_repeats(connection, sql, events, newest, stamp)
+    result.already_loaded = int(valid) - len(superseded) - result.loaded
+    result.rejects = _placed_rejects(path, result.rows, structural, pending)
+    return result
+
+
+def _run(
+    connection: duckdb.DuckDBPyConnection,
+    progress: Callable[[float], None] | None,
+    statement: str,
+    parameters: list[object] | None = None,
+) -> list[tuple[Any, ...]]:
+    return _Progress(connection, progress).run(statement, parameters)
+
+
+def _stamp(
+    warehouse: DuckDBWarehouse,
+    events: EventsTable,
+    columns: dict[str, str],
+    now: datetime | None,
+) -> datetime:
+    """This load's `loaded_at`: now, or just after the newest stamp in the table when the
+    clock is behind it, so that the stamp names this load's rows alone and incremental runs
+    never see a load land in their past."""
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    if events.loaded_at and columns.get(events.loaded_at, "").startswith("timestamp"):
+        row = warehouse.connection.execute(
+            f"select max({quote_identifier(events.loaded_at)})::timestamp"  # noqa: S608
+            f" from {warehouse.quote(events.schema, events.table)}"
+        ).fetchone()
+        newest = row[0] if row else None
+        if isinstance(newest, datetime) and newest >= stamp:
+            stamp = newest + timedelta(microseconds=1)
+    return stamp
+
+
+def _repeats_sql(source: str, condition: str, event_id: str = "event_id") -> str:
+    """A temporary table of the event_ids that occur more than once among `source`'s rows."""
+    column = quote_identifier(event_id)
+    return f"""
+        create or replace temp table {REPEATS_TABLE} as
+        select {column} as event_id from {source}
+        where {condition}
+        group by {column} having count(*) > 1
+    """  # noqa: S608 - identifiers are ours
+
+
+def _audit_sql(sql: _Statements) -> str:
+    """The numbered pass: row counts, the bad rows, and every row of a repeated event_id."""
+    payload = ", ".join(f"{name}: candidate.{name}" for name in sql.fields)
+    return f"""
+        select
+            count(*),
+            count(*) filter (where reason is null),
+            coalesce(list({{record: record_index, reason: reason,
+                event_id: candidate.event_id, timestamp: timestamp_text}})
+                filter (where reason is not null), []),
+            coalesce(list({{record: record_index, {payload}}})
+                filter (where reason is null and repeats.event_id is not null), [])
+        from ({sql.candidates(True)}) as candidate
+        left join {REPEATS_TABLE} as repeats on candidate.event_id = repeats.event_id
+    """  # noqa: S608 - identifiers are ours
+
+
+def _sort_repeats(
+    rows: list[dict[str, Any]], fields: list[str]
+) -> tuple[list[tuple[dict[str, Any], bool]], list[dict[str, Any]]]:
+    """For the rows of repeated event_ids: each older row with whether it equals the newest
+    (a plain repeat) or not (superseded), and the newest row of each id."""
+    newest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = newest.get(row["event_id"])
+        if held is None or row["record"] > held["record"]:
+            newest[row["event_id"]] = row
+    older = [
+        (row, all(row[name] == newest[row["event_id"]][name] for name in fields))
+        for row in rows
+        if row is not newest[row["event_id"]]
+    ]
+    return older, list(newest.values())
+
+
+def _replace_repeats(
+    connection: duckdb.DuckDBPyConnection,
+    sql: _Statements,
+    events: EventsTable,
+    newest: list[dict[str, Any]],
+    stamp: list[object],
+) -> int:
+    """Keep only the newest row of each repeated event_id: drop what the fast pass inserted
+    for those ids, then insert the newest rows not already in the table. Returns the net rows
+    added."""
+    removed = 0
+    if events.loaded_at:
+        deleted = connection.execute(
+            f"""
+            delete from {sql.relation}
+            where {quote_identifier(events.loaded_at)} = ?
+                and {quote_identifier(events.event_id)} in (select event_id from {REPEATS_TABLE})
+            """,  # noqa: S608 - identifiers are ours, values bound
+            stamp,
+        ).fetchone()
+        removed = int(deleted[0]) if deleted else 0
+    columns = ", ".join(f"unnest(?) as {name}" for name in sql.fields)
+    values = [[row[name] for row in newest] for name in sql.fields]
+    added = connection.execute(
+        sql.insert(f"select {columns}", sql.not_loaded_before("candidate")), [*stamp, *values]
+    ).fetchone()
+    return (int(added[0]) if added else 0) - removed
+
+
+def _lines_after_header(path: Path) -> int:
+    """Physical lines after the first; -1 when a lone carriage return could end a record the
+    count does not see."""
+    newlines, carriage_returns, crlf = 0, 0, 0
+    previous = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(16 * 1024 * 1024):
+            newlines += chunk.count(b"\n")
+            if b"\r" in chunk:
+                carriage_returns += chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (previous == b"\r" and chunk[:1] == b"\n")
+            previous = chunk[-1:]
+    if carriage_returns != crlf:
+        return -1
+    return newlines - (previous == b"\n") if previous else 0
+
+
+def _placed_rejects(
+    path: Path,
+    rows: int,
+    structural: list[tuple[Any, ...]],
+    pending: list[tuple[int, str, str, str | None]],
+) -> list[Reject]:
+    """Rejects with their physical line numbers: the reader's by byte offset; the others by
+    their position among the parsed rows (Python's csv module places them in files where a
+    record is not always one line)."""
+    starts = _skip_blank_lines(path, [int(row[1]) for row in structural])
+    total_lines, offset_lines = _newline_count(path, list(starts.values()))
+    # The data record number (1-based) of each parsed row: its index plus the records the
+    # reader rejected before it.
+    structural_records = [int(row[0]) - 1 for row in structural]
+    pending.sort()
+    record_numbers = _record_numbers([index for index, *_ in pending], structural_records)
+    simple_file = total_lines == rows + 1 or (
+        total_lines == rows + 2 and _ends_with_blank_line(path)
+    )
+    parsed_lines: list[int] | None = None
+    if pending and not simple_file:
+        parsed_lines = _parsed_row_lines(path, set(offset_lines.values()))
+    rejects = []
+    for (index, reason, detail, event_id), record in zip(pending, record_numbers, strict=True):
+        if parsed_lines is not None and index <= len(parsed_lines):
+            line = parsed_lines[index - 1]
+        else:
+            line = record + 1
+        rejects.append(Reject(line, reason, detail, event_id))
+    for _, byte_position, error_type, message in structural:
+        reason = STRUCTURAL_REASONS.get(str(error_type), "bad_row")
+        rejects.append(
+            Reject(offset_lines[starts[int(byte_position)]], reason, str(message).splitlines()[0])
+        )
+    rejects.sort(key=lambda reject: reject.line)
+    return rejects
 
 
 def _ends_with_blank_line(path: Path) -> bool:
@@ -630,12 +791,3 @@ def _record_numbers(indexes: list[int], rejected_records: list[int]) -> list[int
             skipped += 1
         numbers.append(index + skipped)
     return numbers
-
-
-def timed_load(
-    warehouse: DuckDBWarehouse, events: EventsTable, path: Path, **options: object
-) -> tuple[LoadResult, float]:
-    """`load_csv` and the seconds it took (for the benchmark)."""
-    started = time.perf_counter()
-    result = load_csv(warehouse, events, path, **options)  # type: ignore[arg-type]
-    return result, time.perf_counter() - started
