@@ -198,42 +198,57 @@ def _read_csv(path: Path, shape: _Layout) -> str:
     )
 
 
+def _checks(shape: _Layout) -> list[tuple[str, str]]:
+    """(reason, SQL true for a valid value) in the order a row's reason is chosen. Cheap tests
+    come first: DuckDB runs the later ones only on the rows the earlier ones leave."""
+
+    def present(name: str) -> str:
+        # Blank is missing; trim() only runs on the rare value that starts with a space.
+        return f"({name} <> '' and (not starts_with({name}, ' ') or trim({name}) <> ''))"
+
+    checks = [
+        ("missing_event_id", present("event_id")),
+        ("missing_customer_alias", present("customer_alias")),
+        ("missing_event_type", present("event_type")),
+        ("missing_timestamp", present("event_timestamp")),
+        ("bad_timestamp", "isfinite(try_cast(event_timestamp as timestamptz))"),
+    ]
+    if "event_properties" in shape.fields:
+        checks.append(
+            (
+                "bad_properties",
+                "(properties_text is null or properties_text = ''"
+                " or ((starts_with(properties_text, '{')"
+                " or starts_with(ltrim(properties_text, ' \t\n\r'), '{'))"
+                " and json_valid(properties_text))"
+                " or trim(properties_text) = '')",
+            )
+        )
+    return checks
+
+
 def _checked_sql(path: Path, shape: _Layout, numbered: bool) -> str:
-    """One pass over the file: every parsed row with its rejection reason or null, values as
-    sent (blank counts as missing). `numbered` adds `record_index`, the row's position among
-    the parsed rows: it makes the reader keep file order, so only the audit pass asks for it."""
+    """One pass over the file, values as sent. Not numbered: the valid rows only, for the fast
+    pass. Numbered: every parsed row with its rejection reason (null when valid) and
+    `record_index`, its position among the parsed rows, which makes the reader keep file
+    order; only the audit pass asks for it."""
 
     def field_value(name: str) -> str:
         return f"c{shape.fields[name]}" if name in shape.fields else "cast(null as varchar)"
 
-    def missing(name: str) -> str:
-        # Blank is missing; trim() only runs on the rare value that starts with a space.
-        return (
-            f"({name} is null or {name} = '' or (starts_with({name}, ' ') and trim({name}) = ''))"
+    checks = _checks(shape)
+    if numbered:
+        cases = " ".join(
+            f"when not coalesce({valid}, false) then {sql_literal(reason)}"
+            for reason, valid in checks
         )
-
-    json_checks = (
-        " when not (properties_text is null or properties_text = ''"
-        " or (json_valid(properties_text) and (starts_with(properties_text, '{')"
-        " or starts_with(ltrim(properties_text, ' \t\n\r'), '{'))))"
-        " and trim(properties_text) <> '' then 'bad_properties'"
-        if "event_properties" in shape.fields
-        else ""
-    )
+        shown, numbering, condition = f"*, case {cases} end as reason", " with ordinality", ""
+    else:
+        shown, numbering = "*, cast(null as varchar) as reason", ""
+        condition = "where " + " and ".join(valid for _, valid in checks)
     extras = "".join(f", c{index}" for _, index in shape.extras)
-    numbering = (", ordinality as record_index", " with ordinality") if numbered else ("", "")
     return f"""
-        select
-            *,
-            case
-                when {missing("event_id")} then 'missing_event_id'
-                when {missing("customer_alias")} then 'missing_customer_alias'
-                when {missing("event_type")} then 'missing_event_type'
-                when {missing("event_timestamp")} then 'missing_timestamp'
-                when not coalesce(isfinite(try_cast(event_timestamp as timestamptz)), false)
-                    then 'bad_timestamp'
-                {json_checks}
-            end as reason
+        select {shown}
         from (
             select
                 {field_value("event_id")} as event_id,
@@ -241,9 +256,10 @@ def _checked_sql(path: Path, shape: _Layout, numbered: bool) -> str:
                 {field_value("event_type")} as event_type,
                 {field_value("event_timestamp")} as event_timestamp,
                 {field_value("event_properties")} as properties_text
-                {extras}{numbering[0]}
-            from {_read_csv(path, shape)}{numbering[1]}
+                {extras}{", ordinality as record_index" if numbered else ""}
+            from {_read_csv(path, shape)}{numbering}
         )
+        {condition}
     """  # noqa: S608 - identifiers and literals are ours, quoted
 
 
@@ -534,17 +550,20 @@ def _load(
     table_has_rows = connection.execute(
         f"select exists (select 1 from {sql.relation})"  # noqa: S608 - quoted name of ours
     ).fetchone()
-    condition = "reason is null"
+    # The fast pass's candidates are the valid rows only.
+    conditions = ["true"]
     if table_has_rows and table_has_rows[0]:
-        condition += f" and {sql.not_loaded_before('candidate')}"
+        conditions.append(sql.not_loaded_before("candidate"))
     if not events.loaded_at:
         # No stamp tells this load's rows apart afterwards: find repeated ids first.
-        _run(connection, progress, _repeats_sql(f"({sql.candidates(False)})", "reason is null"))
-        condition += f" and event_id not in (select event_id from {REPEATS_TABLE})"  # noqa: S608
+        _run(connection, progress, _repeats_sql(f"({sql.candidates(False)})", "true"))
+        conditions.append(f"event_id not in (select event_id from {REPEATS_TABLE})")  # noqa: S608
     # The raw table's row order means nothing: let DuckDB write it with every thread.
     connection.execute("set preserve_insertion_order = false")
     try:
-        inserted = _run(connection, progress, sql.insert(sql.candidates(False), condition), stamp)
+        inserted = _run(
+            connection, progress, sql.insert(sql.candidates(False), " and ".join(conditions)), stamp
+        )
     except duckdb.Error as error:
         raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
     result.loaded = int(inserted[0][0]) if inserted else 0

@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,7 @@ from sync.project import EventsTable, events_table
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 EVENTS = EventsTable("raw", "usage_events")
+UNSTAMPED = EventsTable("raw", "usage_events", loaded_at=None)
 HEADER = b"event_id,customer_alias,event_type,event_timestamp,event_properties\n"
 
 
@@ -94,6 +96,41 @@ def test_a_correction_is_appended_and_repeats_in_a_file_load_once(tmp_path: Path
     assert _rows(connection) == [("e1", '{"n": 1}'), ("e1", '{"n": 3}')]
 
 
+def test_repeats_and_corrections_without_a_loaded_at_column(tmp_path: Path) -> None:
+    connection = duckdb.connect()
+    warehouse = DuckDBWarehouse(connection)
+    path = tmp_path / "a.csv"
+    path.write_bytes(
+        HEADER
+        + b"e1,acme,t,2022-10-01,{}\ne2,acme,t,2022-10-01,{}\n"
+        + b'e1,acme,t,2022-10-01,"{""n"": 2}"\ne2,acme,t,2022-10-01,{}\ne3,acme,t,2022-10-01,{}\n'
+    )
+    result = load_csv(warehouse, UNSTAMPED, path)
+    assert (result.loaded, result.repeated_in_file) == (3, 1)
+    assert [(r.line, r.reason) for r in result.rejects] == [(2, "superseded_in_file")]
+    assert _rows(connection) == [("e1", '{"n": 2}'), ("e2", "{}"), ("e3", "{}")]
+    assert connection.execute("select count(*) from raw.usage_events").fetchone() == (3,)
+    again = load_csv(warehouse, UNSTAMPED, path)
+    assert (again.loaded, again.already_loaded) == (0, 3)
+
+
+def test_each_load_has_its_own_loaded_at_after_every_earlier_one(tmp_path: Path) -> None:
+    connection = duckdb.connect()
+    warehouse = DuckDBWarehouse(connection)
+    path = tmp_path / "a.csv"
+    path.write_bytes(HEADER + b"e1,acme,t,2022-10-01,{}\n")
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    assert load_csv(warehouse, EVENTS, path, now=future).loaded == 1
+    path.write_bytes(HEADER + b"e2,acme,t,2022-10-01,{}\n")
+    later = load_csv(warehouse, EVENTS, path)
+    assert later.loaded == 1 and later.loaded_at is not None
+    stamps = connection.execute(
+        "select event_id, loaded_at from raw.usage_events order by event_id"
+    ).fetchall()
+    assert stamps == [("e1", datetime(2099, 1, 1)), ("e2", later.loaded_at)]
+    assert later.loaded_at > datetime(2099, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -154,9 +191,10 @@ BAD = st.sampled_from(
     records=st.lists(st.one_of(GOOD, BAD, st.just(("blank",))), max_size=25),
     bom=st.booleans(),
     crlf=st.booleans(),
+    stamped=st.booleans(),
 )
 def test_fuzzed_files_load_every_good_row_once_and_report_every_bad_line(
-    tmp_path: Path, records: list[tuple[object, ...]], bom: bool, crlf: bool
+    tmp_path: Path, records: list[tuple[object, ...]], bom: bool, crlf: bool, stamped: bool
 ) -> None:
     newline = b"\r\n" if crlf else b"\n"
     content = io.BytesIO()
@@ -182,9 +220,10 @@ def test_fuzzed_files_load_every_good_row_once_and_report_every_bad_line(
     path.write_bytes(content.getvalue())
     connection = duckdb.connect()
     warehouse = DuckDBWarehouse(connection)
-    result = load_csv(warehouse, EVENTS, path, reject_file=tmp_path / "rejects.csv")
+    events = EVENTS if stamped else UNSTAMPED
+    result = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
     assert {r.line: r.reason for r in result.rejects} == bad_lines
     assert {row[0] for row in _rows(connection)} == good_ids
     assert result.loaded == len(good_ids)
-    again = load_csv(warehouse, EVENTS, path, reject_file=tmp_path / "rejects.csv")
+    again = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
     assert again.loaded == 0 and again.already_loaded == len(good_ids)
