@@ -26,6 +26,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import duckdb
 import httpx
@@ -123,6 +124,17 @@ def documents(target: str, invoices: list[InvoiceVersion]) -> list[Document]:
             f"sub_{currency}/2022-10-01", "cust_1", currency, [("Usage", 1234, Decimal("0.15"))]
         )
         result.append(Document(target, 0, version, key=f"ub_test_{currency}"))
+    # A credit line (prepaid credit, discount): a negative amount on an invoice that stays
+    # positive. Both specs take it: Stripe's `amount` is a signed integer ("a negative amount
+    # reduces the amount due"), Sequence's `rate` a decimal string.
+    credited = make_version(
+        "sub_credit/2022-10-01",
+        "cust_1",
+        "USD",
+        [("Usage", 1234, Decimal("0.15")), ("Prepaid credit", 1, Decimal("-50.00"))],
+    )
+    assert credited.total == Decimal("135.10")
+    result.append(Document(target, 0, credited, key="ub_test_credit"))
     return result
 
 
@@ -255,6 +267,20 @@ def test_every_request_passes_the_spec_enforcing_mock(
         if not 200 <= response.status_code < 300
     ]
     assert not refused, "\n".join(refused)
+    if target == "stripe":
+        amounts = [
+            parse_qs(request.content.decode()).get("amount", [""])[0]
+            for request, _ in recorder.exchanges
+            if request.url.path == "/v1/invoiceitems" and request.method == "POST"
+        ]
+        assert "-5000" in amounts  # the credit line, in cents, through the spec
+    else:
+        rates = [
+            Decimal(json.loads(request.content)["rate"])
+            for request, _ in recorder.exchanges
+            if request.method == "POST" and request.url.path.endswith("/line-items")
+        ]
+        assert Decimal("-50") in rates
     methods = {
         (request.method, request.url.path.split("/")[1]) for request, _ in recorder.exchanges
     }
