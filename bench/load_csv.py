@@ -6,12 +6,16 @@ Writes a CSV of demo-shaped events (id, alias, type, ISO timestamp, JSON propert
 temporary directory, loads it into a fresh DuckDB file through `sync.load.load_csv` (the
 CLI's code path), then loads it again (the idempotent re-load: every row already present).
 Target: >= 1,000,000 rows/s for the first load on the 2-core reference machine. CPU seconds
-are printed too: on a busy machine they say more than the wall time.
+(all threads), the machine's load average and the process's peak memory are printed too: on
+a shared, busy machine the CPU seconds say more than the wall time. `--bad-every N` makes
+every Nth timestamp bad, which sends the load through its second, numbered pass.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -55,14 +59,18 @@ def main() -> None:
             warehouse = DuckDBWarehouse(connection)
             events = EventsTable("raw", "usage_events")
             for label in ("first load", "re-load (all present)"):
+                load_before = os.getloadavg()[0]
                 started, cpu = time.perf_counter(), time.process_time()
                 result = load_csv(warehouse, events, csv_path)
                 seconds = time.perf_counter() - started
                 cpu = time.process_time() - cpu
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(
                     f"{label}: {result.rows:,} rows ({size:.0f} MB) in {seconds:.2f} s ="
-                    f" {result.rows / seconds:,.0f} rows/s ({cpu:.2f} CPU-s, all threads);"
-                    f" loaded {result.loaded:,}, rejected {result.rejected:,}"
+                    f" {result.rows / seconds:,.0f} rows/s; {cpu:.2f} CPU-s (all threads) ="
+                    f" {cpu / result.rows * 1e6:.2f} CPU-s per million rows; peak {peak:,.0f} MiB;"
+                    f" loaded {result.loaded:,}, rejected {result.rejected:,};"
+                    f" load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
                 )
 
 

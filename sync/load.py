@@ -1,8 +1,11 @@
 """`usage-billing load`: append a CSV file of usage events to the raw events table, fast.
 
-DuckDB's own CSV reader parses the file (in parallel, no Python per row) into a temporary table
-where SQL checks every row; good rows are appended in one statement, stamped with one
-`loaded_at`; every other row is written to a reject file with its line number and reason.
+DuckDB's own CSV reader parses the file and SQL checks every row in one parallel pass (no
+Python per row, no staging copy) that appends the good rows to the raw table, stamped with one
+`loaded_at`. When the counts show that something was left out (the reader rejected a line, an
+event_id repeats among the new rows, or the file has more lines than rows went in), a second,
+numbered pass finds the bad rows and the repeats; every bad row is written to a reject file
+with its line number and reason. The whole load is one transaction.
 
 Columns (header names, case and `_` ignored): `event_id` (or `customerEventId`),
 `customer_alias` (`customerAlias`), `event_type`, `event_timestamp`, and properties either as a
@@ -554,16 +557,15 @@ def _load(
     conditions = ["true"]
     if table_has_rows and table_has_rows[0]:
         conditions.append(sql.not_loaded_before("candidate"))
-    if not events.loaded_at:
-        # No stamp tells this load's rows apart afterwards: find repeated ids first.
-        _run(connection, progress, _repeats_sql(f"({sql.candidates(False)})", "true"))
-        conditions.append(f"event_id not in (select event_id from {REPEATS_TABLE})")  # noqa: S608
     # The raw table's row order means nothing: let DuckDB write it with every thread.
     connection.execute("set preserve_insertion_order = false")
     try:
-        inserted = _run(
-            connection, progress, sql.insert(sql.candidates(False), " and ".join(conditions)), stamp
-        )
+        if not events.loaded_at:
+            # No stamp tells this load's rows apart afterwards: find repeated ids first.
+            _run(connection, progress, _repeats_sql(f"({sql.candidates(False)})", "true"))
+            conditions.append(f"event_id not in (select event_id from {REPEATS_TABLE})")  # noqa: S608
+        fast = sql.insert(sql.candidates(False), " and ".join(conditions))
+        inserted = _run(connection, progress, fast, stamp)
     except duckdb.Error as error:
         raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
     result.loaded = int(inserted[0][0]) if inserted else 0
@@ -582,7 +584,7 @@ def _load(
     if (
         not structural
         and not (repeats and repeats[0])
-        and _lines_after_header(path) == (result.loaded)
+        and _lines_after_header(path) == result.loaded
     ):
         # Every line of the file is one row, and every row went in: nothing to report.
         result.rows = result.loaded
@@ -590,9 +592,8 @@ def _load(
 
     connection.execute("set preserve_insertion_order = true")
     try:
-        (parsed, valid, bad_rows, repeated_rows) = _run(connection, progress, _audit_sql(sql), [])[
-            0
-        ]
+        audit = _run(connection, progress, _audit_sql(sql))
+        parsed, valid, bad_rows, repeated_rows = audit[0]
     except duckdb.Error as error:
         raise LoadError(f"{path}: cannot be read as CSV: {str(error).splitlines()[0]}") from None
     result.rows = int(parsed) + len(structural)
