@@ -246,7 +246,7 @@ def _stage_sql(path: Path, shape: _Layout) -> str:
     """  # noqa: S608 - identifiers and literals are ours, quoted
 
 
-def _stored(expression: str, column_type: str, kind: str) -> str:
+def stored_value(expression: str, column_type: str, kind: str) -> str:
     """The value as the raw table's column stores it (timestamps parsed to UTC when typed)."""
     if kind == "timestamp":
         if "with time zone" in column_type:
@@ -441,7 +441,9 @@ def load_csv(
         "event_properties": _properties_expression(shape),
     }
     stored = {
-        name: _stored(values[name], columns.get(raw_column[name], "varchar"), kinds.get(name, ""))
+        name: stored_value(
+            values[name], columns.get(raw_column[name], "varchar"), kinds.get(name, "")
+        )
         for name in values
     }
     payload_match = " and ".join(
