@@ -126,17 +126,17 @@ class Journal:
     def rotate(self) -> list[Path]:
         """Close the active segment if it holds lines; every closed segment, oldest first
         (segments left by an earlier run included)."""
+        # Listed under the lock: a segment the writer opens after it is not in the list.
         with self._lock:
             if self._descriptor is not None and self._written:
                 os.close(self._descriptor)
                 self._descriptor = None
                 self._path = None
-            active = self._path
-        return sorted(
-            path
-            for path in self.directory.glob(f"*{SEGMENT_SUFFIX}")
-            if path != active and path.name[0].isdigit()
-        )
+            return sorted(
+                path
+                for path in self.directory.glob(f"*{SEGMENT_SUFFIX}")
+                if path != self._path and path.name[0].isdigit()
+            )
 
     def remove(self, segments: list[Path]) -> None:
         """Delete loaded segments, durably."""
