@@ -5,21 +5,26 @@ a SIGKILL during a load run after which every event that got a 201 is stored exa
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from openapi_schema_validator import OAS30Validator
 
 from ingest_server import IngestServer, make_server
+from sync.server.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
 from sync.settings import load_api_settings
 from warehouse_scenario import PROJECT_DIR, run_dbt
 
@@ -86,11 +91,17 @@ def test_auth_accepts_bearer_and_basic_keys_and_refuses_the_rest(server: IngestS
     with server.client() as client:
         for authorization in accepted:
             answer = client.post(
-                "/api/usage-events", content=body, headers={**headers, "Authorization": authorization}
+                "/api/usage-events",
+                content=body,
+                headers={**headers, "Authorization": authorization},
             )
             assert answer.status_code == 201, (authorization, answer.text)
         for authorization in refused:
-            sent = dict(headers) if authorization is None else {**headers, "Authorization": authorization}
+            sent = (
+                dict(headers)
+                if authorization is None
+                else {**headers, "Authorization": authorization}
+            )
             answer = client.post("/api/usage-events", content=body, headers=sent)
             assert answer.status_code == 401, (authorization, answer.text)
             assert "Bearer" in answer.headers["www-authenticate"]
@@ -116,50 +127,60 @@ def test_keys_come_from_the_environment_or_a_key_file(tmp_path: Path) -> None:
 
 
 # (body, content type, expected [(code, field, index)])
+JSON = "application/json"
+
+
+def _bad(event_id: str, **fields: Any) -> bytes:
+    return json.dumps(_event(event_id, **fields)).encode()
+
+
+# (name, body, content type, expected [(code, field, index)])
 BAD_INPUTS: list[tuple[str, bytes, str | None, list[tuple[str, str | None, int | None]]]] = [
-    ("missing alias", json.dumps(_event("bad_1", customerAlias=None)).encode(), "application/json",
+    ("missing alias", _bad("bad_1", customerAlias=None), JSON,
      [("missing_customer_alias", "customerAlias", None)]),
-    ("alias absent", json.dumps({"eventType": "t", "customerEventId": "bad_2"}).encode(),
-     "application/json", [("missing_customer_alias", "customerAlias", None)]),
-    ("blank alias", json.dumps(_event("bad_3", customerAlias="  ")).encode(), "application/json",
+    ("alias absent", json.dumps({"eventType": "t", "customerEventId": "bad_2"}).encode(), JSON,
      [("missing_customer_alias", "customerAlias", None)]),
-    ("alias a number", json.dumps(_event("bad_4", customerAlias=7)).encode(), "application/json",
+    ("blank alias", _bad("bad_3", customerAlias="  "), JSON,
      [("missing_customer_alias", "customerAlias", None)]),
-    ("missing type", json.dumps({"customerAlias": "bad_alias", "customerEventId": "bad_5"}).encode(),
-     "application/json", [("missing_event_type", "eventType", None)]),
-    ("bad timestamp", json.dumps(_event("bad_6", eventTimestamp="yesterday")).encode(),
-     "application/json", [("bad_timestamp", "eventTimestamp", None)]),
-    ("impossible date", json.dumps(_event("bad_7", eventTimestamp="2022-02-30T00:00:00Z")).encode(),
-     "application/json", [("bad_timestamp", "eventTimestamp", None)]),
-    ("numeric timestamp", json.dumps(_event("bad_8", eventTimestamp=1664582400)).encode(),
-     "application/json", [("bad_timestamp", "eventTimestamp", None)]),
-    ("properties a list", json.dumps(_event("bad_9", eventProperties=[1, 2])).encode(),
-     "application/json", [("bad_properties", "eventProperties", None)]),
-    ("properties a string", json.dumps(_event("bad_10", eventProperties='{"a": 1}')).encode(),
-     "application/json", [("bad_properties", "eventProperties", None)]),
-    ("properties null", json.dumps(_event("bad_11", eventProperties=None)).encode(),
-     "application/json", [("bad_properties", "eventProperties", None)]),
-    ("event id a number", json.dumps(_event(None, customerEventId=12)).encode(),
-     "application/json", [("bad_event_id", "customerEventId", None)]),
+    ("alias a number", _bad("bad_4", customerAlias=7), JSON,
+     [("missing_customer_alias", "customerAlias", None)]),
+    ("missing type",
+     json.dumps({"customerAlias": "bad_alias", "customerEventId": "bad_5"}).encode(), JSON,
+     [("missing_event_type", "eventType", None)]),
+    ("bad timestamp", _bad("bad_6", eventTimestamp="yesterday"), JSON,
+     [("bad_timestamp", "eventTimestamp", None)]),
+    ("impossible date", _bad("bad_7", eventTimestamp="2022-02-30T00:00:00Z"), JSON,
+     [("bad_timestamp", "eventTimestamp", None)]),
+    ("numeric timestamp", _bad("bad_8", eventTimestamp=1664582400), JSON,
+     [("bad_timestamp", "eventTimestamp", None)]),
+    ("properties a list", _bad("bad_9", eventProperties=[1, 2]), JSON,
+     [("bad_properties", "eventProperties", None)]),
+    ("properties a string", _bad("bad_10", eventProperties='{"a": 1}'), JSON,
+     [("bad_properties", "eventProperties", None)]),
+    ("properties null", _bad("bad_11", eventProperties=None), JSON,
+     [("bad_properties", "eventProperties", None)]),
+    ("event id a number", json.dumps(_event(None, customerEventId=12)).encode(), JSON,
+     [("bad_event_id", "customerEventId", None)]),
     ("every field wrong", json.dumps({"customerAlias": "", "eventType": 1, "eventTimestamp": "x",
-                                      "eventProperties": 3}).encode(), "application/json",
+                                      "eventProperties": 3}).encode(), JSON,
      [("missing_customer_alias", "customerAlias", None), ("missing_event_type", "eventType", None),
       ("bad_timestamp", "eventTimestamp", None), ("bad_properties", "eventProperties", None)]),
-    ("body too large", json.dumps(_event("bad_12", eventProperties={"pad": "x" * MAX_BODY})).encode(),
-     "application/json", [("body_too_large", None, None)]),
-    ("wrong content type", json.dumps(_event("bad_13")).encode(), "text/plain",
+    ("body too large", _bad("bad_12", eventProperties={"pad": "x" * MAX_BODY}), JSON,
+     [("body_too_large", None, None)]),
+    ("wrong content type", _bad("bad_13"), "text/plain",
      [("unsupported_media_type", "Content-Type", None)]),
     ("form content type", b"customerAlias=a&eventType=t", "application/x-www-form-urlencoded",
      [("unsupported_media_type", "Content-Type", None)]),
-    ("no content type", json.dumps(_event("bad_14")).encode(), None,
-     [("unsupported_media_type", "Content-Type", None)]),
-    ("invalid JSON", b'{"customerAlias": "a",', "application/json", [("invalid_json", None, None)]),
-    ("not an object", b'"an event"', "application/json", [("not_an_object", None, None)]),
-    ("empty batch", b"[]", "application/json", [("empty_batch", None, None)]),
-    ("batch too long", json.dumps([{"customerAlias": "a", "eventType": "t"}] * (MAX_BATCH + 1)).encode(),
-     "application/json", [("too_many_events", None, None)]),
-    ("batch with bad items", json.dumps([_event("batch_good_1"), _event("batch_bad", eventTimestamp="soon"),
-                                         _event("batch_good_2"), 5]).encode(), "application/json",
+    ("no content type", _bad("bad_14"), None, [("unsupported_media_type", "Content-Type", None)]),
+    ("invalid JSON", b'{"customerAlias": "a",', JSON, [("invalid_json", None, None)]),
+    ("not an object", b'"an event"', JSON, [("not_an_object", None, None)]),
+    ("empty batch", b"[]", JSON, [("empty_batch", None, None)]),
+    ("batch too long", json.dumps([{"customerAlias": "a", "eventType": "t"}] * (MAX_BATCH + 1))
+     .encode(), JSON,
+     [("too_many_events", None, None)]),
+    ("batch with bad items",
+     json.dumps([_event("batch_good_1"), _event("batch_bad", eventTimestamp="soon"),
+                 _event("batch_good_2"), 5]).encode(), JSON,
      [("bad_timestamp", "eventTimestamp", 1), ("not_an_object", None, 3)]),
 ]  # fmt: skip
 
@@ -192,7 +213,9 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
     server: IngestServer,
 ) -> None:
     first = _event("dup_1", eventProperties={"method": "card", "amount": 1000, "currency": "EUR"})
-    second = _event("dup_1", eventProperties={"method": "card", "amount": 2500.5, "currency": "EUR"})
+    second = _event(
+        "dup_1", eventProperties={"method": "card", "amount": 2500.5, "currency": "EUR"}
+    )
     batch_item = _event("dup_2", eventTimestamp="2022-10-07T09:30:00+02:00")
     with server.client(KEY) as client:
         original = client.post("/api/usage-events", json=first)
@@ -221,16 +244,19 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
         ("dup_2", '{"method":"card","amount":100,"currency":"EUR"}', "2022-10-07T07:30:00Z"),
     ]
     # dbt bills the last version, with the server running: the lock file keeps its loader out.
-    with server.table():
-        pass
-    lock = Path(f"{server.database}.lock").open("a")
-    try:
-        import fcntl
-
+    with Path(f"{server.database}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        run_dbt(["build"], server.database, {"usage_billing_as_of": "2022-10-31 12:00:00"})
-    finally:
-        lock.close()
+        run_dbt(
+            [
+                "build",
+                "--select",
+                "+billable_usage +usage_events_rejected",
+                "--indirect-selection",
+                "cautious",
+            ],
+            server.database,
+            {"usage_billing_as_of": "2022-10-31 12:00:00"},
+        )
     (payment_volume,) = server.rows(
         "select measured_quantity, event_count from billing.billable_usage"
         " where metric_name = 'payment_volume' and period_start = '2022-10-01'"
@@ -243,6 +269,36 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
         " where event_id = 'dup_1' and rejection_reason = 'duplicate'"
     )
     assert rejected == (1,)
+
+
+def test_stored_values_keep_exact_numbers_utc_and_a_uuid5_version_id() -> None:
+    now = datetime(2026, 11, 26, 21, 0, 0, 123456, tzinfo=UTC)
+    body = (
+        b'[{"customerAlias": "a", "eventType": "t", "eventTimestamp": "2022-10-01T01:30:00+05:30",'
+        b' "eventProperties": {"amount": 12345678901234567890.123456789, "small": 1E-30,'
+        b' "list": [1.10, {"x": true}], "text": "\\u00e9"}, "customerEventId": "x1"},'
+        b' {"customerAlias": "a", "eventType": "t", "eventTimestamp": "2022-10-01",'
+        b' "customerEventId": "x2"}]'
+    )
+    fast, _ = parse_events(body, 10, now)
+    # The field-by-field path (taken when some field is wrong elsewhere) stores the same.
+    slow = [
+        parse_event(item, now)
+        for item in msgspec.json.decode(body, type=list[dict[str, msgspec.Raw]])
+    ]
+    assert fast == slow
+    first, second = fast
+    assert first.event_timestamp == "2022-09-30T20:00:00Z"
+    assert second.event_timestamp == "2022-10-01T00:00:00Z"
+    assert first.event_properties == (
+        b'{"amount":12345678901234567890.123456789,"small":1E-30,"list":[1.10,{"x":true}],'
+        b'"text":"\xc3\xa9"}'
+    )
+    content = "\x1f".join(("x1", "a", "t", first.event_timestamp, first.event_properties.decode()))
+    assert first.version_id == str(uuid.uuid5(EVENT_VERSION_NAMESPACE, content))
+    (defaulted,), _ = parse_events(b'{"customerAlias": "a", "eventType": "t"}', 10, now)
+    assert defaulted.event_timestamp == "2026-11-26T21:00:00.123456Z"
+    assert uuid.UUID(defaulted.event_id).version == 4
 
 
 def _spec() -> dict[str, Any]:
@@ -266,7 +322,8 @@ def test_sequence_contract_requests_it_accepts_are_accepted_and_answers_validate
         {"customerAlias": "acme_corp", "eventType": "api_request"},
         {"customerAlias": "acme_corp", "eventType": "api_request", "customerEventId": None,
          "eventTimestamp": None},
-        {**example, "customerEventId": "contract_2", "eventTimestamp": "2022-10-01T00:00:00.250+05:30",
+        {**example, "customerEventId": "contract_2",
+         "eventTimestamp": "2022-10-01T00:00:00.250+05:30",
          "eventProperties": {"nested": {"list": [1, 2.50, "x"]}, "flag": True, "none": None}},
         {**example, "customerEventId": "contract_3", "somethingExtra": "ignored"},
     ]  # fmt: skip
@@ -297,7 +354,9 @@ def test_sequence_contract_requests_it_accepts_are_accepted_and_answers_validate
     assert stored["eventTimestamp"].endswith("Z")
 
 
-def _load_run(server: IngestServer, stop: threading.Event, acknowledged: set[str], worker: int) -> None:
+def _load_run(
+    server: IngestServer, stop: threading.Event, acknowledged: set[str], worker: int
+) -> None:
     """Post singles and batches of 25 until told to stop or the server dies; keep the ids
     that got a 201."""
     number = 0
@@ -319,7 +378,8 @@ def test_sigkill_during_a_load_run_loses_and_doubles_nothing_acknowledged(tmp_pa
     stop = threading.Event()
     acknowledged: list[set[str]] = [set() for _ in range(6)]
     workers = [
-        threading.Thread(target=_load_run, args=(server, stop, acknowledged[n], n)) for n in range(6)
+        threading.Thread(target=_load_run, args=(server, stop, acknowledged[n], n))
+        for n in range(6)
     ]
     for worker in workers:
         worker.start()
