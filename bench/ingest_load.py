@@ -4,7 +4,12 @@ posting single events, then batches, each for a fixed time. Reports requests/s, 
 p50/p99 latency, then stops the server and checks that the raw table holds every event that
 got a 201.
 
+The machine is shared, so besides the rates it reports the CPU seconds the server process
+(all its threads) spent per request and per event, from /proc: requests or events per
+server-CPU-second is what one core would carry, whatever else the machine was doing.
+
     .venv/bin/python bench/ingest_load.py [--seconds 10] [--connections 64] [--batch 500]
+        [--batch-connections 8] [--load-interval 1.0]
 """
 
 from __future__ import annotations
@@ -100,15 +105,22 @@ async def _run(port: int, connections: int, batch: int, seconds: float) -> tuple
     return result, time.perf_counter() - started
 
 
-def _report(name: str, result: Result, elapsed: float) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (fields 14 and 15 of stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _report(name: str, result: Result, elapsed: float, server_cpu: float) -> None:
     latencies = sorted(result.latencies)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(
         f"{name:>14}: {result.requests / elapsed:>9,.0f} requests/s"
         f" {result.events / elapsed:>9,.0f} events/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-        f"  ({result.requests:,} requests,"
-        f" {result.errors} not 201)"
+        f"  ({result.requests:,} requests, {result.errors} not 201)\n{'':>16}server CPU"
+        f" {server_cpu / elapsed:.2f} cores: {result.requests / server_cpu:,.0f} requests and"
+        f" {result.events / server_cpu:,.0f} events per server-CPU-second"
     )
 
 
@@ -118,6 +130,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument(
+        "--load-interval", default="1.0", help="the server's --load-interval (seconds)"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         database = Path(directory) / "bench.duckdb"
@@ -137,6 +152,8 @@ def main() -> None:
                 str(PROJECT_DIR),
                 "--project-dir",
                 str(PROJECT_DIR),
+                "--load-interval",
+                options.load_interval,
             ],
             env=environment,
             stderr=subprocess.DEVNULL,
@@ -151,12 +168,16 @@ def main() -> None:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
+            cpu = _cpu_seconds(server.pid)
             single, single_seconds = uvloop.run(_run(port, options.connections, 1, options.seconds))
-            _report("single", single, single_seconds)
+            _report("single", single, single_seconds, _cpu_seconds(server.pid) - cpu)
+            cpu = _cpu_seconds(server.pid)
             batched, batch_seconds = uvloop.run(
                 _run(port, options.batch_connections, options.batch, options.seconds)
             )
-            _report(f"batch of {options.batch}", batched, batch_seconds)
+            _report(
+                f"batch of {options.batch}", batched, batch_seconds, _cpu_seconds(server.pid) - cpu
+            )
         finally:
             stopping = time.perf_counter()
             server.send_signal(signal.SIGTERM)

@@ -16,7 +16,6 @@ codes reuse the loader's and dbt's rejection reasons (`missing_customer_alias`,
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import itertools
 import uuid
@@ -26,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from sync.server.auth import require_api_key
 from sync.server.journal import Journal, JournalClosedError
@@ -370,7 +369,6 @@ def _is_json(content_type: str | None) -> bool:
     "/api/usage-events",
     status_code=201,
     summary="Create usage events (one object, or an array of them)",
-    dependencies=[Depends(require_api_key)],
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -389,6 +387,7 @@ def _is_json(content_type: str | None) -> bool:
 )
 async def create_usage_events(request: Request) -> Response:
     """Store one event (a JSON object) or a batch (a JSON array); 201 with what was stored."""
+    require_api_key(request)
     ingest: Ingest = request.app.state.ingest
     try:
         if not _is_json(request.headers.get("content-type")):
@@ -406,7 +405,7 @@ async def create_usage_events(request: Request) -> Response:
     except InvalidRequestError as invalid:
         return _error_response(400, invalid.errors)
     try:
-        await asyncio.shield(ingest.journal.append(ingest.journal_lines(events)))
+        await ingest.journal.append(ingest.journal_lines(events))
     except JournalClosedError:
         return Response(
             _encode.encode({"error": "unavailable", "message": "the server is shutting down"}),
