@@ -153,7 +153,8 @@ class ApiSettings:
 
 def _api_keys(environment: Mapping[str, str]) -> tuple[Secret, ...]:
     """Keys from USAGE_BILLING_API_KEYS (comma or whitespace separated), or one a line from the
-    file named by USAGE_BILLING_API_KEYS_FILE (blank lines and `#` comments skipped)."""
+    file named by USAGE_BILLING_API_KEYS_FILE (blank lines and `#` comments skipped). None set:
+    no key, and the ingestion API refuses every request (the pages still serve)."""
     inline = _text(environment, "API_KEYS")
     path = _text(environment, "API_KEYS_FILE")
     if inline is not None and path is not None:
@@ -170,11 +171,8 @@ def _api_keys(environment: Mapping[str, str]) -> tuple[Secret, ...]:
         keys = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
     else:
         keys = []
-    if not keys:
-        raise ConfigError(
-            f"set {PREFIX}API_KEYS (or {PREFIX}API_KEYS_FILE naming a file of keys): the"
-            " ingestion API accepts no request without a key"
-        )
+    if path is not None and not keys:
+        raise ConfigError(f"{PREFIX}API_KEYS_FILE: {path} holds no key")
     return tuple(Secret(key) for key in keys)
 
 

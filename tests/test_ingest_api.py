@@ -24,6 +24,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 
 from ingest_server import IngestServer, make_server
+from sync.server.auth import ApiKeys
 from sync.server.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
 from sync.settings import load_api_settings
 from warehouse_scenario import PROJECT_DIR, run_dbt
@@ -120,8 +121,13 @@ def test_keys_come_from_the_environment_or_a_key_file(tmp_path: Path) -> None:
     assert "key_one" not in repr(from_file)
     inline = load_api_settings({"USAGE_BILLING_API_KEYS": "a, b c"})
     assert [key.reveal() for key in inline.keys] == ["a", "b", "c"]
-    with pytest.raises(Exception, match="USAGE_BILLING_API_KEYS"):
-        load_api_settings({})
+    # No key set: the server starts (its pages need none) and the API refuses everything.
+    assert load_api_settings({}).keys == ()
+    assert not ApiKeys(()).accepts(f"Bearer {KEY}")
+    assert not ApiKeys(()).accepts("Bearer ")
+    (tmp_path / "empty").write_text("# none yet\n")
+    with pytest.raises(Exception, match="holds no key"):
+        load_api_settings({"USAGE_BILLING_API_KEYS_FILE": str(tmp_path / "empty")})
     with pytest.raises(Exception, match="cannot read"):
         load_api_settings({"USAGE_BILLING_API_KEYS_FILE": str(tmp_path / "absent")})
 

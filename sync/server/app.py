@@ -7,6 +7,7 @@ process); `create_app` wires the routers to them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from sync.server.journal import Journal
 from sync.server.loader import Loader
 from sync.settings import ApiSettings
 from sync.warehouse import WarehouseTarget
+
+log = logging.getLogger("usage_billing.server")
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await asyncio.to_thread(journal.close)
             await asyncio.to_thread(loader.load_round)
 
+    if not settings.api.keys:
+        log.warning(
+            "no API key set (USAGE_BILLING_API_KEYS or USAGE_BILLING_API_KEYS_FILE):"
+            " POST /api/usage-events answers 401 to every request"
+        )
     app = FastAPI(title="usage-billing", lifespan=lifespan)
     app.state.settings = settings
+    app.state.warehouse_target = settings.warehouse
     app.state.api_keys = ApiKeys(settings.api.keys)
     app.include_router(ingest.router)
     return app

@@ -121,7 +121,7 @@ class Loader:
                 return 0
             try:
                 warehouse = open_warehouse(self.target)
-            except duckdb.IOException as error:
+            except duckdb.Error as error:  # held by another process, or busy in this one
                 log.info("the warehouse is busy (%s); segments wait", str(error).splitlines()[0])
                 return 0
             with warehouse:
