@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from sync.load import load_csv
 from sync.marts import read_final_invoices
 from sync.project import events_table
 from sync.push import PushReport, Step, plan, push
-from sync.settings import load_settings
+from sync.settings import load_api_settings, load_settings
 from sync.targets import TARGETS, make_target
 from sync.targets.base import describe
 from sync.warehouse import ProfileError, WarehouseTarget, connect, load_target
@@ -282,3 +283,56 @@ def map_customer_command(
     except (SyncError, ProfileError) as error:
         raise _fail(error) from None
     console.print(f"{customer_id} → {external_id} for {to}", highlight=False)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    journal_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where accepted events are logged (default: <database>.ingest/)."),
+    ] = None,
+    load_interval: Annotated[
+        float, typer.Option(help="Seconds between loads of the journal into the raw table.")
+    ] = 1.0,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request line.")
+    ] = False,
+    profiles_dir: ProfilesDir = None,
+    target: Target = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Serve the ingestion API (POST /api/usage-events) until interrupted."""
+    # Imported here: the server stack is not needed by the other commands.
+    import uvicorn
+
+    from sync.server.app import ServerSettings, create_app, default_journal_dir
+
+    try:
+        warehouse_target = load_target(profiles_dir, target)
+        if warehouse_target.type != "duckdb":
+            raise ProfileError(
+                f"target {warehouse_target.name!r} is {warehouse_target.type}; the ingestion"
+                " API writes to DuckDB only yet"
+            )
+        settings = ServerSettings(
+            warehouse=warehouse_target,
+            events=events_table(project_dir),
+            api=load_api_settings(),
+            journal_dir=journal_dir or default_journal_dir(warehouse_target),
+            load_interval_seconds=load_interval,
+        )
+        application = create_app(settings)
+    except (SyncError, ProfileError) as error:
+        raise _fail(error) from None
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        log_level="info",
+    )

@@ -266,7 +266,7 @@ def _checked_sql(path: Path, shape: _Layout, numbered: bool) -> str:
     """  # noqa: S608 - identifiers and literals are ours, quoted
 
 
-def _stored(expression: str, column_type: str, kind: str) -> str:
+def stored_value(expression: str, column_type: str, kind: str) -> str:
     """The value as the raw table's column stores it (timestamps parsed to UTC when typed)."""
     if kind == "timestamp":
         if "with time zone" in column_type:
@@ -492,7 +492,7 @@ class _Statements:
         }
         self.fields = list(values)
         self.stored = {
-            name: _stored(
+            name: stored_value(
                 values[name], columns.get(self.raw_column[name], "varchar"), kinds.get(name, "")
             )
             for name in values

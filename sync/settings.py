@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from sync.errors import ConfigError
@@ -137,4 +138,50 @@ def load_settings(environment: Mapping[str, str] | None = None) -> Settings:
         sequence_version=_text(env, "SEQUENCE_VERSION") or SEQUENCE_API_VERSION,
         webhook_url=_text(env, "WEBHOOK_URL"),
         webhook_secret=_secret(env, "WEBHOOK_SECRET"),
+    )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The ingestion API's settings (`usage-billing serve`)."""
+
+    keys: tuple[Secret, ...]
+    account_id: str
+    max_body_bytes: int
+    max_batch_events: int
+
+
+def _api_keys(environment: Mapping[str, str]) -> tuple[Secret, ...]:
+    """Keys from USAGE_BILLING_API_KEYS (comma or whitespace separated), or one a line from the
+    file named by USAGE_BILLING_API_KEYS_FILE (blank lines and `#` comments skipped). None set:
+    no key, and the ingestion API refuses every request (the pages still serve)."""
+    inline = _text(environment, "API_KEYS")
+    path = _text(environment, "API_KEYS_FILE")
+    if inline is not None and path is not None:
+        raise ConfigError(f"set {PREFIX}API_KEYS or {PREFIX}API_KEYS_FILE, not both")
+    if inline is not None:
+        keys = inline.replace(",", " ").split()
+    elif path is not None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise ConfigError(
+                f"{PREFIX}API_KEYS_FILE: cannot read {path} ({error.strerror})"
+            ) from None
+        keys = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    else:
+        keys = []
+    if path is not None and not keys:
+        raise ConfigError(f"{PREFIX}API_KEYS_FILE: {path} holds no key")
+    return tuple(Secret(key) for key in keys)
+
+
+def load_api_settings(environment: Mapping[str, str] | None = None) -> ApiSettings:
+    """Parse the ingestion API's settings from `environment` (default: os.environ)."""
+    env = os.environ if environment is None else environment
+    return ApiSettings(
+        keys=_api_keys(env),
+        account_id=_text(env, "API_ACCOUNT_ID") or "usage_billing",
+        max_body_bytes=int(_number(env, "API_MAX_BODY_BYTES", 8 * 1024 * 1024)),
+        max_batch_events=int(_number(env, "API_MAX_BATCH_EVENTS", 10_000)),
     )
