@@ -282,3 +282,24 @@ def map_customer_command(
     except (SyncError, ProfileError) as error:
         raise _fail(error) from None
     console.print(f"{customer_id} → {external_id} for {to}", highlight=False)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    profiles_dir: ProfilesDir = None,
+    target: Target = None,
+) -> None:
+    """Serve the invoice and usage pages, read-only on the marts, until interrupted."""
+    # Imported here: the other commands need neither the web stack nor the charts.
+    import uvicorn
+
+    from sync.server.app import ServerSettings, create_app
+
+    try:
+        warehouse = load_target(profiles_dir, target)
+    except ProfileError as error:
+        raise _fail(error) from None
+    console.print(f"Pages on http://{host}:{port}/invoices (marts in {warehouse.schema})")
+    uvicorn.run(create_app(ServerSettings(warehouse=warehouse)), host=host, port=port)
