@@ -55,8 +55,8 @@ $(MOCKS)/node_modules/.installed: $(MOCKS)/package.json $(MOCKS)/package-lock.js
 browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
-			--no-install-recommends chromium chromium-driver fonts-liberation; }
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver fonts-liberation >/dev/null; }
 
 test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser
 	$(BIN)/pytest

@@ -173,8 +173,18 @@ def _rate(line: InvoiceLine, currency: str) -> str:
     return formatting.unit_rate(line.unit_price, currency)
 
 
+# Lines that settle an amount rather than price a quantity: their QTY (1) and rate (the amount
+# itself) would only repeat the Amount column.
+ADJUSTMENT_LINE_TYPES = frozenset(
+    {"minimum_true_up", "maximum_discount", "commitment_true_up", "credit"}
+)
+
+
 def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
     """A line's text on the card; the terminal and the web pages print the same."""
+    amount = formatting.money(line.amount, invoice.currency)
+    if line.line_type in ADJUSTMENT_LINE_TYPES:
+        return LineCells(line.description, "", "", amount)
     rate = _rate(line, invoice.currency)
     if line.flat_amount:
         # A tier's entry fee, or a per-transaction price's fixed fees and limits (which may
@@ -187,7 +197,7 @@ def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
             line.quantity, invoice.money_unit if line.is_percentage else None
         ),
         rate=rate,
-        amount=formatting.money(line.amount, invoice.currency),
+        amount=amount,
     )
 
 

@@ -11,12 +11,14 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -25,7 +27,6 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from sync import formatting
-from sync.server.marts_reader import InvoiceFilters, MartsReader
 from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,7 +62,8 @@ def live_warehouse(demo_warehouse: Scenario, tmp_path_factory: pytest.TempPathFa
     return Scenario(database)
 
 
-def _serve(database: Path) -> Iterator[str]:
+@contextmanager
+def serving(database: Path) -> Iterator[str]:
     """`usage-billing serve` on a port the system picks; yields its base URL."""
     process = subprocess.Popen(
         [
@@ -92,12 +94,14 @@ def _serve(database: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def final_site(demo_warehouse: Scenario) -> Iterator[str]:
-    yield from _serve(demo_warehouse.database)
+    with serving(demo_warehouse.database) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def live_site(live_warehouse: Scenario) -> Iterator[str]:
-    yield from _serve(live_warehouse.database)
+    with serving(live_warehouse.database) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +297,12 @@ def test_invoice_card_equals_the_marts(
     ]
     assert _bars(chart) == expected  # one bar per day of October, zero on days without usage
     assert len(expected) == 31
+    # pages.js gives each bar a hover title: its day and quantity.
+    titles = chart.find_elements(By.CSS_SELECTOR, "g.bar > title")
+    assert [title.get_attribute("textContent") for title in titles][:1] == [
+        f"Sat 01 Oct 2022: {expected[0]}"
+    ]
+    assert len(titles) == 31
 
 
 def test_usage_page_shows_live_totals_and_daily_charts(
@@ -357,25 +367,95 @@ def test_invoice_prints_without_the_controls(browser: webdriver.Chrome, final_si
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # the card fits one A4 page
 
 
-def test_revised_filter_reads_invoice_revisions(demo_warehouse: Scenario, tmp_path: Path) -> None:
-    """An invoice changed after it was final is `revised`; a draft's changes are not."""
-    database = tmp_path / "warehouse.duckdb"
+@pytest.fixture(scope="module")
+def adjusted_site(
+    demo_warehouse: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The demo's marts as a build would leave them after a minimum charge, a prepaid credit and
+    late usage revised the final API invoice: rows the pricing tests check the models produce,
+    written here directly so that the page test needs no further dbt build."""
+    database = tmp_path_factory.mktemp("adjusted") / "warehouse.duckdb"
     shutil.copy(demo_warehouse.database, database)
+    invoice_id = "sub_acme_api/2022-10-01"
     with duckdb.connect(str(database)) as connection:
-        for invoice_id, status in [
-            ("sub_acme_api/2022-10-01", "final"),
+        for number, line_type, description, amount in [
+            (3, "minimum_true_up", "Minimum charge true-up - Usage", "0.95"),
+            (4, "credit", "Prepaid credit promo_2022", "-20.00"),
+        ]:
+            connection.execute(
+                f"""
+                insert into {MARTS_SCHEMA}.invoice_lines (invoice_line_id, invoice_id,
+                    line_number, line_type, description, quantity, unit_price, flat_amount,
+                    amount, currency, is_percentage)
+                values (? || '#' || ?, ?, ?, ?, ?, 1, ?, 0, ?, 'USD', false)
+                """,
+                [invoice_id, number, invoice_id, number, line_type, description, amount, amount],
+            )
+        connection.execute(
+            f"""
+            update {MARTS_SCHEMA}.invoices
+            set subtotal = 100.00, credits_applied = 20.00, total = 80.00, line_count = 4
+            where invoice_id = ?
+            """,
+            [invoice_id],
+        )
+        for revised_id, status in [
+            (invoice_id, "final"),
             ("sub_acme_platform/2022-10-01", "draft"),
         ]:
             connection.execute(
                 f"""
-                insert into {MARTS_SCHEMA}.invoice_revisions
-                    (invoice_revision_id, invoice_id, revision_number, status, total)
-                values (? || '@2', ?, 2, ?, 1)
+                insert into {MARTS_SCHEMA}.invoice_revisions (invoice_revision_id, invoice_id,
+                    revision_number, status, total, previous_total, total_delta, revised_at)
+                select invoice_id || '@2', invoice_id, 2, ?, ?, total, ? - total,
+                    revised_at + interval 3 day
+                from {MARTS_SCHEMA}.invoice_revisions where invoice_id = ?
                 """,
-                [invoice_id, invoice_id, status],
+                [status, "80.00", "80.00", revised_id],
             )
-        reader = MartsReader(connection, MARTS_SCHEMA)
-        revised = reader.invoices(InvoiceFilters(status="revised"))
-    assert [(row.invoice_id, row.revision_number) for row in revised] == [
-        ("sub_acme_api/2022-10-01", 2)
+    with serving(database) as url:
+        yield url
+
+
+def test_adjustments_credits_and_revisions(browser: webdriver.Chrome, adjusted_site: str) -> None:
+    """True-ups and credits show as amounts only; an invoice changed after it was final is
+    `revised` (a draft's changes are not), with its revisions listed."""
+    _open(browser, f"{adjusted_site}/invoices/sub_acme_api/2022-10-01", "invoice-adjusted")
+    card = browser.find_element(By.CSS_SELECTOR, "article.invoice-card")
+    shown = [
+        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+        for row in card.find_elements(By.CSS_SELECTOR, "table.lines tbody tr")
     ]
+    assert shown[2:] == [
+        ["Minimum charge true-up - Usage", "", "", "$0.95"],
+        ["Prepaid credit promo_2022", "", "", "-$20.00"],
+    ]
+    assert _text(card, "[data-field=subtotal]") == "$100.00"
+    assert _text(card, "[data-field=credits]") == "-$20.00"
+    assert _text(card, "tfoot [data-field=total]") == "$80.00"
+    assert _text(card, "[data-field=revised]") == "revised · rev 2"
+    assert [
+        row.text.split()[-1] for row in card.find_elements(By.CSS_SELECTOR, ".revisions tbody tr")
+    ] == [
+        "$99.05",
+        "-$19.05",
+    ]
+
+    _open(browser, f"{adjusted_site}/invoices?status=revised", "invoice-list-revised")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.invoice-list tbody tr")
+    assert [row.get_attribute("data-invoice-id") for row in rows] == ["sub_acme_api/2022-10-01"]
+    assert _text(rows[0], "[data-field=total]") == "$80.00"
+
+
+def test_pages_say_when_the_marts_cannot_be_read(tmp_path: Path) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(database)).close()  # a warehouse nobody has built the project into
+    with serving(database) as url:
+        unbuilt = httpx.get(f"{url}/invoices")
+        # Another process holding the file for writing, as `dbt build` does.
+        with duckdb.connect(str(database)):
+            busy = httpx.get(f"{url}/usage")
+    assert unbuilt.status_code == 503
+    assert "the marts are not built in schema billing: run `dbt build` first" in unbuilt.text
+    assert busy.status_code == 503
+    assert "is busy, probably a `dbt build` is running" in busy.text

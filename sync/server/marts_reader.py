@@ -136,13 +136,17 @@ class MartsReader:
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
 
+    def _missing(self, error: duckdb.CatalogException) -> MartsMissingError:
+        reason = str(error).splitlines()[0]
+        return MartsMissingError(
+            f"the marts are not built in schema {self.schema}: run `dbt build` first ({reason})"
+        )
+
     def _rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         try:
             return self.connection.execute(sql, parameters or {}).fetchall()
         except duckdb.CatalogException as error:
-            raise MartsMissingError(
-                f"the marts are not built in schema {self.schema!r} ({error}); run `dbt build`"
-            ) from None
+            raise self._missing(error) from None
 
     def _has_table(self, name: str) -> bool:
         return bool(
@@ -245,9 +249,7 @@ class MartsReader:
                 self.connection, self.schema, invoice_id=invoice_id
             )
         except duckdb.CatalogException as error:
-            raise MartsMissingError(
-                f"the marts are not built in schema {self.schema!r} ({error}); run `dbt build`"
-            ) from None
+            raise self._missing(error) from None
         return found[0] if found else None
 
     def revisions(self, invoice_id: str) -> list[Revision]:
