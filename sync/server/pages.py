@@ -28,7 +28,7 @@ from sync.server.marts_reader import (
     MartsReader,
     valid_period,
 )
-from sync.warehouse import WarehouseTarget, connect
+from sync.warehouse import ProfileError, WarehouseTarget, connect
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -61,9 +61,10 @@ def open_marts(request: Request) -> Iterator[MartsReader]:
     try:
         connection = connect(target)
     except duckdb.IOException as error:
+        reason = str(error).splitlines()[0]
         raise WarehouseUnavailableError(
             f"the warehouse {target.path} is busy, probably a `dbt build` is running;"
-            f" reload in a moment ({error})"
+            f" reload in a moment ({reason})"
         ) from None
     try:
         yield MartsReader(connection, target.schema)
@@ -84,7 +85,7 @@ def _render(request: Request, build: Callable[[MartsReader], Response]) -> Respo
     try:
         with open_marts(request) as marts:
             return build(marts)
-    except (WarehouseUnavailableError, MartsMissingError) as error:
+    except (WarehouseUnavailableError, MartsMissingError, ProfileError) as error:
         return _problem(request, 503, "Marts unavailable", str(error))
 
 
