@@ -63,9 +63,17 @@ def live_warehouse(demo_warehouse: Scenario, tmp_path_factory: pytest.TempPathFa
     return Scenario(database)
 
 
+def _served(database: Path) -> Path:
+    return database.parent / "served" / database.name
+
+
 @contextmanager
 def serving(database: Path) -> Iterator[str]:
-    """`usage-billing serve` on a port the system picks; yields its base URL."""
+    """`usage-billing serve` on a copy of `database`, on a port the system picks; yields its
+    base URL. The test reads the original meanwhile, which a server's open file would lock."""
+    served = _served(database)
+    served.parent.mkdir(exist_ok=True)
+    shutil.copy(database, served)
     process = subprocess.Popen(
         [
             str(BIN_DIR / "usage-billing"),
@@ -75,7 +83,7 @@ def serving(database: Path) -> Iterator[str]:
             "--profiles-dir",
             str(PROJECT_DIR),
         ],
-        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)},
+        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(served)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -461,7 +469,7 @@ def test_pages_say_when_the_marts_cannot_be_read(tmp_path: Path) -> None:
     with serving(database) as url:
         unbuilt = httpx.get(f"{url}/invoices")
         # Another process holding the file for writing, as `dbt build` does.
-        with duckdb.connect(str(database)):
+        with duckdb.connect(str(_served(database))):
             busy = httpx.get(f"{url}/usage")
     assert unbuilt.status_code == 503
     assert "the marts are not built in schema billing: run `dbt build` first" in unbuilt.text

@@ -19,6 +19,6 @@ class ServerSettings:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="usage_billing", docs_url=None, redoc_url=None)
-    app.state.warehouse_target = settings.warehouse
+    app.state.settings = settings
     app.include_router(pages.router)
     return app

@@ -2,7 +2,8 @@
 chart of the period's daily usage, and the live totals of open periods. Read-only on the marts;
 figures are formatted per currency by `sync.formatting`, never computed here.
 
-The app that includes `router` puts the profile target to read in `app.state.warehouse_target`.
+The app that includes `router` keeps its settings, with the profile target to read as
+`warehouse`, in `app.state.settings`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class WarehouseUnavailableError(Exception):
 def open_marts(request: Request) -> Iterator[MartsReader]:
     """A reader over a connection held for this request only, so `dbt build` can run between
     requests (DuckDB lets one process write a file at a time)."""
-    target: WarehouseTarget = request.app.state.warehouse_target
+    target: WarehouseTarget = request.app.state.settings.warehouse
     if target.path is not None and target.path != ":memory:" and not Path(target.path).exists():
         raise WarehouseUnavailableError(
             f"no warehouse at {target.path}: run `make demo` or `dbt build` first"
