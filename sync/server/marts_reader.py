@@ -159,7 +159,8 @@ class MartsReader:
 
     def _revised_sql(self) -> str:
         """Invoice id → its current revision number, for invoices changed after they were final
-        (a draft's changes are the grace period doing its job). Empty without the snapshot."""
+        (a draft's changes are the grace period doing its job; `changed_after_final` is the same
+        rule). Empty without the snapshot."""
         if not self._has_table("invoice_revisions"):
             return "select null::varchar as invoice_id, null::integer as revision_number limit 0"
         return f"""
@@ -388,6 +389,13 @@ class MartsReader:
                 as_of_at,
             ) in invoices
         ]
+
+
+def changed_after_final(revisions: list[Revision]) -> bool:
+    """The rule of the `revised` filter, for one invoice's revisions."""
+    return any(
+        revision.status == "final" and revision.revision_number > 1 for revision in revisions
+    )
 
 
 def valid_period(period: str) -> bool:

@@ -27,6 +27,7 @@ from sync.server.marts_reader import (
     LiveMetric,
     MartsMissingError,
     MartsReader,
+    changed_after_final,
     valid_period,
 )
 from sync.warehouse import ProfileError, WarehouseTarget, connect
@@ -140,12 +141,14 @@ def invoice_page(request: Request, invoice_id: str) -> Response:
         invoice = marts.invoice(invoice_id)
         if invoice is None:
             return _problem(request, 404, "No such invoice", f"no invoice {invoice_id!r}")
+        revisions = marts.revisions(invoice_id)
         return _page(
             request,
             "invoice.html",
             invoice=invoice,
             period=invoice_report.period_text(invoice),
-            revisions=marts.revisions(invoice_id),
+            revisions=revisions,
+            revised=changed_after_final(revisions),
             usage=marts.daily_usage(
                 invoice.customer_id,
                 _metrics(invoice.usage),
