@@ -223,15 +223,16 @@ class MartsReader:
             ) in rows
         ]
 
-    def periods(self) -> list[str]:
-        """Months in which invoice periods start, newest first (YYYY-MM)."""
+    def periods(self) -> list[tuple[str, str]]:
+        """(YYYY-MM, "Oct 2022") of the months in which invoice periods start, newest first."""
         rows = self._rows(
             f"""
-            select distinct strftime(period_start_date, '%Y-%m') as period
+            select distinct strftime(period_start_date, '%Y-%m') as period,
+                strftime(period_start_date, '%b %Y') as label
             from {self._table("invoices")} order by period desc
             """  # noqa: S608 - quoted identifiers
         )
-        return [str(period) for (period,) in rows]
+        return [(str(period), str(label)) for period, label in rows]
 
     def customers(self) -> list[tuple[str, str]]:
         """(customer_id, name) of every customer with an invoice, by name."""
