@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test lint install install-dev dbt-build clean
+.PHONY: demo test lint install install-dev dbt-build clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,15 @@ $(MOCKS)/node_modules/.installed: $(MOCKS)/package.json $(MOCKS)/package-lock.js
 	npm ci --prefix $(MOCKS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed
+# Headless Chromium and its driver for the page tests (tests/test_pages.py): Debian's packages,
+# installed when missing (sudo unless root); fonts-liberation so screenshots show real glyphs.
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver fonts-liberation >/dev/null; }
+
+test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser
 	$(BIN)/pytest
 
 clean:

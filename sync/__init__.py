@@ -1,4 +1,4 @@
-"""usage_billing's Python side: demo data, warehouse access and invoice printing.
+"""usage_billing's Python side: demo data, warehouse access, invoice printing and pages.
 
 The dbt project computes every figure; this package only moves events in and shows or sends
 what the marts hold.

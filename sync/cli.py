@@ -303,7 +303,7 @@ def serve_command(
     target: Target = None,
     project_dir: ProjectDir = None,
 ) -> None:
-    """Serve the ingestion API (POST /api/usage-events) until interrupted."""
+    """Serve the ingestion API (POST /api/usage-events) and the invoice pages until interrupted."""
     # Imported here: the server stack is not needed by the other commands.
     import uvicorn
 
@@ -326,6 +326,7 @@ def serve_command(
         application = create_app(settings)
     except (SyncError, ProfileError) as error:
         raise _fail(error) from None
+    console.print(f"Pages on http://{host}:{port}/invoices (marts in {warehouse_target.schema})")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     uvicorn.run(
         application,

@@ -7,33 +7,29 @@ import json
 import os
 import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from sync.demo_events import LOADED_AT, demo_events
-from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
+from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario
 
 D = Decimal
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, str]:
-    directory = Path(tmp_path_factory.mktemp("demo"))
-    database = directory / "warehouse.duckdb"
-    environment = {**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)}
-    cli = [str(BIN_DIR / "usage-billing")]
-    options = ["--profiles-dir", str(PROJECT_DIR)]
-    subprocess.run([*cli, "demo-events", *options], env=environment, check=True)
-    run_dbt(["build"], database)
+def demo(demo_warehouse: Scenario) -> tuple[Scenario, str]:
     printed = subprocess.run(
-        [*cli, "invoices", *options],
-        env={**environment, "COLUMNS": "120"},
+        [str(BIN_DIR / "usage-billing"), "invoices", "--profiles-dir", str(PROJECT_DIR)],
+        env={
+            **os.environ,
+            "USAGE_BILLING_DUCKDB_PATH": str(demo_warehouse.database),
+            "COLUMNS": "120",
+        },
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    return Scenario(database), printed
+    return demo_warehouse, printed
 
 
 def _lines(scenario: Scenario, invoice_id: str) -> list[tuple[object, ...]]:

@@ -1,1 +1,2 @@
-"""`usage-billing serve`: the HTTP server (ingestion API; `create_app` in `sync.server.app`)."""
+"""`usage-billing serve`: one ASGI app (`create_app` in `sync.server.app`): the ingestion API and
+the invoice and usage pages."""

@@ -1,4 +1,4 @@
-"""The ASGI application of `usage-billing serve`.
+"""The ASGI application of `usage-billing serve`: the ingestion API and the invoice pages.
 
 One server process owns the ingestion journal and its loader (DuckDB allows one writing
 process); `create_app` wires the routers to them.
@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from sync.project import EventsTable
-from sync.server import ingest
+from sync.server import ingest, pages
 from sync.server.auth import ApiKeys
 from sync.server.journal import Journal
 from sync.server.loader import Loader
@@ -44,7 +44,8 @@ def default_journal_dir(warehouse: WarehouseTarget) -> Path:
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
-    """The application: the ingestion API; the journal and its loader run while it serves."""
+    """The application: the ingestion API and the pages; the journal and its loader run while it
+    serves."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,4 +80,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.warehouse_target = settings.warehouse
     app.state.api_keys = ApiKeys(settings.api.keys)
     app.include_router(ingest.router)
+    app.include_router(pages.router)
     return app
