@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test lint install install-dev dbt-build clean
+.PHONY: demo test test-engines engines lint install install-dev dbt-build clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# Every warehouse adapter, fakesnow and sqlglot (the `engines` extra, about 1.4 GB with pyspark).
+$(VENV)/.installed-engines: pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e ".[engines]"
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# What the portability suite needs: the adapters, and Java and PostgreSQL from Debian's packages
+# when missing. Idempotent. The suite starts PostgreSQL and fakesnow on 127.0.0.1 itself.
+engines: $(VENV)/.installed-engines
+	bash tests/engines/system-packages.sh
 
 profiles.yml:
 	cp profiles.example.yml profiles.yml
@@ -50,8 +60,13 @@ $(MOCKS)/node_modules/.installed: $(MOCKS)/package.json $(MOCKS)/package-lock.js
 	npm ci --prefix $(MOCKS) --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The DuckDB suites first, then the portability suite (README "Engines").
 test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-engines
+
+test-engines: engines
+	$(BIN)/pytest -m engines tests/engines
 
 clean:
 	rm -rf target logs usage_billing.duckdb
