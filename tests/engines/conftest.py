@@ -21,7 +21,7 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     base = tmp_path_factory.mktemp("engines")
     with contextlib.ExitStack() as stack:
         stand_ins = {
-            "postgres": stack.enter_context(services.postgres(base / "postgres-server")),
+            "postgres": stack.enter_context(services.postgres()),
             "fakesnow": stack.enter_context(services.fakesnow(base / "fakesnow-server")),
         }
         runs = {}

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,12 +64,13 @@ class Postgres:
 
 
 @contextlib.contextmanager
-def postgres(directory: Path) -> Iterator[Postgres]:
-    """A cluster in `directory`, listening on 127.0.0.1 only, trusting local connections.
-    initdb refuses to run as root, so as root the cluster belongs to the `postgres` user that
-    Debian's package creates."""
+def postgres() -> Iterator[Postgres]:
+    """A cluster in a new temporary folder, listening on 127.0.0.1 only, trusting local
+    connections, removed afterwards. initdb refuses to run as root, so as root the cluster
+    belongs to the `postgres` user that Debian's package creates (hence a folder of its own:
+    pytest's temporary folders are private to root)."""
     bin_dir = postgres_bin_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="usage-billing-postgres-"))
     run_as: list[str] = []
     if os.geteuid() == 0:
         run_as = ["runuser", "-u", "postgres", "--"]
@@ -111,6 +113,7 @@ def postgres(directory: Path) -> Iterator[Postgres]:
             capture_output=True,
             check=False,
         )
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
