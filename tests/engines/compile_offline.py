@@ -1,14 +1,15 @@
 """Compile the project for a cloud warehouse with no network at all:
 
-    python -m engines.compile_offline ADAPTER OUTPUT_DIR [--existing]
+    python -m engines.compile_offline ADAPTER OUTPUT_DIR
 
 dbt compiles in this process with two things swapped out, and nothing in the project changed:
 sockets refuse every connection (so a compile that needs the warehouse fails loudly, naming
 what it tried), and the adapter's get_relation answers from here instead of asking the
-warehouse. get_relation is what is_incremental() asks (through load_relation), so
-`--existing` compiles every model as an incremental run over existing tables, and without it as
-a first build. BigQuery's credentials need a key file: a throw-away service-account key is
-generated. The compiled SQL lands in OUTPUT_DIR/target/compiled.
+warehouse. get_relation is what is_incremental() asks (through load_relation), so the project
+is compiled twice: as a first build (no table exists; OUTPUT_DIR/first_build) and as an
+incremental run over existing tables (OUTPUT_DIR/incremental_run; the second compile reuses
+the first one's parse). BigQuery's credentials need a key file: a throw-away service-account
+key is generated.
 """
 
 from __future__ import annotations
@@ -75,24 +76,29 @@ def write_service_account_key(path: Path) -> None:
     )
 
 
-def answer_relations_offline(adapter: str, existing: bool) -> None:
+class OfflineRelations:
     """get_relation without a query: absent (a first build) or the relation asked for."""
-    import importlib
 
-    module_name, class_name = ADAPTER_CLASSES[adapter]
-    adapter_class = getattr(importlib.import_module(module_name), class_name)
+    existing = False
 
-    def get_relation(self: Any, database: str, schema: str, identifier: str) -> Any:
-        if not existing:
-            return None
-        return self.Relation.create(
-            database=database, schema=schema, identifier=identifier, type="table"
-        )
+    @classmethod
+    def install(cls, adapter: str) -> None:
+        import importlib
 
-    adapter_class.get_relation = get_relation
+        module_name, class_name = ADAPTER_CLASSES[adapter]
+        adapter_class = getattr(importlib.import_module(module_name), class_name)
+
+        def get_relation(self: Any, database: str, schema: str, identifier: str) -> Any:
+            if not cls.existing:
+                return None
+            return self.Relation.create(
+                database=database, schema=schema, identifier=identifier, type="table"
+            )
+
+        adapter_class.get_relation = get_relation
 
 
-def main(adapter: str, output_dir: Path, existing: bool) -> int:
+def main(adapter: str, output_dir: Path) -> int:
     from dbt.cli.main import dbtRunner
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -110,28 +116,35 @@ def main(adapter: str, output_dir: Path, existing: bool) -> int:
         }
     )
     refuse_network()
-    answer_relations_offline(adapter, existing)
-    result = dbtRunner().invoke(
-        [
-            "compile",
-            "--no-populate-cache",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(output_dir),
-            "--target-path",
-            str(output_dir / "target"),
-            "--log-path",
-            str(output_dir / "logs"),
-            "--vars",
-            json.dumps(SCENARIOS[COMPILE_SCENARIO]().vars, default=str),
-        ]
-    )
-    if not result.success:
-        print(f"dbt compile failed for {adapter}: {result.exception}", file=sys.stderr)
-        return 1
+    OfflineRelations.install(adapter)
+    target = output_dir / "target"
+    for existing, folder in [(False, "first_build"), (True, "incremental_run")]:
+        OfflineRelations.existing = existing
+        shutil.rmtree(target / "compiled", ignore_errors=True)
+        result = dbtRunner().invoke(
+            [
+                "compile",
+                "--no-populate-cache",
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(output_dir),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(output_dir / "logs"),
+                "--vars",
+                json.dumps(SCENARIOS[COMPILE_SCENARIO]().vars, default=str),
+            ]
+        )
+        if not result.success:
+            print(
+                f"dbt compile ({folder}) failed for {adapter}: {result.exception}", file=sys.stderr
+            )
+            return 1
+        shutil.copytree(target / "compiled" / "usage_billing", output_dir / folder)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], Path(sys.argv[2]), "--existing" in sys.argv[3:]))
+    sys.exit(main(sys.argv[1], Path(sys.argv[2])))

@@ -3,6 +3,7 @@ DuckDB suites (imported from them, so both always test the same rows)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,14 @@ from warehouse_scenario import Pricing
 
 @dataclass(frozen=True)
 class ScenarioData:
-    """Raw events (tuples in raw column order), pricing tables (None: the demo seeds) and vars."""
+    """Raw events (tuples in raw column order), pricing tables (None: the demo seeds) and vars.
+    `rerun_of` names a scenario built just before whose tables a second `dbt build` runs on,
+    loading nothing: an incremental run, with its delete+insert and snapshot merges."""
 
     events: Sequence[Sequence[Any]]
     pricing: Pricing | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    rerun_of: str | None = None
 
 
 def _demo() -> ScenarioData:
@@ -53,6 +57,7 @@ def _metrics() -> ScenarioData:
 
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
+    "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
     "pricing_models": _pricing_models,
     "metrics": _metrics,
 }
