@@ -7,9 +7,9 @@ sockets refuse every connection (so a compile that needs the warehouse fails lou
 what it tried), and the adapter's get_relation answers from here instead of asking the
 warehouse. get_relation is what is_incremental() asks (through load_relation), so the project
 is compiled twice: as a first build (no table exists; OUTPUT_DIR/first_build) and as an
-incremental run over existing tables (OUTPUT_DIR/incremental_run; the second compile reuses
-the first one's parse). BigQuery's credentials need a key file: a throw-away service-account
-key is generated.
+incremental run over the incremental models' existing tables (OUTPUT_DIR/incremental_run; the
+second compile reuses the first one's parse). BigQuery's credentials need a key file: a
+throw-away service-account key is generated.
 """
 
 from __future__ import annotations
@@ -77,9 +77,11 @@ def write_service_account_key(path: Path) -> None:
 
 
 class OfflineRelations:
-    """get_relation without a query: absent (a first build) or the relation asked for."""
+    """get_relation without a query: a relation exists when it is one of `existing`, the tables
+    of the incremental models on an incremental run (no table on a first build). Everything else
+    (the staged credit grants a model counts at run time, say) is absent, as on a first build."""
 
-    existing = False
+    existing: frozenset[str] = frozenset()
 
     @classmethod
     def install(cls, adapter: str) -> None:
@@ -89,7 +91,7 @@ class OfflineRelations:
         adapter_class = getattr(importlib.import_module(module_name), class_name)
 
         def get_relation(self: Any, database: str, schema: str, identifier: str) -> Any:
-            if not cls.existing:
+            if identifier.lower() not in cls.existing:
                 return None
             return self.Relation.create(
                 database=database, schema=schema, identifier=identifier, type="table"
@@ -118,8 +120,14 @@ def main(adapter: str, output_dir: Path) -> int:
     refuse_network()
     OfflineRelations.install(adapter)
     target = output_dir / "target"
-    for existing, folder in [(False, "first_build"), (True, "incremental_run")]:
-        OfflineRelations.existing = existing
+    for folder in ["first_build", "incremental_run"]:
+        if folder == "incremental_run":
+            manifest = json.loads((target / "manifest.json").read_text())
+            OfflineRelations.existing = frozenset(
+                node["alias"].lower()
+                for node in manifest["nodes"].values()
+                if node["config"].get("materialized") == "incremental"
+            )
         shutil.rmtree(target / "compiled", ignore_errors=True)
         result = dbtRunner().invoke(
             [
