@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import duckdb
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
 from sync import formatting
+from sync.engine import Warehouse
 
 
 @dataclass(frozen=True)
@@ -51,45 +51,46 @@ class Invoice:
 
 
 def read_invoices(
-    connection: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     schema: str,
     customer_id: str | None = None,
     status: str | None = None,
 ) -> list[Invoice]:
     """Invoices of the marts in `schema`, newest period first, optionally filtered."""
-    rows = connection.execute(
+    rows = warehouse.fetch_all(
         f"""
         select invoice_id, customer_name, plan_name, period_start, period_end, currency, total,
             status
-        from "{schema}".invoices
-        where ($customer_id is null or customer_id = $customer_id)
-            and ($status is null or status = $status)
+        from {warehouse.quote(schema, "invoices")}
+        where (? is null or customer_id = ?) and (? is null or status = ?)
         order by period_start desc, customer_id, invoice_id
-        """,  # noqa: S608 - the schema comes from the profile, values are bound
-        {"customer_id": customer_id, "status": status},
-    ).fetchall()
+        """,  # noqa: S608 - the schema is quoted, values are bound
+        [customer_id, customer_id, status, status],
+    )
     invoices = []
     for invoice_id, customer_name, plan_name, start, end, currency, total, state in rows:
         lines = [
             InvoiceLine(*line)
-            for line in connection.execute(
+            for line in warehouse.fetch_all(
                 f"""
                 select line_number, description, tier, quantity, unit_price, flat_amount, amount,
                     is_percentage
-                from "{schema}".invoice_lines where invoice_id = ? order by line_number
+                from {warehouse.quote(schema, "invoice_lines")}
+                where invoice_id = ? order by line_number
                 """,  # noqa: S608 - as above
                 [invoice_id],
-            ).fetchall()
+            )
         ]
         usage = [
             MetricUsage(*metric)
-            for metric in connection.execute(
+            for metric in warehouse.fetch_all(
                 f"""
                 select metric_name, quantity, amount, effective_unit_price, is_money, unit
-                from "{schema}".billable_usage where invoice_id = ? order by metric_name
+                from {warehouse.quote(schema, "billable_usage")}
+                where invoice_id = ? order by metric_name
                 """,  # noqa: S608 - as above
                 [invoice_id],
-            ).fetchall()
+            )
         ]
         invoices.append(
             Invoice(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from billing_fakes import FakeBilling, serve
 from engines import services
 from engines.runs import ENGINE_SCENARIOS, EngineRun, environment
 
@@ -29,15 +30,17 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             output_dir = base / engine
             output_dir.mkdir()
             log = output_dir / "runner.log"
+            billing = FakeBilling()
+            billing_url = stack.enter_context(serve(billing))
             with log.open("wb") as output:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "engines.runner", engine, str(output_dir), *scenarios],
-                    env=environment(engine, output_dir, stand_ins),
+                    env=environment(engine, output_dir, stand_ins, billing_url),
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     cwd=output_dir,
                 )
-            runs[engine] = EngineRun(engine, output_dir, process, log)
+            runs[engine] = EngineRun(engine, output_dir, process, log, billing)
         stack.callback(_stop, runs)
         yield runs
 

@@ -29,6 +29,15 @@ from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
 from warehouse_scenario import PROJECT_DIR, column_names
 
 MARTS = ["invoices", "invoice_lines", "billable_usage", "usage_events_rejected"]
+# After this scenario is built, the sync pushes its final invoices to the webhook receiver the
+# suite runs on 127.0.0.1 (USAGE_BILLING_WEBHOOK_URL), through the engine's own connector.
+SYNC_SCENARIO = "demo"
+SYNC_COMMANDS = {
+    "push": ["push", "--to", "webhook"],
+    "push_again": ["push", "--to", "webhook"],
+    "status": ["status"],
+    "invoices": ["invoices", "--status", "final"],
+}
 INSERT_BATCH_ROWS = 500
 
 
@@ -273,6 +282,40 @@ def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, 
     return marts
 
 
+def sync(engine: str, output_dir: Path, scenario: str) -> dict[str, Any]:
+    """`usage-billing push`, again, `status` and `invoices` on the scenario's marts, in this
+    process (so Spark's commands share the session dbt built in): exit codes and output."""
+    from typer.testing import CliRunner
+
+    from sync.cli import app
+
+    outcomes = {}
+    for name, command in SYNC_COMMANDS.items():
+        result = CliRunner().invoke(
+            app,
+            [*command, "--profiles-dir", str(output_dir), "--target", engine],
+            env={"COLUMNS": "250"},
+        )
+        failure = result.exception if not isinstance(result.exception, SystemExit) else None
+        outcomes[name] = {
+            "exit_code": result.exit_code,
+            "output": result.output + (f"\n{failure!r}" if failure else ""),
+        }
+    return outcomes
+
+
+def read_ledger(warehouse: Warehouse, scenario: str) -> list[dict[str, Any]]:
+    """The ledger rows the sync wrote beside the marts, read through this runner's connection."""
+    rows = warehouse.query(
+        "select target, invoice_id, revision, state, attempts, content_hash, external_id"
+        f" from {scenario}_billing.invoice_sync_log"
+    )
+    return sorted(
+        ({key: plain(value) for key, value in row.items()} for row in rows),
+        key=lambda row: json.dumps(row, sort_keys=True),
+    )
+
+
 def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
     os.environ["TZ"] = "UTC"  # Python's datetimes from Spark follow the process's zone
     time.tzset()
@@ -299,6 +342,18 @@ def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
         (output_dir / f"{scenario}.json").write_text(
             json.dumps({**outcome, "seconds": seconds, "marts": marts}, indent=1)
         )
+        if scenario == SYNC_SCENARIO and outcome["success"]:
+            began = time.monotonic()
+            if engine == "duckdb":  # one process may hold the file open at a time
+                warehouse.close()
+            commands = sync(engine, output_dir, scenario)
+            if engine == "duckdb":
+                warehouse = connect(engine, output_dir)
+            ledger = read_ledger(warehouse, scenario)
+            (output_dir / "sync.json").write_text(
+                json.dumps({"commands": commands, "ledger": ledger}, indent=1)
+            )
+            print(f"{engine} sync: {round(time.monotonic() - began, 1)} s")
         print(f"{engine} {scenario}: {'built' if outcome['success'] else 'FAILED'} in {seconds} s")
     report["seconds"] = round(time.monotonic() - started, 1)
     (output_dir / "run.json").write_text(json.dumps(report))

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from billing_fakes import FakeBilling
 from engines import services
+from sync_harness import environment_for
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 # What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
@@ -37,6 +39,7 @@ class EngineRun:
     output_dir: Path
     process: subprocess.Popen[bytes]
     log: Path
+    billing: FakeBilling  # the webhook receiver the sync pushes this engine's invoices to
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
 
@@ -53,16 +56,26 @@ class EngineRun:
             )
 
     def scenario(self, name: str) -> dict[str, Any]:
+        return self._result(name)
+
+    def sync(self) -> dict[str, Any]:
+        """What the sync's commands printed and the ledger rows (runner.sync)."""
+        return self._result("sync")
+
+    def _result(self, name: str) -> dict[str, Any]:
         self.wait()
         path = self.output_dir / f"{name}.json"
-        assert path.exists(), f"{self.engine} did not build {name}:\n{self.log.read_text()[-4000:]}"
+        assert path.exists(), f"{self.engine} wrote no {name}:\n{self.log.read_text()[-4000:]}"
         result: dict[str, Any] = json.loads(path.read_text())
         return result
 
 
-def environment(engine: str, output_dir: Path, stand_ins: dict[str, Any]) -> dict[str, str]:
+def environment(
+    engine: str, output_dir: Path, stand_ins: dict[str, Any], billing_url: str
+) -> dict[str, str]:
     environment = {
         **os.environ,
+        **environment_for(billing_url),
         "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
