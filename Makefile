@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test lint install install-dev dbt-build clean browser
+.PHONY: demo test test-engines engines lint install install-dev dbt-build clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# Every warehouse adapter, fakesnow and sqlglot (the `engines` extra, about 1.4 GB with pyspark).
+$(VENV)/.installed-engines: pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e ".[engines]"
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# What the portability suite needs: the adapters, and Java and PostgreSQL from Debian's packages
+# when missing. Idempotent. The suite starts PostgreSQL and fakesnow on 127.0.0.1 itself.
+engines: $(VENV)/.installed-engines
+	bash tests/engines/system-packages.sh
 
 profiles.yml:
 	cp profiles.example.yml profiles.yml
@@ -58,8 +68,19 @@ browser:
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends chromium chromium-driver fonts-liberation >/dev/null; }
 
-test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser
-	$(BIN)/pytest
+# The DuckDB suites and the portability suite at once (README "Engines"): the DuckDB suites run
+# one dbt build at a time, leaving a core mostly idle that the portability suite's runners use.
+# The portability suite's report is printed after the DuckDB suites'; either failing fails.
+test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser engines
+	mkdir -p target
+	$(BIN)/pytest -m engines tests/engines >target/test-engines.log 2>&1 & engines=$$!; \
+	$(BIN)/pytest; duckdb=$$?; \
+	wait $$engines; portability=$$?; \
+	echo "--- portability suite (tests/engines) ---"; cat target/test-engines.log; \
+	[ $$duckdb -eq 0 ] && [ $$portability -eq 0 ]
+
+test-engines: engines
+	$(BIN)/pytest -m engines tests/engines
 
 clean:
 	rm -rf target logs usage_billing.duckdb

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from sync import demo_events, invoice_report
-from sync.engine import open_warehouse
+from sync.engine import DuckDBWarehouse, open_warehouse
 from sync.errors import SyncError
 from sync.ledger import Ledger
 from sync.load import load_csv
@@ -67,9 +67,14 @@ def invoices_command(
     status: Annotated[str | None, typer.Option(help="Only live, draft or final.")] = None,
 ) -> None:
     """Print invoices and their lines from the marts."""
-    warehouse = load_target(profiles_dir, target)
-    with connect(warehouse) as connection:
-        invoices = invoice_report.read_invoices(connection, warehouse.schema, customer, status)
+    try:
+        warehouse_target = load_target(profiles_dir, target)
+        with open_warehouse(warehouse_target) as warehouse:
+            invoices = invoice_report.read_invoices(
+                warehouse, warehouse_target.schema, customer, status
+            )
+    except ProfileError as error:
+        raise _fail(error) from None
     invoice_report.print_invoices(invoices, console)
 
 
@@ -86,10 +91,15 @@ def load_command(
     """Validate FILE and append its events to the raw events table; bad rows to a reject file."""
     try:
         warehouse_target = load_target(profiles_dir, target)
+        if warehouse_target.type != "duckdb":
+            raise ProfileError(
+                f"`load` validates CSV with DuckDB's reader; target {warehouse_target.name!r} is"
+                f" {warehouse_target.type}: load events with that warehouse's own loader"
+            )
         events = events_table(project_dir)
         size = file.stat().st_size if file.exists() else 0
         with (
-            open_warehouse(warehouse_target) as warehouse,
+            DuckDBWarehouse(connect(warehouse_target)) as warehouse,
             Progress(
                 TextColumn("loading {task.description}"),
                 BarColumn(),

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import duckdb
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
 from sync import formatting
+from sync.engine import Warehouse
 
 
 @dataclass(frozen=True)
@@ -87,25 +87,24 @@ class UsageFigures:
 
 
 def read_invoices(
-    connection: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     schema: str,
     customer_id: str | None = None,
     status: str | None = None,
     invoice_id: str | None = None,
 ) -> list[Invoice]:
     """Invoices of the marts in `schema`, newest period first, optionally filtered."""
-    rows = connection.execute(
+    rows = warehouse.fetch_all(
         f"""
         select invoice_id, customer_id, customer_name, plan_name, period_start, period_end,
             period_start_date, period_end_date, currency, subtotal, credits_applied, total, status
-        from "{schema}".invoices
-        where ($customer_id is null or customer_id = $customer_id)
-            and ($status is null or status = $status)
-            and ($invoice_id is null or invoice_id = $invoice_id)
+        from {warehouse.quote(schema, "invoices")}
+        where (? is null or customer_id = ?) and (? is null or status = ?)
+            and (? is null or invoice_id = ?)
         order by period_start desc, customer_id, invoice_id
-        """,  # noqa: S608 - the schema comes from the profile, values are bound
-        {"customer_id": customer_id, "status": status, "invoice_id": invoice_id},
-    ).fetchall()
+        """,  # noqa: S608 - the schema is quoted, values are bound
+        [customer_id, customer_id, status, status, invoice_id, invoice_id],
+    )
     invoices = []
     for (
         invoice_id,
@@ -124,26 +123,27 @@ def read_invoices(
     ) in rows:
         lines = [
             InvoiceLine(*line)
-            for line in connection.execute(
+            for line in warehouse.fetch_all(
                 f"""
                 select line_number, line_type, description, tier, quantity, unit_price,
                     flat_amount, amount, is_percentage
-                from "{schema}".invoice_lines where invoice_id = ? order by line_number
+                from {warehouse.quote(schema, "invoice_lines")}
+                where invoice_id = ? order by line_number
                 """,  # noqa: S608 - as above
                 [invoice_id],
-            ).fetchall()
+            )
         ]
         usage = [
             MetricUsage(*metric)
-            for metric in connection.execute(
+            for metric in warehouse.fetch_all(
                 f"""
                 select metric_name, group_value, quantity, amount, effective_unit_price, is_money,
                     unit
-                from "{schema}".billable_usage where invoice_id = ?
-                order by metric_name, group_value
+                from {warehouse.quote(schema, "billable_usage")}
+                where invoice_id = ? order by metric_name, group_value
                 """,  # noqa: S608 - as above
                 [invoice_id],
-            ).fetchall()
+            )
         ]
         invoices.append(
             Invoice(

@@ -88,15 +88,12 @@ class Ledger:
         self.mapping = warehouse.quote(schema, MAPPING_TABLE)
 
     def ensure_tables(self) -> None:
-        self.warehouse.execute(f"create schema if not exists {self.warehouse.quote(self.schema)}")
-        for table, columns, key in (
-            (self.table, LEDGER_COLUMNS, "target, invoice_id, revision"),
-            (self.mapping, MAPPING_COLUMNS, "target, customer_id"),
-        ):
-            definitions = ", ".join(f"{name} {kind}" for name, kind in columns)
-            self.warehouse.execute(
-                f"create table if not exists {table} ({definitions}, primary key ({key}))"
-            )
+        self.warehouse.create_table(
+            self.schema, LEDGER_TABLE, LEDGER_COLUMNS, ["target", "invoice_id", "revision"]
+        )
+        self.warehouse.create_table(
+            self.schema, MAPPING_TABLE, MAPPING_COLUMNS, ["target", "customer_id"]
+        )
 
     def exists(self) -> bool:
         return bool(self.warehouse.table_columns(self.schema, LEDGER_TABLE))

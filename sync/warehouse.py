@@ -7,7 +7,7 @@ and invoices are read where dbt wrote them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,9 @@ class WarehouseTarget:
     schema: str
     path: str | None
     settings: dict[str, str]
+    # Every key of the output, rendered: what the engine's connector is opened with. Never
+    # printed, as it holds the password or token.
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -78,16 +81,18 @@ def load_target(directory: Path | None = None, target: str | None = None) -> War
     return WarehouseTarget(
         name=name,
         type=output["type"],
-        schema=output.get("schema", "main"),
+        schema=output.get("schema") or output.get("dataset") or "main",  # BigQuery: dataset
         path=output.get("path"),
         settings={key: str(value) for key, value in (output.get("settings") or {}).items()},
+        options=output,
     )
 
 
 def connect(target: WarehouseTarget) -> duckdb.DuckDBPyConnection:
-    """A connection to the target's warehouse. DuckDB only so far; other engines come later."""
+    """DuckDB's own connection, for what only the embedded engine does (the demo's events);
+    `sync.engine.open_warehouse` opens any engine."""
     if target.type != "duckdb" or target.path is None:
-        raise ProfileError(f"target {target.name!r} is {target.type}; only duckdb is supported yet")
+        raise ProfileError(f"target {target.name!r} is {target.type}; this needs a duckdb target")
     connection = duckdb.connect(target.path)
     for key, value in target.settings.items():
         if not key.replace("_", "").isalnum():

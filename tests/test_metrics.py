@@ -207,8 +207,8 @@ MATRIX_PRICES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+def scenario_pricing() -> Pricing:
+    """One customer on a plan pricing every metric at 1, and the matrix at its own rates."""
     prices = [
         {
             "price_id": f"price_{metric['name']}",
@@ -235,7 +235,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         }
         for metric, group, rate in MATRIX_PRICES
     ]
-    pricing = Pricing(
+    return Pricing(
         customers=[{"customer_id": "cus_1", "name": "One"}],
         # Two aliases for one customer: events say c1, the demo orders table says acme_corp.
         customer_aliases=[
@@ -254,12 +254,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         ],
         prices=prices,
     )
-    return build(
-        Path(tmp_path_factory.mktemp("metrics")),
-        EVENTS,
-        pricing,
-        {"usage_billing_metrics": METRICS, "usage_billing_as_of": "2024-03-01 00:00:00"},
-    )
+
+
+VARS = {"usage_billing_metrics": METRICS, "usage_billing_as_of": "2024-03-01 00:00:00"}
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    return build(Path(tmp_path_factory.mktemp("metrics")), EVENTS, scenario_pricing(), VARS)
 
 
 def _quantities(scenario: Scenario, invoice_id: str) -> dict[str, Decimal]:

@@ -13,11 +13,9 @@
     end
 {%- endmacro %}
 
-{#- Spark's rtrim takes no characters to trim; the SQL-standard trim(trailing … from …) does. -#}
+{#- Spark's rtrim takes no characters to trim; the SQL-standard trim(trailing … from …) does.
+    Its cast writes small decimals in scientific notation ("5E-7"): format_number does not. -#}
 {% macro spark__decimal_to_text(value) -%}
-    case
-        when cast({{ value }} as string) like '%.%'
-            then trim(trailing '.' from trim(trailing '0' from cast({{ value }} as string)))
-        else cast({{ value }} as string)
-    end
+    {%- set text = "replace(format_number(" ~ value ~ ", 10), ',', '')" -%}
+    trim(trailing '.' from trim(trailing '0' from {{ text }}))
 {%- endmacro %}

@@ -1,7 +1,10 @@
 {#- Event-level models are incremental when the raw table has a loaded_at column (each run
-    reads the rows loaded since the last one), and rebuilt in full when it has none. -#}
+    reads the rows loaded since the last one) and the engine can replace rows
+    (usage_billing.can_replace_rows: not BigQuery, not Spark's own tables); else they are
+    rebuilt in full. -#}
 {% macro usage_materialization() %}
-    {{ return('incremental' if var('usage_billing_column_loaded_at') else 'table') }}
+    {%- set incremental = var('usage_billing_column_loaded_at') and usage_billing.can_replace_rows() -%}
+    {{ return('incremental' if incremental else 'table') }}
 {% endmacro %}
 
 {#- The instant this dbt invocation started, as a SQL timestamp: every row an incremental run

@@ -5,7 +5,7 @@
         {%- if '.' in path -%}
             {{ usage_billing.metric_config_error('metric ' ~ metric['name'], path, 'is a column of the relation and cannot be a dotted path') }}
         {%- endif -%}
-        {{- return('cast(' ~ adapter.quote(path) ~ ' as ' ~ dbt.type_string() ~ ')') -}}
+        {{- return('cast(' ~ usage_billing.quote_column(path) ~ ' as ' ~ dbt.type_string() ~ ')') -}}
     {%- else -%}
         {{- return(usage_billing.json_extract_text('event_properties', path)) -}}
     {%- endif -%}

@@ -35,6 +35,7 @@ customer_aliases as (
 
 {% for metric in metrics %}
     {%- set relation = metric.get('from') %}
+    {%- set alias_column = metric.get('customer_alias_column') or 'customer_alias' %}
     metric_{{ loop.index }} as (
 
         select
@@ -42,17 +43,17 @@ customer_aliases as (
                 cast(null as {{ dbt.type_string() }}) as event_key,
                 true as is_from_relation,
                 {% if metric.get('id_column') -%}
-                    cast({{ adapter.quote(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
+                    cast({{ usage_billing.quote_column(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
                 {%- else -%}
                     cast(null as {{ dbt.type_string() }}) as event_id,
                 {%- endif %}
                 {% if metric.get('customer_id_column') -%}
-                    cast({{ adapter.quote(metric['customer_id_column']) }} as {{ dbt.type_string() }}) as customer_id,
+                    cast({{ usage_billing.quote_column(metric['customer_id_column']) }} as {{ dbt.type_string() }}) as customer_id,
                 {%- else -%}
                     customer_aliases.alias_customer_id as customer_id,
                 {%- endif %}
                 {{ usage_billing.parse_timestamp_utc(
-                    'cast(' ~ adapter.quote(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
+                    'cast(' ~ usage_billing.quote_column(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
                 ) }} as event_at,
             {%- else -%}
                 event_key,
@@ -77,7 +78,7 @@ customer_aliases as (
         inner join customer_aliases
             on
                 cast(
-                    metric_relation.{{ adapter.quote(metric.get('customer_alias_column') or 'customer_alias') }}
+                    metric_relation.{{ usage_billing.quote_column(alias_column) }}
                     as {{ dbt.type_string() }}
                 ) = customer_aliases.alias_key
         {%- endif %}

@@ -117,10 +117,12 @@ final as (
         group_value,
         description,
         tier,
-        quantity,
-        unit_price,
-        flat_amount,
-        amount,
+        -- One exact type on every engine (PostgreSQL would otherwise keep each value's own
+        -- scale, which shows in the text the invoice's content_hash is taken of).
+        cast(quantity as {{ usage_billing.type_decimal() }}) as quantity,
+        cast(unit_price as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(amount as {{ usage_billing.type_decimal() }}) as amount,
         currency,
         is_percentage
     from numbered

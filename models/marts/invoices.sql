@@ -31,17 +31,17 @@ line_totals as (
         sum(amount) as total,
         count(*) as line_count,
         -- Any change to a line (late usage, a corrected price) changes the hash.
-        {{ dbt.hash(dbt.listagg(
+        {{ dbt.hash(usage_billing.listagg_ordered(
             dbt.concat([
                 'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
                 'coalesce(price_id, credit_grant_id, line_type)', "'|'",
                 "coalesce(cast(tier as " ~ dbt.type_string() ~ "), '')", "'|'",
-                'cast(quantity as ' ~ dbt.type_string() ~ ')', "'|'",
-                'cast(unit_price as ' ~ dbt.type_string() ~ ')', "'|'",
-                'cast(amount as ' ~ dbt.type_string() ~ ')',
+                usage_billing.canonical_decimal_text('quantity'), "'|'",
+                usage_billing.canonical_decimal_text('unit_price'), "'|'",
+                usage_billing.canonical_decimal_text('amount'),
             ]),
             "';'",
-            'order by line_number',
+            'line_number',
         )) }} as content_hash
     from invoice_lines
     group by invoice_id

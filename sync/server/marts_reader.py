@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from sync import invoice_report
-from sync.engine import quote_identifier
+from sync.engine import DuckDBWarehouse, quote_identifier
 
 STATUSES = ("live", "draft", "final", "revised")
 PERIOD_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -248,7 +248,7 @@ class MartsReader:
         """One invoice with its lines and usage, as the terminal report reads it."""
         try:
             found = invoice_report.read_invoices(
-                self.connection, self.schema, invoice_id=invoice_id
+                DuckDBWarehouse(self.connection), self.schema, invoice_id=invoice_id
             )
         except duckdb.CatalogException as error:
             raise self._missing(error) from None

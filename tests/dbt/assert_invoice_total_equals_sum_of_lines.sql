@@ -4,8 +4,11 @@ with line_sums as (
 
     select
         invoice_id,
-        sum(amount) as line_total,
-        sum(case when line_type = 'credit' then 0 else amount end) as charges_total,
+        -- Cast like invoices.subtotal: the Snowflake emulator (fakesnow) sums decimals as floats.
+        cast(sum(amount) as {{ usage_billing.type_decimal() }}) as line_total,
+        cast(
+            sum(case when line_type = 'credit' then 0 else amount end) as {{ usage_billing.type_decimal() }}
+        ) as charges_total,
         count(*) as line_count
     from {{ ref('invoice_lines') }}
     group by invoice_id

@@ -1,0 +1,158 @@
+"""Compile the project for a cloud warehouse with no network at all:
+
+    python -m engines.compile_offline ADAPTER OUTPUT_DIR
+
+dbt compiles in this process with two things swapped out, and nothing in the project changed:
+sockets refuse every connection (so a compile that needs the warehouse fails loudly, naming
+what it tried), and the adapter's get_relation answers from here instead of asking the
+warehouse. get_relation is what is_incremental() asks (through load_relation), so the project
+is compiled twice: as a first build (no table exists; OUTPUT_DIR/first_build) and as an
+incremental run over the incremental models' existing tables (OUTPUT_DIR/incremental_run; the
+second compile reuses the first one's parse). BigQuery's credentials need a key file: a
+throw-away service-account key is generated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from engines.scenarios import SCENARIOS
+from warehouse_scenario import PROJECT_DIR
+
+ADAPTER_CLASSES = {
+    "bigquery": ("dbt.adapters.bigquery.impl", "BigQueryAdapter"),
+    "snowflake": ("dbt.adapters.snowflake.impl", "SnowflakeAdapter"),
+    "redshift": ("dbt.adapters.redshift.impl", "RedshiftAdapter"),
+    "databricks": ("dbt.adapters.databricks.impl", "DatabricksAdapter"),
+}
+# The rich metric configuration of tests/test_metrics.py: every aggregation, filter and
+# conversion, so every dialect-dependent macro is compiled.
+COMPILE_SCENARIO = "metrics"
+
+
+class OfflineError(RuntimeError):
+    """Something tried to reach the network during an offline compile."""
+
+
+def refuse_network() -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise OfflineError(f"offline compile tried to connect: {args[1:] or kwargs}")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+
+
+def write_service_account_key(path: Path) -> None:
+    """A syntactically valid service-account key for a project that does not exist."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "usage-billing-offline",
+                "private_key_id": "0" * 40,
+                "private_key": pem,
+                "client_email": "offline@usage-billing-offline.iam.gserviceaccount.com",
+                "client_id": "0",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+
+
+class OfflineRelations:
+    """get_relation without a query: a relation exists when it is one of `existing`, the tables
+    of the incremental models on an incremental run (no table on a first build). Everything else
+    (the staged credit grants a model counts at run time, say) is absent, as on a first build."""
+
+    existing: frozenset[str] = frozenset()
+
+    @classmethod
+    def install(cls, adapter: str) -> None:
+        import importlib
+
+        module_name, class_name = ADAPTER_CLASSES[adapter]
+        adapter_class = getattr(importlib.import_module(module_name), class_name)
+
+        def get_relation(self: Any, database: str, schema: str, identifier: str) -> Any:
+            if identifier.lower() not in cls.existing:
+                return None
+            return self.Relation.create(
+                database=database, schema=schema, identifier=identifier, type="table"
+            )
+
+        adapter_class.get_relation = get_relation
+
+
+def main(adapter: str, output_dir: Path) -> int:
+    from dbt.cli.main import dbtRunner
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_DIR / "profiles.example.yml", output_dir / "profiles.yml")
+    key_file = output_dir / "service-account.json"
+    write_service_account_key(key_file)
+    os.environ.update(
+        {
+            "USAGE_BILLING_TARGET": adapter,
+            "DBT_ENV_SECRET_BIGQUERY_KEYFILE": str(key_file),
+            "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "offline",
+            "DBT_ENV_SECRET_REDSHIFT_PASSWORD": "offline",
+            "DBT_ENV_SECRET_DATABRICKS_TOKEN": "offline",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    refuse_network()
+    OfflineRelations.install(adapter)
+    target = output_dir / "target"
+    for folder in ["first_build", "incremental_run"]:
+        if folder == "incremental_run":
+            manifest = json.loads((target / "manifest.json").read_text())
+            OfflineRelations.existing = frozenset(
+                node["alias"].lower()
+                for node in manifest["nodes"].values()
+                if node["config"].get("materialized") == "incremental"
+            )
+        shutil.rmtree(target / "compiled", ignore_errors=True)
+        result = dbtRunner().invoke(
+            [
+                "compile",
+                "--no-populate-cache",
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(output_dir),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(output_dir / "logs"),
+                "--vars",
+                json.dumps(SCENARIOS[COMPILE_SCENARIO]().vars, default=str),
+            ]
+        )
+        if not result.success:
+            print(
+                f"dbt compile ({folder}) failed for {adapter}: {result.exception}", file=sys.stderr
+            )
+            return 1
+        shutil.copytree(target / "compiled" / "usage_billing", output_dir / folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], Path(sys.argv[2])))

@@ -1,0 +1,58 @@
+"""Fixtures of the portability suite: the local stand-ins (PostgreSQL, fakesnow) and one runner
+process per engine, all started when the suite starts, so the slow Spark builds run while the
+offline compile tests do."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from billing_fakes import FakeBilling, serve
+from engines import services
+from engines.runs import ENGINE_SCENARIOS, EngineRun, environment
+
+
+@pytest.fixture(scope="session")
+def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EngineRun]]:
+    """Every engine's runner, started at once; each test waits only for the engine it reads."""
+    base = tmp_path_factory.mktemp("engines")
+    with contextlib.ExitStack() as stack:
+        stand_ins = {
+            "postgres": stack.enter_context(services.postgres()),
+            "fakesnow": stack.enter_context(services.fakesnow(base / "fakesnow-server")),
+        }
+        runs = {}
+        for engine, scenarios in ENGINE_SCENARIOS.items():
+            output_dir = base / engine
+            output_dir.mkdir()
+            log = output_dir / "runner.log"
+            billing = FakeBilling()
+            billing_url = stack.enter_context(serve(billing))
+            with log.open("wb") as output:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "engines.runner", engine, str(output_dir), *scenarios],
+                    env=environment(engine, output_dir, stand_ins, billing_url),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    cwd=output_dir,
+                )
+            runs[engine] = EngineRun(engine, output_dir, process, log, billing)
+        stack.callback(_stop, runs)
+        yield runs
+
+
+def _stop(runs: dict[str, EngineRun]) -> None:
+    for run in runs.values():
+        if run.process.poll() is None:
+            run.process.kill()
+            run.process.wait()
+        print(f"\n{run.engine} runner: {run.seconds} s", end="")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_builds_first(engine_runs: dict[str, EngineRun]) -> None:
+    """Starts the runners before the first test of the suite, whichever it is."""

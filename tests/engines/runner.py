@@ -1,0 +1,364 @@
+"""Build scenarios on one engine and write what its marts hold, as JSON, for the portability
+suite to compare with DuckDB's.
+
+    python -m engines.runner ENGINE OUTPUT_DIR SCENARIO [SCENARIO ...]
+
+One process per engine: dbt runs in-process (dbtRunner), so Spark's JVM and session start once
+and every build of the run reuses them. The profile is profiles.example.yml's output for ENGINE;
+the caller sets its environment variables (ports of the local stand-ins). Each scenario gets
+its own schemas (<scenario>_raw, <scenario>_pricing, <scenario>_billing), so builds never see
+each other's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from engines.scenarios import SCENARIOS, ScenarioData
+from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
+from warehouse_scenario import PROJECT_DIR, column_names
+
+MARTS = ["invoices", "invoice_lines", "billable_usage", "usage_events_rejected"]
+# After this scenario is built, the sync pushes its final invoices to the webhook receiver the
+# suite runs on 127.0.0.1 (USAGE_BILLING_WEBHOOK_URL), through the engine's own connector.
+SYNC_SCENARIO = "demo"
+SYNC_COMMANDS = {
+    "push": ["push", "--to", "webhook"],
+    "push_again": ["push", "--to", "webhook"],
+    "status": ["status"],
+    "invoices": ["invoices", "--status", "final"],
+}
+INSERT_BATCH_ROWS = 500
+
+
+class Warehouse(Protocol):
+    """Just enough of a connection to write raw tables and read the marts back."""
+
+    def execute(self, sql: str) -> None: ...
+
+    def query(self, sql: str) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class DbApiWarehouse:
+    """A DB-API connection (duckdb, psycopg2, snowflake-connector-python), autocommitting."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str) -> None:
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        cursor.close()
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        cursor = self.connection.cursor()
+        cursor.execute(sql)
+        names = [column[0].lower() for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        cursor.close()
+        return rows
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class SparkWarehouse:
+    """The Spark session dbt-spark's `session` method finds and reuses (getOrCreate)."""
+
+    def __init__(self, output_dir: Path) -> None:
+        from pyspark.sql import SparkSession
+
+        warehouse_dir = output_dir / "spark-warehouse"
+        os.environ["USAGE_BILLING_SPARK_WAREHOUSE"] = str(warehouse_dir)
+        # Static settings only a new session takes. The in-memory catalog spares the Derby
+        # metastore; one shuffle partition and the C1 compiler suit many tiny queries on 2 cores.
+        self.session = (
+            SparkSession.builder.master("local[2]")
+            .appName("usage_billing engines")
+            .config("spark.sql.catalogImplementation", "in-memory")
+            .config("spark.sql.warehouse.dir", str(warehouse_dir))
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "1")
+            .config("spark.default.parallelism", "1")
+            .config("spark.sql.adaptive.enabled", "false")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+            .getOrCreate()
+        )
+        self.session.sparkContext.setLogLevel("ERROR")
+
+    def execute(self, sql: str) -> None:
+        self.session.sql(sql).collect()
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return [
+            {key.lower(): value for key, value in row.asDict().items()}
+            for row in self.session.sql(sql).collect()
+        ]
+
+    def close(self) -> None:
+        """The session lives as long as the process: every build reuses it."""
+
+
+def connect(engine: str, output_dir: Path) -> Warehouse:
+    environment = os.environ
+    if engine == "duckdb":
+        import duckdb
+
+        return DbApiWarehouse(duckdb.connect(environment["USAGE_BILLING_DUCKDB_PATH"]))
+    if engine == "postgres":
+        import psycopg2
+
+        connection = psycopg2.connect(
+            host=environment["USAGE_BILLING_POSTGRES_HOST"],
+            port=int(environment["USAGE_BILLING_POSTGRES_PORT"]),
+            user=environment["USAGE_BILLING_POSTGRES_USER"],
+            dbname=environment["USAGE_BILLING_POSTGRES_DATABASE"],
+        )
+        connection.autocommit = True
+        return DbApiWarehouse(connection)
+    if engine == "snowflake":
+        import snowflake.connector
+
+        return DbApiWarehouse(
+            snowflake.connector.connect(
+                account=environment["USAGE_BILLING_SNOWFLAKE_ACCOUNT"],
+                user=environment["USAGE_BILLING_SNOWFLAKE_USER"],
+                password=environment["DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"],
+                host=environment["USAGE_BILLING_SNOWFLAKE_HOST"],
+                port=int(environment["USAGE_BILLING_SNOWFLAKE_PORT"]),
+                protocol=environment["USAGE_BILLING_SNOWFLAKE_PROTOCOL"],
+                database=environment["USAGE_BILLING_SNOWFLAKE_DATABASE"],
+            )
+        )
+    if engine == "spark":
+        return SparkWarehouse(output_dir)
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+def column_type(engine: str, ddl_type: str) -> str:
+    """A type of warehouse_scenario's DDL in the engine's spelling: Spark says string."""
+    if engine == "spark" and ddl_type == "varchar":
+        return "string"
+    return ddl_type
+
+
+def literal(engine: str, value: Any, ddl_type: str) -> str:
+    """`value` as a typed SQL literal."""
+    sql_type = column_type(engine, ddl_type)
+    if value is None:
+        return f"cast(null as {sql_type})"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return f"cast({value} as {sql_type})"
+    text = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value)
+    if engine == "spark":  # Spark string literals escape with backslashes
+        quoted = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    else:
+        quoted = "'" + text.replace("'", "''") + "'"
+    return f"cast({quoted} as {sql_type})"
+
+
+def write_table(
+    warehouse: Warehouse,
+    engine: str,
+    relation: str,
+    columns_ddl: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    names, types = zip(*columns(columns_ddl), strict=True)
+    definition = ", ".join(
+        f"{name} {column_type(engine, sql_type)}"
+        for name, sql_type in zip(names, types, strict=True)
+    )
+    cascade = " cascade" if engine == "postgres" else ""  # views of an earlier run depend on it
+    warehouse.execute(f"drop table if exists {relation}{cascade}")
+    using = " using parquet" if engine == "spark" else ""
+    warehouse.execute(f"create table {relation} ({definition}){using}")
+    for start in range(0, len(rows), INSERT_BATCH_ROWS):
+        batch = rows[start : start + INSERT_BATCH_ROWS]
+        values = ",\n".join(
+            "("
+            + ", ".join(
+                literal(engine, row.get(name), sql_type)
+                for name, sql_type in zip(names, types, strict=True)
+            )
+            + ")"
+            for row in batch
+        )
+        warehouse.execute(f"insert into {relation} values\n{values}")
+
+
+def columns(columns_ddl: str) -> list[tuple[str, str]]:
+    """(name, type) pairs of a column list such as "a varchar, b decimal(38, 10)"."""
+    parts = re.split(r",(?![^()]*\))", columns_ddl)
+    return [(part.split()[0], part.strip()[len(part.split()[0]) :].strip()) for part in parts]
+
+
+def load(warehouse: Warehouse, engine: str, scenario: str, data: ScenarioData) -> None:
+    raw_schema, pricing_schema = f"{scenario}_raw", f"{scenario}_pricing"
+    warehouse.execute(f"create schema if not exists {raw_schema}")
+    event_columns = column_names(RAW_EVENTS_COLUMNS)
+    write_table(
+        warehouse,
+        engine,
+        f"{raw_schema}.usage_events",
+        RAW_EVENTS_COLUMNS,
+        [dict(zip(event_columns, event, strict=True)) for event in data.events],
+    )
+    if data.pricing is not None:
+        warehouse.execute(f"create schema if not exists {pricing_schema}")
+        for table, ddl in PRICING_TABLES.items():
+            rows = getattr(data.pricing, table)
+            write_table(warehouse, engine, f"{pricing_schema}.{table}", ddl, rows)
+
+
+def build(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> dict[str, Any]:
+    """`dbt build` in this process; the outcome of every node that did not pass."""
+    from dbt.cli.main import dbtRunner
+
+    scenario = data.rerun_of or scenario  # a rerun builds on the same tables
+    os.environ["USAGE_BILLING_SCHEMA"] = f"{scenario}_billing"
+    build_vars = {"usage_billing_events_schema": f"{scenario}_raw", **data.vars}
+    if data.pricing is not None:
+        build_vars["usage_billing_pricing_schema"] = f"{scenario}_pricing"
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(output_dir),
+            "--target-path",
+            str(output_dir / "target"),
+            "--log-path",
+            str(output_dir / "logs"),
+            "--vars",
+            json.dumps(build_vars, default=str),
+        ]
+    )
+    problems = []
+    if result.exception is not None:
+        problems.append(f"dbt stopped: {result.exception}")
+    for node_result in getattr(result.result, "results", None) or []:
+        if str(node_result.status) not in {"success", "pass"}:
+            node = node_result.node.unique_id
+            problems.append(f"{node}: {node_result.status}: {node_result.message}")
+    return {"success": bool(result.success), "problems": problems}
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON compares it across engines: numbers as exact decimal text."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)).normalize()
+        return format(number, "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of each compared mart, in one order whatever the engine sorts nulls as."""
+    marts = {}
+    for table in MARTS:
+        rows = warehouse.query(f"select * from {scenario}_billing.{table}")
+        plain_rows = [{key: plain(value) for key, value in row.items()} for row in rows]
+        marts[table] = sorted(plain_rows, key=lambda row: json.dumps(row, sort_keys=True))
+    return marts
+
+
+def sync(engine: str, output_dir: Path, scenario: str) -> dict[str, Any]:
+    """`usage-billing push`, again, `status` and `invoices` on the scenario's marts, in this
+    process (so Spark's commands share the session dbt built in): exit codes and output."""
+    from typer.testing import CliRunner
+
+    from sync.cli import app
+
+    outcomes = {}
+    for name, command in SYNC_COMMANDS.items():
+        result = CliRunner().invoke(
+            app,
+            [*command, "--profiles-dir", str(output_dir), "--target", engine],
+            env={"COLUMNS": "250"},
+        )
+        failure = result.exception if not isinstance(result.exception, SystemExit) else None
+        outcomes[name] = {
+            "exit_code": result.exit_code,
+            "output": result.output + (f"\n{failure!r}" if failure else ""),
+        }
+    return outcomes
+
+
+def read_ledger(warehouse: Warehouse, scenario: str) -> list[dict[str, Any]]:
+    """The ledger rows the sync wrote beside the marts, read through this runner's connection."""
+    rows = warehouse.query(
+        "select target, invoice_id, revision, state, attempts, content_hash, external_id"
+        f" from {scenario}_billing.invoice_sync_log"
+    )
+    return sorted(
+        ({key: plain(value) for key, value in row.items()} for row in rows),
+        key=lambda row: json.dumps(row, sort_keys=True),
+    )
+
+
+def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
+    os.environ["TZ"] = "UTC"  # Python's datetimes from Spark follow the process's zone
+    time.tzset()
+    os.environ["USAGE_BILLING_TARGET"] = engine
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_DIR / "profiles.example.yml", output_dir / "profiles.yml")
+    started = time.monotonic()
+    warehouse = connect(engine, output_dir)
+    report: dict[str, Any] = {"engine": engine, "start_seconds": time.monotonic() - started}
+    for scenario in scenarios:
+        began = time.monotonic()
+        data = SCENARIOS[scenario]()
+        if data.rerun_of is None:
+            load(warehouse, engine, scenario, data)
+        if engine == "duckdb":  # dbt-duckdb opens the file itself
+            warehouse.close()
+        outcome = build(engine, scenario, data, output_dir)
+        if engine == "duckdb":
+            warehouse = connect(engine, output_dir)
+        built = data.rerun_of or scenario
+        marts = read_marts(warehouse, built) if outcome["success"] else {}
+        seconds = round(time.monotonic() - began, 1)
+        (output_dir / f"{scenario}.json").write_text(
+            json.dumps({**outcome, "seconds": seconds, "marts": marts}, indent=1)
+        )
+        if scenario == SYNC_SCENARIO and outcome["success"]:
+            began = time.monotonic()
+            if engine == "duckdb":  # one process may hold the file open at a time
+                warehouse.close()
+            commands = sync(engine, output_dir, scenario)
+            if engine == "duckdb":
+                warehouse = connect(engine, output_dir)
+            ledger = read_ledger(warehouse, scenario)
+            (output_dir / "sync.json").write_text(
+                json.dumps({"commands": commands, "ledger": ledger}, indent=1)
+            )
+            print(f"{engine} sync: {round(time.monotonic() - began, 1)} s")
+        print(f"{engine} {scenario}: {'built' if outcome['success'] else 'FAILED'} in {seconds} s")
+    report["seconds"] = round(time.monotonic() - started, 1)
+    (output_dir / "run.json").write_text(json.dumps(report))
+    warehouse.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]), sys.argv[3:])

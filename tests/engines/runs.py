@@ -1,0 +1,102 @@
+"""What the portability suite runs on each engine, and the handle of one engine's runner
+process (engines/runner.py), shared by conftest.py and the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from billing_fakes import FakeBilling
+from engines import services
+from sync_harness import environment_for
+
+TESTS_DIR = Path(__file__).resolve().parents[1]
+# What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
+# each on 2 cores), so Spark builds the demo and the pricing models; the metrics scenario,
+# which exercises every macro a metric compiles to, runs on the other two, and so does a second
+# build of the demo (an incremental run: Spark rebuilds in full, see can_replace_rows).
+ENGINE_SCENARIOS = {
+    "duckdb": ["demo", "demo_incremental", "pricing_models", "metrics"],
+    "postgres": ["demo", "demo_incremental", "pricing_models", "metrics"],
+    "snowflake": ["demo", "demo_incremental", "pricing_models", "metrics"],
+    "spark": ["demo", "pricing_models"],
+}
+RUN_TIMEOUT_SECONDS = 1500
+
+
+@dataclass
+class EngineRun:
+    """One runner process (engines/runner.py) and where it writes."""
+
+    engine: str
+    output_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+    billing: FakeBilling  # the webhook receiver the sync pushes this engine's invoices to
+    started: float = field(default_factory=time.monotonic)
+    seconds: float | None = None
+
+    def wait(self) -> None:
+        if self.seconds is None:
+            try:
+                self.process.wait(timeout=RUN_TIMEOUT_SECONDS)
+            finally:
+                self.seconds = round(time.monotonic() - self.started, 1)
+        if self.process.returncode != 0:
+            pytest.fail(
+                f"the {self.engine} runner exited with {self.process.returncode}:\n"
+                + self.log.read_text()[-6000:]
+            )
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        return self._result(name)
+
+    def sync(self) -> dict[str, Any]:
+        """What the sync's commands printed and the ledger rows (runner.sync)."""
+        return self._result("sync")
+
+    def _result(self, name: str) -> dict[str, Any]:
+        self.wait()
+        path = self.output_dir / f"{name}.json"
+        assert path.exists(), f"{self.engine} wrote no {name}:\n{self.log.read_text()[-4000:]}"
+        result: dict[str, Any] = json.loads(path.read_text())
+        return result
+
+
+def environment(
+    engine: str, output_dir: Path, stand_ins: dict[str, Any], billing_url: str
+) -> dict[str, str]:
+    environment = {
+        **os.environ,
+        **environment_for(billing_url),
+        "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if engine == "duckdb":
+        environment["USAGE_BILLING_DUCKDB_PATH"] = str(output_dir / "warehouse.duckdb")
+    elif engine == "postgres":
+        postgres: services.Postgres = stand_ins["postgres"]
+        environment.update(
+            USAGE_BILLING_POSTGRES_HOST="127.0.0.1",
+            USAGE_BILLING_POSTGRES_PORT=str(postgres.port),
+            USAGE_BILLING_POSTGRES_USER=postgres.user,
+            USAGE_BILLING_POSTGRES_DATABASE=postgres.database,
+        )
+    elif engine == "snowflake":
+        environment.update(
+            USAGE_BILLING_SNOWFLAKE_ACCOUNT="fakesnow",
+            USAGE_BILLING_SNOWFLAKE_USER="usage_billing",
+            DBT_ENV_SECRET_SNOWFLAKE_PASSWORD="fakesnow-accepts-any",  # noqa: S106 - not a secret
+            USAGE_BILLING_SNOWFLAKE_HOST="localhost",
+            USAGE_BILLING_SNOWFLAKE_PORT=str(stand_ins["fakesnow"]),
+            USAGE_BILLING_SNOWFLAKE_PROTOCOL="http",
+            USAGE_BILLING_SNOWFLAKE_DATABASE="usage_billing",
+        )
+    return environment

@@ -1,0 +1,63 @@
+"""The data the portability suite builds on every engine: the demo, and the scenarios of the
+DuckDB suites (imported from them, so both always test the same rows)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import test_metrics
+import test_pricing_models
+from sync.demo_events import demo_events
+from warehouse_scenario import Pricing
+
+
+@dataclass(frozen=True)
+class ScenarioData:
+    """Raw events (tuples in raw column order), pricing tables (None: the demo seeds) and vars.
+    `rerun_of` names a scenario built just before whose tables a second `dbt build` runs on,
+    loading nothing: an incremental run, with its delete+insert and snapshot merges."""
+
+    events: Sequence[Sequence[Any]]
+    pricing: Pricing | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    rerun_of: str | None = None
+
+
+def _demo() -> ScenarioData:
+    return ScenarioData(
+        [
+            (
+                event.event_id,
+                event.customer_alias,
+                event.event_type,
+                event.event_timestamp,
+                event.event_properties,
+                event.loaded_at,
+            )
+            for event in demo_events()
+        ]
+    )
+
+
+def _pricing_models() -> ScenarioData:
+    module = test_pricing_models
+    return ScenarioData(
+        [event for case in module.CASES for event in module._events(case)],
+        module._pricing(),
+        {"usage_billing_metrics": module.METRICS, "usage_billing_as_of": module.AS_OF},
+    )
+
+
+def _metrics() -> ScenarioData:
+    return ScenarioData(test_metrics.EVENTS, test_metrics.scenario_pricing(), test_metrics.VARS)
+
+
+SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
+    "demo": _demo,
+    "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
+    "pricing_models": _pricing_models,
+    "metrics": _metrics,
+}
