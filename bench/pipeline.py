@@ -212,10 +212,14 @@ def main() -> None:
             insert_events(
                 connection,
                 Batch(
-                    0, events, PERIOD_START, PERIOD_SECONDS,
+                    0,
+                    events,
+                    PERIOD_START,
+                    PERIOD_SECONDS,
                     duplicate_share=options.duplicate_share,
-                    correction_share=options.correction_share, late_share=options.late_share,
-                ),  # fmt: skip
+                    correction_share=options.correction_share,
+                    late_share=options.late_share,
+                ),
             )
         generated = time.perf_counter() - started
         print(f"generated {events:,} events in {generated:.1f} s", file=sys.stderr)

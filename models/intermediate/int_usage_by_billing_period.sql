@@ -198,13 +198,15 @@ events_in_periods as (
 ranked_events as (
 
     select
-        *
-        {%- if usage_billing.metrics_need_recency_rank(metrics) %},
+        *,
+        {% if usage_billing.metrics_need_recency_rank(metrics) -%}
             row_number() over (
                 partition by invoice_id, metric_name, group_value
                 order by event_at desc, event_id desc
-            ) as recency_rank
-        {%- endif %}
+            )
+        {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+        {%- endif %} as recency_rank
     from events_in_periods
 
 ),

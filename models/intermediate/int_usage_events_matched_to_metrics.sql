@@ -1,15 +1,34 @@
 {#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
-    value it carries. One event may count toward several metrics. A view, not a table: each
-    model that needs it reads it once, which costs less than writing all its rows (one per event
-    and metric) on every build; the properties were parsed once in int_usage_events_validated,
-    which is incremental. -#}
+    value it carries. One event may count toward several metrics. Incremental: a run replaces
+    the rows of the events re-checked in the same run; rows of metrics read from relations,
+    which have no load time, are replaced in full every run. A table, not a view: as a view,
+    every incremental run would derive these rows again for all events. The properties were
+    parsed once in int_usage_events_validated. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
-{{ config(materialized='view') }}
+{%- set event_metrics = [] -%}
+{%- set relation_metrics = [] -%}
+{%- for metric in metrics -%}
+    {%- do (relation_metrics if metric.get('from') else event_metrics).append(metric) -%}
+{%- endfor -%}
+{%- set property_paths = usage_billing.event_property_paths(metrics) -%}
+{%- set fields = usage_billing.event_property_fields('parsed_properties', property_paths) -%}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ usage_billing.delete_rows_to_recompute(
+        'is_from_relation or event_key in (select event_key from ' ~ ref('int_usage_events_validated')
+        ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp() ~ ')'
+    ) }}",
+) }}
 
 with accepted_events as (
 
     select * from {{ ref('int_usage_events_validated') }}
-    where rejection_reason is null
+    {% if is_incremental() -%}
+        where rejection_reason is null and processed_at = {{ usage_billing.run_started_timestamp() }}
+    {%- else -%}
+        where rejection_reason is null
+    {%- endif %}
 
 ),
 
@@ -23,13 +42,6 @@ customer_aliases as (
 
 ),
 
-{%- set event_metrics = [] -%}
-{%- set relation_metrics = [] -%}
-{%- for metric in metrics -%}
-    {%- do (relation_metrics if metric.get('from') else event_metrics).append(metric) -%}
-{%- endfor -%}
-{%- set property_paths = usage_billing.event_property_paths(metrics) -%}
-{%- set fields = usage_billing.event_property_fields('parsed_properties', property_paths) -%}
 {% if event_metrics %}
     event_metric_indexes as (
 
@@ -80,7 +92,7 @@ customer_aliases as (
                     {% endfor -%}
                 end as {{ column }},
             {%- endfor %}
-            processed_at
+            {{ usage_billing.run_started_timestamp() }} as processed_at
         from event_metric_matches
 
     ),
@@ -89,6 +101,8 @@ customer_aliases as (
 {% for metric in relation_metrics %}
     {%- set relation = metric.get('from') %}
     {%- set alias_column = metric.get('customer_alias_column') or 'customer_alias' %}
+    {%- set relation_table = source(relation['source'][0], relation['source'][1]) if relation.get('source')
+        else ref(relation['ref']) %}
     relation_metric_{{ loop.index }} as (
 
         select
@@ -112,18 +126,14 @@ customer_aliases as (
             {{ usage_billing.metric_value(metric) }} as metric_value,
             {{ usage_billing.metric_value_text(metric) }} as metric_value_text,
             {{ usage_billing.run_started_timestamp() }} as processed_at
-        {% if relation.get('source') -%}
-            from {{ source(relation['source'][0], relation['source'][1]) }} as metric_relation
-        {%- else -%}
-            from {{ ref(relation['ref']) }} as metric_relation
-        {%- endif %}
+        from {{ relation_table }} as metric_relation
         {% if not metric.get('customer_id_column') -%}
-        inner join customer_aliases
-            on
-                cast(
-                    metric_relation.{{ usage_billing.quote_column(alias_column) }}
-                    as {{ dbt.type_string() }}
-                ) = customer_aliases.alias_key
+            inner join customer_aliases
+                on
+                    cast(
+                        metric_relation.{{ usage_billing.quote_column(alias_column) }}
+                        as {{ dbt.type_string() }}
+                    ) = customer_aliases.alias_key
         {%- endif %}
         where {{ usage_billing.metric_filter(metric) }}
 

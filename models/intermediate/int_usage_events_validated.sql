@@ -2,6 +2,7 @@
     run re-checks only the event keys that received rows since the last run (minus a lookback
     for stragglers) and the events rejected for an alias that now exists; each key is checked
     against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
+{%- set property_paths = usage_billing.event_property_paths(usage_billing.metric_definitions()) -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
@@ -116,7 +117,6 @@ properties_checked as (
 
 ),
 
-{%- set property_paths = usage_billing.event_property_paths(usage_billing.metric_definitions()) %}
 properties_parsed as (
 
     -- Every property the metrics read, parsed once (not once per metric and use); stored, so

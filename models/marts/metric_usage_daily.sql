@@ -51,13 +51,15 @@ ranked_events as (
 
     select
         *,
-        cast(event_at as date) as usage_date
-        {%- if usage_billing.metrics_need_recency_rank(metrics, daily=true) %},
+        cast(event_at as date) as usage_date,
+        {% if usage_billing.metrics_need_recency_rank(metrics, daily=true) -%}
             row_number() over (
                 partition by customer_id, metric_name, group_value, cast(event_at as date)
                 order by event_at desc, event_id desc
-            ) as recency_rank
-        {%- endif %}
+            )
+        {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+        {%- endif %} as recency_rank
     from events
     where event_at is not null
 
