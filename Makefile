@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test test-engines engines lint install install-dev dbt-build clean browser
+.PHONY: demo test test-engines engines lint install install-dev dbt-build clean browser bench \
+	bench-small
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +82,16 @@ test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser eng
 
 test-engines: engines
 	$(BIN)/pytest -m engines tests/engines
+
+# The pipeline benchmark (README "Performance"): N events, 10 M unless given (N=100000000).
+N ?= 10000000
+BENCH_RESULTS ?= bench/results.md
+bench: install
+	$(BIN)/python bench/pipeline.py --events $(N) --results $(BENCH_RESULTS)
+
+# The same at 100,000 events: the test suite runs it to see that it still runs.
+bench-small: install
+	$(BIN)/python bench/pipeline.py --events 100000 --results $(or $(BENCH_SMALL_RESULTS),target/bench-small.md)
 
 clean:
 	rm -rf target logs usage_billing.duckdb

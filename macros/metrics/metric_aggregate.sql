@@ -47,3 +47,28 @@
     {%- endif -%}
     {{- return('cast(' ~ converted ~ ' as ' ~ usage_billing.type_decimal() ~ ')') -}}
 {% endmacro %}
+
+{#- True when an aggregate of these metrics reads recency_rank (latest, a gauge's daily level,
+    or a custom expression that might): only then do the usage models rank events, a sort of
+    every event otherwise spent for nothing. -#}
+{% macro metrics_need_recency_rank(metrics, daily=false) %}
+    {%- for metric in metrics -%}
+        {%- if metric['aggregation'] in ['latest', 'custom'] or (daily and metric['aggregation'] == 'time_weighted') -%}
+            {{- return(true) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(false) -}}
+{% endmacro %}
+
+{#- One aggregate for all `metrics` in a query grouped by metric_name (among other keys): each
+    group takes its own metric's aggregate, so the events are read once, not once per metric. -#}
+{% macro metrics_aggregate_by_name(metrics, daily=false) %}
+    {%- set branches = [] -%}
+    {%- for metric in metrics -%}
+        {%- do branches.append(
+            'when ' ~ usage_billing.sql_literal(metric['name'])
+            ~ ' then cast(' ~ usage_billing.metric_aggregate(metric, daily=daily) ~ ' as ' ~ usage_billing.type_decimal() ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {{- return('case metric_name ' ~ branches | join(' ') ~ ' end') -}}
+{% endmacro %}

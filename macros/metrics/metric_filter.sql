@@ -7,13 +7,13 @@
     the raw `where:` SQL. A filter maps a dotted path to a value (equality), a list (any of), or
     operators: {ne: x}, {in: [..]}, {not_in: [..]}, {exists: true|false}, {gt|gte|lt|lte: n}.
     Text operators compare the JSON value as text; gt/gte/lt/lte compare it as a number. -#}
-{% macro metric_filter(metric) %}
+{% macro metric_filter(metric, fields=none) %}
     {%- set conditions = [] -%}
     {%- if metric.get('event_type') -%}
         {%- do conditions.append('event_type = ' ~ usage_billing.sql_literal(metric['event_type'])) -%}
     {%- endif -%}
     {%- for path, condition in (metric.get('filter') or {}).items() -%}
-        {%- set actual = usage_billing.metric_field(metric, path) -%}
+        {%- set actual = usage_billing.metric_field(metric, path, fields) -%}
         {%- if condition is mapping -%}
             {%- set operators = condition -%}
         {%- elif condition is string or condition is number or condition is boolean -%}

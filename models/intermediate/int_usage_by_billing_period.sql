@@ -199,10 +199,14 @@ ranked_events as (
 
     select
         *,
-        row_number() over (
-            partition by invoice_id, metric_name, group_value
-            order by event_at desc, event_id desc
-        ) as recency_rank
+        {% if usage_billing.metrics_need_recency_rank(metrics) -%}
+            row_number() over (
+                partition by invoice_id, metric_name, group_value
+                order by event_at desc, event_id desc
+            )
+        {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+        {%- endif %} as recency_rank
     from events_in_periods
 
 ),
@@ -268,29 +272,51 @@ ranked_events as (
     {%- endif %}
 {% endfor %}
 
-{% for metric in metrics %}
-    {%- set denominators = {'day': '86400', 'hour': '3600', 'period': 'max(period_seconds)'} %}
-    metric_{{ loop.index }} as (
+{%- set gauges = [] -%}
+{%- set plain_metrics = [] -%}
+{%- for metric in metrics -%}
+    {%- do (gauges if metric['aggregation'] == 'time_weighted' else plain_metrics).append(metric) -%}
+{%- endfor %}
+{% if plain_metrics %}
+    plain_metrics_measured as (
 
+        -- One pass over the events for every metric but gauges: each group takes its metric's
+        -- aggregate.
         select
             invoice_id,
             metric_name,
             group_value,
-            {% if metric['aggregation'] == 'time_weighted' -%}
-                -- Level × time held, over the period's length (average level) or per day or hour.
-                {{ usage_billing.divide_exact(
-                    'sum(metric_value * held_seconds)',
-                    denominators[metric.get('time_unit') or 'period'],
-                    10,
-                ) }} as measured_quantity,
-                count(*) as event_count
-            from gauge_levels_in_periods
-            {%- else -%}
-                cast({{ usage_billing.metric_aggregate(metric) }} as {{ usage_billing.type_decimal() }})
-                    as measured_quantity,
-                count(*) as event_count
-            from ranked_events
-            {%- endif %}
+            {{ usage_billing.metrics_aggregate_by_name(plain_metrics) }} as measured_quantity,
+            count(*) as event_count
+        from ranked_events
+        {% if gauges -%}
+            where metric_name not in (
+                {%- for gauge in gauges -%}
+                    {{ usage_billing.sql_literal(gauge['name']) }}{{ ", " if not loop.last }}
+                {%- endfor -%}
+            )
+        {%- endif %}
+        group by invoice_id, metric_name, group_value
+
+    ),
+{% endif %}
+
+{% for metric in gauges %}
+    {%- set denominators = {'day': '86400', 'hour': '3600', 'period': 'max(period_seconds)'} %}
+    gauge_{{ loop.index }} as (
+
+        -- Level × time held, over the period's length (average level) or per day or hour.
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            {{ usage_billing.divide_exact(
+                'sum(metric_value * held_seconds)',
+                denominators[metric.get('time_unit') or 'period'],
+                10,
+            ) }} as measured_quantity,
+            count(*) as event_count
+        from gauge_levels_in_periods
         where metric_name = {{ usage_billing.sql_literal(metric['name']) }}
         group by invoice_id, metric_name, group_value
 
@@ -299,7 +325,23 @@ ranked_events as (
 {% endfor %}
 aggregated as (
 
-    {% for metric in metrics %}
+    {% if plain_metrics -%}
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            measured_quantity,
+            case metric_name
+                {% for metric in plain_metrics -%}
+                    when {{ usage_billing.sql_literal(metric['name']) }}
+                        then {{ usage_billing.metric_convert(metric, 'coalesce(measured_quantity, 0)') }}
+                {% endfor -%}
+            end as quantity,
+            event_count
+        from plain_metrics_measured
+        {% if gauges %}union all{% endif %}
+    {% endif %}
+    {% for metric in gauges %}
         select
             invoice_id,
             metric_name,
@@ -307,7 +349,7 @@ aggregated as (
             measured_quantity,
             {{ usage_billing.metric_convert(metric, 'coalesce(measured_quantity, 0)') }} as quantity,
             event_count
-        from metric_{{ loop.index }}
+        from gauge_{{ loop.index }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if not metrics %}

@@ -1,8 +1,17 @@
 {#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
     value it carries. One event may count toward several metrics. Incremental: a run replaces
     the rows of the events re-checked in the same run; rows of metrics read from relations,
-    which have no load time, are replaced in full every run. -#}
+    which have no load time, are replaced in full every run. A table, not a view: as a view,
+    every incremental run would derive these rows again for all events. The properties were
+    parsed once in int_usage_events_validated. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{%- set event_metrics = [] -%}
+{%- set relation_metrics = [] -%}
+{%- for metric in metrics -%}
+    {%- do (relation_metrics if metric.get('from') else event_metrics).append(metric) -%}
+{%- endfor -%}
+{%- set property_paths = usage_billing.event_property_paths(metrics) -%}
+{%- set fields = usage_billing.event_property_fields('parsed_properties', property_paths) -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='append',
@@ -33,54 +42,98 @@ customer_aliases as (
 
 ),
 
-{% for metric in metrics %}
-    {%- set relation = metric.get('from') %}
-    {%- set alias_column = metric.get('customer_alias_column') or 'customer_alias' %}
-    metric_{{ loop.index }} as (
+{% if event_metrics %}
+    event_metric_indexes as (
+
+        {% for metric in event_metrics -%}
+            select {{ loop.index }} as metric_index
+            {% if not loop.last %}union all{% endif %}
+        {% endfor %}
+
+    ),
+
+    event_metric_matches as (
+
+        -- One pass over the events for every event metric: each event pairs with the metrics
+        -- whose filter it meets.
+        select
+            accepted_events.*,
+            event_metric_indexes.metric_index
+        from accepted_events
+        cross join event_metric_indexes
+        where
+            case event_metric_indexes.metric_index
+                {% for metric in event_metrics -%}
+                    when {{ loop.index }} then {{ usage_billing.metric_filter(metric, fields) }}
+                {% endfor -%}
+            end
+
+    ),
+
+    event_metric_rows as (
 
         select
-            {% if relation -%}
-                cast(null as {{ dbt.type_string() }}) as event_key,
-                true as is_from_relation,
-                {% if metric.get('id_column') -%}
-                    cast({{ usage_billing.quote_column(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
-                {%- else -%}
-                    cast(null as {{ dbt.type_string() }}) as event_id,
-                {%- endif %}
-                {% if metric.get('customer_id_column') -%}
-                    cast({{ usage_billing.quote_column(metric['customer_id_column']) }} as {{ dbt.type_string() }}) as customer_id,
-                {%- else -%}
-                    customer_aliases.alias_customer_id as customer_id,
-                {%- endif %}
-                {{ usage_billing.parse_timestamp_utc(
-                    'cast(' ~ usage_billing.quote_column(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
-                ) }} as event_at,
+            event_key,
+            false as is_from_relation,
+            event_id,
+            customer_id,
+            event_at,
+            {%- for column, expression in [
+                ('metric_name', usage_billing.sql_literal),
+                ('group_value', usage_billing.metric_group_value),
+                ('metric_value', usage_billing.metric_value),
+                ('metric_value_text', usage_billing.metric_value_text),
+            ] %}
+                case metric_index
+                    {% for metric in event_metrics -%}
+                        when {{ loop.index }} then {{
+                            expression(metric['name']) if column == 'metric_name' else expression(metric, fields)
+                        }}
+                    {% endfor -%}
+                end as {{ column }},
+            {%- endfor %}
+            {{ usage_billing.run_started_timestamp() }} as processed_at
+        from event_metric_matches
+
+    ),
+{% endif %}
+
+{% for metric in relation_metrics %}
+    {%- set relation = metric.get('from') %}
+    {%- set alias_column = metric.get('customer_alias_column') or 'customer_alias' %}
+    {%- set relation_table = source(relation['source'][0], relation['source'][1]) if relation.get('source')
+        else ref(relation['ref']) %}
+    relation_metric_{{ loop.index }} as (
+
+        select
+            cast(null as {{ dbt.type_string() }}) as event_key,
+            true as is_from_relation,
+            {% if metric.get('id_column') -%}
+                cast({{ usage_billing.quote_column(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
             {%- else -%}
-                event_key,
-                false as is_from_relation,
-                event_id,
-                customer_id,
-                event_at,
+                cast(null as {{ dbt.type_string() }}) as event_id,
             {%- endif %}
+            {% if metric.get('customer_id_column') -%}
+                cast({{ usage_billing.quote_column(metric['customer_id_column']) }} as {{ dbt.type_string() }}) as customer_id,
+            {%- else -%}
+                customer_aliases.alias_customer_id as customer_id,
+            {%- endif %}
+            {{ usage_billing.parse_timestamp_utc(
+                'cast(' ~ usage_billing.quote_column(metric['timestamp_column']) ~ ' as ' ~ dbt.type_string() ~ ')'
+            ) }} as event_at,
             {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
             {{ usage_billing.metric_group_value(metric) }} as group_value,
             {{ usage_billing.metric_value(metric) }} as metric_value,
             {{ usage_billing.metric_value_text(metric) }} as metric_value_text,
             {{ usage_billing.run_started_timestamp() }} as processed_at
-        {% if relation and relation.get('source') -%}
-            from {{ source(relation['source'][0], relation['source'][1]) }} as metric_relation
-        {%- elif relation -%}
-            from {{ ref(relation['ref']) }} as metric_relation
-        {%- else -%}
-            from accepted_events
-        {%- endif %}
-        {% if relation and not metric.get('customer_id_column') -%}
-        inner join customer_aliases
-            on
-                cast(
-                    metric_relation.{{ usage_billing.quote_column(alias_column) }}
-                    as {{ dbt.type_string() }}
-                ) = customer_aliases.alias_key
+        from {{ relation_table }} as metric_relation
+        {% if not metric.get('customer_id_column') -%}
+            inner join customer_aliases
+                on
+                    cast(
+                        metric_relation.{{ usage_billing.quote_column(alias_column) }}
+                        as {{ dbt.type_string() }}
+                    ) = customer_aliases.alias_key
         {%- endif %}
         where {{ usage_billing.metric_filter(metric) }}
 
@@ -89,8 +142,12 @@ customer_aliases as (
 {% endfor %}
 unioned as (
 
-    {% for metric in metrics %}
-        select * from metric_{{ loop.index }}
+    {% if event_metrics -%}
+        select * from event_metric_rows
+        {% if relation_metrics %}union all{% endif %}
+    {% endif %}
+    {% for metric in relation_metrics %}
+        select * from relation_metric_{{ loop.index }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if not metrics %}

@@ -2,6 +2,7 @@
     run re-checks only the event keys that received rows since the last run (minus a lookback
     for stragglers) and the events rejected for an alias that now exists; each key is checked
     against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
+{%- set property_paths = usage_billing.event_property_paths(usage_billing.metric_definitions()) -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
@@ -116,16 +117,32 @@ properties_checked as (
 
 ),
 
+properties_parsed as (
+
+    -- Every property the metrics read, parsed once (not once per metric and use); stored, so
+    -- int_usage_events_matched_to_metrics reads them without parsing again.
+    select
+        *,
+        case
+            when has_valid_properties
+                then {{ usage_billing.json_texts_parsed('event_properties', property_paths) }}
+        end as parsed_properties
+    from properties_checked
+
+),
+
 values_checked as (
 
     select
         *,
         -- Only well-formed properties are read; a malformed object is rejected on its own.
         case
-            when has_valid_properties then {{ usage_billing.metric_values_are_valid() }}
+            when has_valid_properties then {{ usage_billing.metric_values_are_valid(
+                usage_billing.event_property_fields('parsed_properties', property_paths)
+            ) }}
             else true
         end as has_valid_metric_values
-    from properties_checked
+    from properties_parsed
 
 ),
 
@@ -187,6 +204,8 @@ final as (
         matched.event_timestamp_text,
         matched.event_at,
         matched.event_properties,
+        -- The properties the metrics read, parsed here once for every later model.
+        matched.parsed_properties,
         matched.loaded_at,
         -- The first failing check names the reason; null means the event is billed.
         case

@@ -52,50 +52,35 @@ ranked_events as (
     select
         *,
         cast(event_at as date) as usage_date,
-        row_number() over (
-            partition by customer_id, metric_name, group_value, cast(event_at as date)
-            order by event_at desc, event_id desc
-        ) as recency_rank
+        {% if usage_billing.metrics_need_recency_rank(metrics, daily=true) -%}
+            row_number() over (
+                partition by customer_id, metric_name, group_value, cast(event_at as date)
+                order by event_at desc, event_id desc
+            )
+        {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+        {%- endif %} as recency_rank
     from events
     where event_at is not null
 
 ),
 
-{% for metric in metrics %}
-    metric_{{ loop.index }} as (
-
-        select
-            customer_id,
-            metric_name,
-            group_value,
-            usage_date,
-            cast({{ usage_billing.metric_aggregate(metric, daily=true) }} as {{ usage_billing.type_decimal() }})
-                as quantity,
-            count(*) as event_count
-        from ranked_events
-        where metric_name = {{ usage_billing.sql_literal(metric['name']) }}
-        group by customer_id, metric_name, group_value, usage_date
-
-    ),
-
-{% endfor %}
 final as (
 
-    {% for metric in metrics %}
-        select * from metric_{{ loop.index }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-    {% if not metrics %}
-        select
-            customer_id,
-            metric_name,
-            group_value,
-            usage_date,
-            cast(null as {{ usage_billing.type_decimal() }}) as quantity,
-            0 as event_count
-        from ranked_events
-        where false
-    {% endif %}
+    -- One pass over the events for every metric: each group takes its metric's aggregate.
+    select
+        customer_id,
+        metric_name,
+        group_value,
+        usage_date,
+        {% if metrics -%}
+            {{ usage_billing.metrics_aggregate_by_name(metrics, daily=true) }}
+        {%- else -%}
+            cast(null as {{ usage_billing.type_decimal() }})
+        {%- endif %} as quantity,
+        count(*) as event_count
+    from ranked_events
+    group by customer_id, metric_name, group_value, usage_date
 
 )
 

@@ -1,3 +1,7 @@
+{#- A view: the rejected rows are a filter of int_usage_events_validated, read now and then;
+    as a table every build, incremental ones too, would scan all events to copy them. -#}
+{{ config(materialized='view') }}
+
 with validated as (
 
     select * from {{ ref('int_usage_events_validated') }}
