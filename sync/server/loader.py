@@ -31,12 +31,12 @@ from pathlib import Path
 
 import duckdb
 
-from sync.engine import DuckDBWarehouse, open_warehouse, quote_identifier, sql_literal
+from sync.engine import DuckDBWarehouse, quote_identifier, sql_literal
 from sync.errors import ConfigError
 from sync.load import ensure_events_table, stored_value
 from sync.project import EventsTable
 from sync.server.journal import Journal, truncate_torn_tail
-from sync.warehouse import WarehouseTarget
+from sync.warehouse import WarehouseTarget, connect
 
 log = logging.getLogger("usage_billing.ingest")
 
@@ -120,7 +120,7 @@ class Loader:
                 log.info("the warehouse lock file is held; %d segments wait", len(segments))
                 return 0
             try:
-                warehouse = open_warehouse(self.target)
+                warehouse = DuckDBWarehouse(connect(self.target))
             except duckdb.Error as error:  # held by another process, or busy in this one
                 log.info("the warehouse is busy (%s); segments wait", str(error).splitlines()[0])
                 return 0
