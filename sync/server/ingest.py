@@ -8,10 +8,11 @@ event shaped as Sequence's response (`id`, `customerEventId`, `customerAlias`, `
 
 What is stored: `customerEventId` (a new UUID when absent), alias and type as sent,
 `eventTimestamp` normalised to UTC (`2022-10-01T00:00:00Z`; absent means now, as Sequence
-does), `eventProperties` as compact JSON whose numbers keep their exact digits (absent is
-`{}`). `id` is a UUID of that stored version, so a retried request gets the same id. Error
-codes reuse the loader's and dbt's rejection reasons (`missing_customer_alias`,
-`missing_event_type`, `bad_timestamp`, `bad_properties`) where they mean the same.
+does), `eventProperties` as sent with its whitespace removed, so numbers keep their exact
+digits and strings their escapes (absent is `{}`). `id` is a UUID of that stored version,
+so a retried request gets the same id. Error codes reuse the loader's and dbt's rejection
+reasons (`missing_customer_alias`, `missing_event_type`, `bad_timestamp`, `bad_properties`)
+where they mean the same.
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from sync.server.auth import require_api_key
 from sync.server.journal import Journal, JournalClosedError
-
-router = APIRouter()
 
 # Stable namespace for the ids of stored event versions (uuid5 of the version's content).
 EVENT_VERSION_NAMESPACE = uuid.UUID("5a0f3c9e-2f4b-4c51-9d36-7b1e0c2a8e41")
@@ -41,21 +40,27 @@ _NAMESPACE_BYTES = EVENT_VERSION_NAMESPACE.bytes
 
 class _WellTypedEvent(msgspec.Struct, rename="camel"):
     """The fast path's shape of an event: a body that decodes into it needs only the value
-    checks; any other body takes the field-by-field path, which names every problem."""
+    checks; any other body takes the field-by-field path, which names every problem.
+    `eventProperties` stays undecoded JSON text (any value; the fast path takes objects)."""
 
     customer_alias: str
     event_type: str
     customer_event_id: str | None = None
     event_timestamp: str | None = None
-    event_properties: dict[str, Any] = msgspec.field(default_factory=dict)
+    event_properties: msgspec.Raw = msgspec.Raw(b"{}")
 
 
-_decode_well_typed = msgspec.json.Decoder(
-    list[_WellTypedEvent] | _WellTypedEvent, float_hook=Decimal
-)
+_decode_well_typed = msgspec.json.Decoder(list[_WellTypedEvent] | _WellTypedEvent)
 _decode_object = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _decode_value = msgspec.json.Decoder(float_hook=Decimal)
 _encode = msgspec.json.Encoder(decimal_format="number")
+
+
+def compact_object(raw: msgspec.Raw | bytes) -> bytes | None:
+    """A JSON value's text without whitespace, every number's digits as sent; None when the
+    value is not an object."""
+    compact = msgspec.json.format(raw, indent=-1)
+    return compact if compact[:1] == b"{" else None
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,7 @@ class InvalidRequestError(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class UsageEvent:
+class UsageEvent(msgspec.Struct, frozen=True, gc=False):
     """One event as it is stored."""
 
     event_id: str
@@ -113,11 +117,46 @@ class UsageEvent:
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+class StoredEvent(msgspec.Struct, rename="camel", gc=False):
+    """A 201's item: the stored event in Sequence's response shape."""
+
+    id: str
+    customer_event_id: str
+    customer_alias: str
+    event_type: str
+    sequence_account_id: str
+    event_timestamp: str
+    event_properties: msgspec.Raw
+
+
+class JournalLine(msgspec.Struct, gc=False):
+    """One event in the journal, naming its request and how many lines the request wrote, so
+    the loader can drop a request a crash cut short."""
+
+    seq: int
+    request: int
+    lines: int
+    event_id: str
+    customer_alias: str
+    event_type: str
+    event_timestamp: str
+    event_properties: str
+
+
 def utc_text(moment: datetime) -> str:
     """ISO 8601 in UTC with a Z, microseconds only when there are any."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
     text = moment.replace(tzinfo=None).isoformat()
     return text + "Z"
+
+
+def stored_timestamp(text: str) -> str:
+    """An ISO 8601 timestamp as stored: in UTC, `utc_text`'s form; ValueError when it is not
+    one. Text already in that form (the common case) is only checked."""
+    moment = datetime.fromisoformat(text)
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":
+        return text
+    return utc_text(moment)
 
 
 def _text_field(
@@ -145,7 +184,7 @@ def _timestamp(item: dict[str, msgspec.Raw], now: datetime) -> tuple[str | None,
     if not isinstance(value, str):
         return None, f"eventTimestamp must be an ISO 8601 string, not {type(value).__name__}"
     try:
-        return utc_text(datetime.fromisoformat(value)), None
+        return stored_timestamp(value), None
     except (ValueError, OverflowError):
         return None, f"eventTimestamp {value[:60]!r} is not an ISO 8601 timestamp"
 
@@ -154,11 +193,12 @@ def _properties(item: dict[str, msgspec.Raw]) -> tuple[bytes | None, str | None]
     raw = item.get("eventProperties")
     if raw is None:
         return b"{}", None
-    value = _decode_value.decode(raw)
-    if not isinstance(value, dict):
+    compact = compact_object(raw)
+    if compact is None:
+        value = _decode_value.decode(raw)
         shown = "null" if value is None else type(value).__name__
         return None, f"eventProperties must be a JSON object, not {shown}"
-    return _encode.encode(value), None
+    return compact, None
 
 
 def parse_event(
@@ -215,18 +255,19 @@ def _well_typed(
             return None
         timestamp = item.event_timestamp
         try:
-            stored_timestamp = (
-                now_text if timestamp is None else utc_text(datetime.fromisoformat(timestamp))
-            )
+            stored = now_text if timestamp is None else stored_timestamp(timestamp)
         except (ValueError, OverflowError):
+            return None
+        properties = compact_object(item.event_properties)
+        if properties is None:
             return None
         events.append(
             UsageEvent(
                 event_id=event_id if event_id is not None else str(uuid.uuid4()),
                 customer_alias=alias,
                 event_type=event_type,
-                event_timestamp=stored_timestamp,
-                event_properties=_encode.encode(item.event_properties),
+                event_timestamp=stored,
+                event_properties=properties,
             )
         )
     return events, is_batch
@@ -295,36 +336,34 @@ class Ingest:
         self._requests = itertools.count(1)
 
     def journal_lines(self, events: list[UsageEvent]) -> bytes:
-        """The request's journal lines, each naming the request and how many lines it has, so
-        the loader can drop a request a crash cut short."""
+        """The request's journal lines, one JSON object a line."""
         request = next(self._requests)
-        return b"".join(
-            _encode.encode(
-                {
-                    "seq": next(self._sequence),
-                    "request": request,
-                    "lines": len(events),
-                    "event_id": event.event_id,
-                    "customer_alias": event.customer_alias,
-                    "event_type": event.event_type,
-                    "event_timestamp": event.event_timestamp,
-                    "event_properties": event.event_properties.decode(),
-                }
-            )
-            + b"\n"
-            for event in events
+        return _encode.encode_lines(
+            [
+                JournalLine(
+                    next(self._sequence),
+                    request,
+                    len(events),
+                    event.event_id,
+                    event.customer_alias,
+                    event.event_type,
+                    event.event_timestamp,
+                    event.event_properties.decode(),
+                )
+                for event in events
+            ]
         )
 
-    def response_item(self, event: UsageEvent) -> dict[str, Any]:
-        return {
-            "id": event.version_id,
-            "customerEventId": event.event_id,
-            "customerAlias": event.customer_alias,
-            "eventType": event.event_type,
-            "sequenceAccountId": self.account_id,
-            "eventTimestamp": event.event_timestamp,
-            "eventProperties": msgspec.Raw(event.event_properties),
-        }
+    def stored(self, event: UsageEvent) -> StoredEvent:
+        return StoredEvent(
+            event.version_id,
+            event.event_id,
+            event.customer_alias,
+            event.event_type,
+            self.account_id,
+            event.event_timestamp,
+            msgspec.Raw(event.event_properties),
+        )
 
 
 def _error_response(status_code: int, errors: list[FieldError]) -> Response:
@@ -365,26 +404,6 @@ def _is_json(content_type: str | None) -> bool:
     return media_type == "application/json"
 
 
-@router.post(
-    "/api/usage-events",
-    status_code=201,
-    summary="Create usage events (one object, or an array of them)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"type": "object", "required": ["customerAlias", "eventType"]},
-                            {"type": "array", "items": {"type": "object"}},
-                        ]
-                    }
-                }
-            },
-        }
-    },
-)
 async def create_usage_events(request: Request) -> Response:
     """Store one event (a JSON object) or a batch (a JSON array); 201 with what was stored."""
     require_api_key(request)
@@ -413,7 +432,7 @@ async def create_usage_events(request: Request) -> Response:
             media_type="application/json",
             headers={"Retry-After": "1"},
         )
-    items = [ingest.response_item(event) for event in events]
+    items = [ingest.stored(event) for event in events]
     return Response(
         _encode.encode(items if is_batch else items[0]),
         status_code=201,
