@@ -5,6 +5,8 @@
 Writes a CSV of demo-shaped events (id, alias, type, ISO timestamp, JSON properties) to a
 temporary directory, loads it into a fresh DuckDB file through `sync.load.load_csv` (the
 CLI's code path), then loads it again (the idempotent re-load: every row already present).
+Last, the floor: DuckDB's own bare insert of the same file into a fresh table of the same
+columns, with no checks at all.
 Target: >= 1,000,000 rows/s for the first load on the 2-core reference machine. CPU seconds
 (all threads), the machine's load average and the process's peak memory are printed too: on
 a shared, busy machine the CPU seconds say more than the wall time. `--bad-every N` makes
@@ -72,6 +74,32 @@ def main() -> None:
                     f" loaded {result.loaded:,}, rejected {result.rejected:,};"
                     f" load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
                 )
+        print(bare_insert(csv_path, Path(directory) / "floor.duckdb", options.rows))
+
+
+def bare_insert(csv_path: Path, database: Path, rows: int) -> str:
+    """DuckDB reading the file and appending it to a table, nothing else: the floor of any
+    loader on this engine and machine."""
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "create table events (event_id varchar, customer_alias varchar, event_type varchar,"
+            " event_timestamp varchar, event_properties varchar, loaded_at timestamp)"
+        )
+        connection.execute("set preserve_insertion_order = false")
+        started, cpu = time.perf_counter(), time.process_time()
+        connection.execute(
+            "insert into events select *, now()::timestamp from read_csv(?, header = true,"
+            " auto_detect = false, columns = {'event_id': 'VARCHAR', 'customer_alias': 'VARCHAR',"
+            " 'event_type': 'VARCHAR', 'event_timestamp': 'VARCHAR',"
+            " 'event_properties': 'VARCHAR'})",
+            [str(csv_path)],
+        )
+        connection.execute("checkpoint")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return (
+        f"bare insert (the floor): {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f}"
+        f" rows/s; {cpu:.2f} CPU-s (all threads)"
+    )
 
 
 if __name__ == "__main__":
