@@ -46,17 +46,40 @@ def _fail(error: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _duckdb_target(
+    profiles_dir: Path | None, target: str | None, command: str, why: str
+) -> WarehouseTarget:
+    """The profile's target, which `command` needs to be DuckDB (`why` says why)."""
+    warehouse_target = load_target(profiles_dir, target)
+    if warehouse_target.type != "duckdb":
+        raise ProfileError(
+            f"`{command}` {why}; target {warehouse_target.name!r} is {warehouse_target.type}"
+        )
+    return warehouse_target
+
+
 def _sync_schema(warehouse: WarehouseTarget) -> str:
     return load_settings().sync_schema or warehouse.schema
 
 
 @app.command("demo-events")
-def demo_events_command(profiles_dir: ProfilesDir = None, target: Target = None) -> None:
-    """Write the demo's raw events (acme_corp, October 2022) into the raw events table."""
-    warehouse = load_target(profiles_dir, target)
+def demo_events_command(
+    profiles_dir: ProfilesDir = None, target: Target = None, project_dir: ProjectDir = None
+) -> None:
+    """Write the demo's raw events (acme_corp, October 2022) into the raw events table (the
+    usage_billing_events_* and usage_billing_column_* vars of dbt_project.yml)."""
+    try:
+        warehouse = _duckdb_target(
+            profiles_dir, target, "demo-events", "writes the demo into the embedded DuckDB"
+        )
+        table = events_table(project_dir)
+    except (SyncError, ProfileError) as error:
+        raise _fail(error) from None
     with connect(warehouse) as connection:
-        written = demo_events.write_raw_events(connection, demo_events.demo_events())
-    console.print(f"Wrote {written} demo events to raw.usage_events in {warehouse.path}")
+        written = demo_events.write_raw_events(connection, demo_events.demo_events(), table)
+    console.print(
+        f"Wrote {written} demo events to {table.schema}.{table.table} in {warehouse.path}"
+    )
 
 
 @app.command("invoices")
@@ -90,12 +113,12 @@ def load_command(
 ) -> None:
     """Validate FILE and append its events to the raw events table; bad rows to a reject file."""
     try:
-        warehouse_target = load_target(profiles_dir, target)
-        if warehouse_target.type != "duckdb":
-            raise ProfileError(
-                f"`load` validates CSV with DuckDB's reader; target {warehouse_target.name!r} is"
-                f" {warehouse_target.type}: load events with that warehouse's own loader"
-            )
+        warehouse_target = _duckdb_target(
+            profiles_dir,
+            target,
+            "load",
+            "validates CSV with DuckDB's reader (load other warehouses with their own loader)",
+        )
         events = events_table(project_dir)
         size = file.stat().st_size if file.exists() else 0
         with (
@@ -320,12 +343,9 @@ def serve_command(
     from sync.server.app import ServerSettings, create_app, default_journal_dir
 
     try:
-        warehouse_target = load_target(profiles_dir, target)
-        if warehouse_target.type != "duckdb":
-            raise ProfileError(
-                f"target {warehouse_target.name!r} is {warehouse_target.type}; the ingestion"
-                " API writes to DuckDB only yet"
-            )
+        warehouse_target = _duckdb_target(
+            profiles_dir, target, "serve", "writes ingested events to DuckDB only yet"
+        )
         settings = ServerSettings(
             warehouse=warehouse_target,
             events=events_table(project_dir),

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from sync.contracts import RAW_EVENTS_COLUMNS
+from sync.engine import quote_identifier
+from sync.project import EventsTable
 
 CUSTOMER_ALIAS = "acme_corp"
 MONTH_START = datetime(2022, 10, 1, tzinfo=UTC)
@@ -157,20 +158,37 @@ def demo_events(seed: int = 20221001) -> list[RawEvent]:
 def write_raw_events(
     connection: duckdb.DuckDBPyConnection,
     events: list[RawEvent],
-    schema: str = "raw",
-    table: str = "usage_events",
+    table: EventsTable | None = None,
     replace: bool = True,
 ) -> int:
-    """Write `events` into schema.table (replacing its rows when asked); returns rows written."""
-    qualified = f'"{schema}"."{table}"'
-    connection.execute(f'create schema if not exists "{schema}"')
+    """Write `events` into the raw events table (`raw.usage_events` unless `table` names
+    another, with its column names), replacing its rows when asked; returns rows written."""
+    table = table or EventsTable("raw", "usage_events")
+    schema = quote_identifier(table.schema)
+    qualified = f"{schema}.{quote_identifier(table.table)}"
+    names = [
+        table.event_id,
+        table.customer_alias,
+        table.event_type,
+        table.event_timestamp,
+        table.event_properties,
+    ]
+    types = ["varchar"] * len(names)
+    if table.loaded_at:
+        names.append(table.loaded_at)
+        types.append("timestamp")
+    columns = ", ".join(quote_identifier(name) for name in names)
+    connection.execute(f"create schema if not exists {schema}")
     if replace:
         connection.execute(f"drop table if exists {qualified}")
-    connection.execute(f"create table if not exists {qualified} ({RAW_EVENTS_COLUMNS})")
+    definitions = ", ".join(
+        f"{quote_identifier(name)} {kind}" for name, kind in zip(names, types, strict=True)
+    )
+    connection.execute(f"create table if not exists {qualified} ({definitions})")
     if not events:
         return 0
     connection.executemany(
-        f"insert into {qualified} values (?, ?, ?, ?, ?, ?)",  # noqa: S608 - identifiers are ours
+        f"insert into {qualified} ({columns}) values ({', '.join('?' for _ in names)})",  # noqa: S608 - identifiers quoted
         [
             (
                 event.event_id,
@@ -179,7 +197,7 @@ def write_raw_events(
                 event.event_timestamp,
                 event.event_properties,
                 event.loaded_at,
-            )
+            )[: len(names)]
             for event in events
         ],
     )

@@ -31,6 +31,8 @@ class WarehouseTarget:
     schema: str
     path: str | None
     settings: dict[str, str]
+    # DuckDB's options set when the database opens (memory_limit, temp_directory).
+    config_options: dict[str, str] = field(default_factory=dict)
     # Every key of the output, rendered: what the engine's connector is opened with. Never
     # printed, as it holds the password or token.
     options: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -84,6 +86,9 @@ def load_target(directory: Path | None = None, target: str | None = None) -> War
         schema=output.get("schema") or output.get("dataset") or "main",  # BigQuery: dataset
         path=output.get("path"),
         settings={key: str(value) for key, value in (output.get("settings") or {}).items()},
+        config_options={
+            key: str(value) for key, value in (output.get("config_options") or {}).items()
+        },
         options=output,
     )
 
@@ -93,7 +98,7 @@ def connect(target: WarehouseTarget) -> duckdb.DuckDBPyConnection:
     `sync.engine.open_warehouse` opens any engine."""
     if target.type != "duckdb" or target.path is None:
         raise ProfileError(f"target {target.name!r} is {target.type}; this needs a duckdb target")
-    connection = duckdb.connect(target.path)
+    connection = duckdb.connect(target.path, config=target.config_options)
     for key, value in target.settings.items():
         if not key.replace("_", "").isalnum():
             raise ProfileError(f"target {target.name!r}: setting {key!r} is not a setting name")

@@ -1,6 +1,8 @@
 """`make bench-small`: the pipeline benchmark still runs at 100,000 events, and the pipeline's
 monthly usage equals the reference query's (the benchmark exits non-zero when it does not).
-No timing is asserted: speed is measured by hand (README "Performance")."""
+Its DuckDB memory limit (150 MB) makes the build spill to the temp directory, which once failed
+every later model ("Cannot switch temporary directory"). No timing is asserted: speed is
+measured by hand (README "Performance")."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 from decimal import Decimal
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from sync.demo_events import LOADED_AT, demo_events
@@ -167,3 +169,44 @@ def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None
         "effective 0.48%",
     ]:
         assert figure in printed, figure
+
+
+def test_demo_events_land_in_the_table_the_project_vars_name(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text(
+        "vars:\n"
+        "  usage_billing_events_schema: landing\n"
+        "  usage_billing_events_table: events\n"
+        "  usage_billing_column_event_id: id\n"
+        "  usage_billing_column_loaded_at: arrived_at\n"
+    )
+    database = tmp_path / "warehouse.duckdb"
+    written = subprocess.run(
+        [
+            str(BIN_DIR / "usage-billing"),
+            "demo-events",
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--project-dir",
+            str(project),
+        ],
+        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert written.returncode == 0, written.stderr
+    assert "to landing.events" in written.stdout
+    with duckdb.connect(str(database), read_only=True) as connection:
+        columns = [row[0] for row in connection.execute("describe landing.events").fetchall()]
+        ids = connection.execute("select id from landing.events").fetchall()
+    assert columns == [
+        "id",
+        "customer_alias",
+        "event_type",
+        "event_timestamp",
+        "event_properties",
+        "arrived_at",
+    ]
+    assert sorted(ids, key=str) == sorted(((e.event_id,) for e in demo_events()), key=str)

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from sync import formatting
+from sync.documents import Line
+from sync.targets.stripe import line_text
 
 D = Decimal
 
@@ -42,3 +44,16 @@ def test_percent_drops_trailing_zeros_or_rounds_half_up() -> None:
 def test_money_quantities_carry_their_currency() -> None:
     assert formatting.quantity(D("237631.0000000000"), "EUR") == "€237,631"
     assert formatting.quantity(D("500.5")) == "500.5"
+
+
+@pytest.mark.parametrize(
+    ("flat_amount", "expected"),
+    [
+        (D("2.50"), "Tier 2 - Usage: 327 × $0.15 + $2.50"),
+        (D("-2.50"), "Tier 2 - Usage: 327 × $0.15 - $2.50"),
+        (D("0"), "Tier 2 - Usage: 327 × $0.15"),
+    ],
+)
+def test_stripe_line_text_signs_its_flat_amount(flat_amount: Decimal, expected: str) -> None:
+    line = Line(2, "Tier 2 - Usage", D("327"), D("0.15"), flat_amount, D("49.05") + flat_amount)
+    assert line_text(line, "USD").replace("\xa0", " ") == expected

@@ -66,7 +66,8 @@ def line_text(line: Line, currency: str) -> str:
     )
     text = f"{line.description}: {formatting.quantity(line.quantity)} × {rate}"
     if line.flat_amount:
-        text += f" + {formatting.money(line.flat_amount, currency)}"
+        sign = "-" if line.flat_amount < 0 else "+"
+        text += f" {sign} {formatting.money(abs(line.flat_amount), currency)}"
     return text
 
 
