@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Protocol
 import duckdb
 
 from sync.warehouse import ProfileError, WarehouseTarget
+from sync.warehouse import connect as connect_duckdb
 
 
 class Warehouse(Protocol):
@@ -503,10 +504,8 @@ def _option(target: WarehouseTarget, name: str, default: Any = None) -> Any:
 
 
 def _open_duckdb(target: WarehouseTarget) -> DuckDBWarehouse:
-    connection = duckdb.connect(_option(target, "path"))
-    for key, value in target.settings.items():
-        connection.execute(f"set {key} = {sql_literal(value)}")
-    return DuckDBWarehouse(connection)
+    _option(target, "path")
+    return DuckDBWarehouse(connect_duckdb(target))
 
 
 def _open_postgres(target: WarehouseTarget) -> PostgresWarehouse:

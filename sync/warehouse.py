@@ -98,7 +98,7 @@ def connect(target: WarehouseTarget) -> duckdb.DuckDBPyConnection:
     `sync.engine.open_warehouse` opens any engine."""
     if target.type != "duckdb" or target.path is None:
         raise ProfileError(f"target {target.name!r} is {target.type}; this needs a duckdb target")
-    connection = duckdb.connect(target.path, config=target.config_options)
+    connection = duckdb.connect(target.path, config={**target.config_options})
     for key, value in target.settings.items():
         if not key.replace("_", "").isalnum():
             raise ProfileError(f"target {target.name!r}: setting {key!r} is not a setting name")

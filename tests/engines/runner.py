@@ -115,9 +115,12 @@ class SparkWarehouse:
 def connect(engine: str, output_dir: Path) -> Warehouse:
     environment = os.environ
     if engine == "duckdb":
-        import duckdb
+        from sync.warehouse import connect as connect_duckdb
+        from sync.warehouse import load_target
 
-        return DbApiWarehouse(duckdb.connect(environment["USAGE_BILLING_DUCKDB_PATH"]))
+        # With the profile's options: dbt's database is still open in this process, and
+        # DuckDB refuses a second connection to the same file with another configuration.
+        return DbApiWarehouse(connect_duckdb(load_target(output_dir, "duckdb")))
     if engine == "postgres":
         import psycopg2
 
