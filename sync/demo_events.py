@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
-from sync.engine import quote_identifier
+from sync.engine import DuckDBWarehouse, quote_identifier
+from sync.load import ensure_events_table
 from sync.project import EventsTable
 
 CUSTOMER_ALIAS = "acme_corp"
@@ -164,29 +165,21 @@ def write_raw_events(
     """Write `events` into the raw events table (`raw.usage_events` unless `table` names
     another, with its column names), replacing its rows when asked; returns rows written."""
     table = table or EventsTable("raw", "usage_events")
-    schema = quote_identifier(table.schema)
-    qualified = f"{schema}.{quote_identifier(table.table)}"
+    warehouse = DuckDBWarehouse(connection)
+    qualified = warehouse.quote(table.schema, table.table)
+    if replace:
+        connection.execute(f"drop table if exists {qualified}")
+    ensure_events_table(warehouse, table)
+    if not events:
+        return 0
     names = [
         table.event_id,
         table.customer_alias,
         table.event_type,
         table.event_timestamp,
         table.event_properties,
-    ]
-    types = ["varchar"] * len(names)
-    if table.loaded_at:
-        names.append(table.loaded_at)
-        types.append("timestamp")
+    ] + ([table.loaded_at] if table.loaded_at else [])
     columns = ", ".join(quote_identifier(name) for name in names)
-    connection.execute(f"create schema if not exists {schema}")
-    if replace:
-        connection.execute(f"drop table if exists {qualified}")
-    definitions = ", ".join(
-        f"{quote_identifier(name)} {kind}" for name, kind in zip(names, types, strict=True)
-    )
-    connection.execute(f"create table if not exists {qualified} ({definitions})")
-    if not events:
-        return 0
     connection.executemany(
         f"insert into {qualified} ({columns}) values ({', '.join('?' for _ in names)})",  # noqa: S608 - identifiers quoted
         [
@@ -196,8 +189,8 @@ def write_raw_events(
                 event.event_type,
                 event.event_timestamp,
                 event.event_properties,
-                event.loaded_at,
-            )[: len(names)]
+            )
+            + ((event.loaded_at,) if table.loaded_at else ())
             for event in events
         ],
     )

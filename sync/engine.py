@@ -504,7 +504,6 @@ def _option(target: WarehouseTarget, name: str, default: Any = None) -> Any:
 
 
 def _open_duckdb(target: WarehouseTarget) -> DuckDBWarehouse:
-    _option(target, "path")
     return DuckDBWarehouse(connect_duckdb(target))
 
 

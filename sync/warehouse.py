@@ -96,8 +96,10 @@ def load_target(directory: Path | None = None, target: str | None = None) -> War
 def connect(target: WarehouseTarget) -> duckdb.DuckDBPyConnection:
     """DuckDB's own connection, for what only the embedded engine does (the demo's events);
     `sync.engine.open_warehouse` opens any engine."""
-    if target.type != "duckdb" or target.path is None:
+    if target.type != "duckdb":
         raise ProfileError(f"target {target.name!r} is {target.type}; this needs a duckdb target")
+    if target.path is None:
+        raise ProfileError(f"target {target.name!r} (duckdb) needs 'path'")
     connection = duckdb.connect(target.path, config={**target.config_options})
     for key, value in target.settings.items():
         if not key.replace("_", "").isalnum():
