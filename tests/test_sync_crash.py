@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,12 +36,18 @@ def server() -> Iterator[tuple[FakeBilling, str]]:
         yield fake, base_url
 
 
-def _push(database: Path, target: str, base_url: str, kill_after: float | None) -> int | None:
+def _push(
+    fake: FakeBilling, database: Path, target: str, base_url: str, kill_after: int | None
+) -> int | None:
+    """Run one push; SIGKILL it once the server has seen `kill_after` of its requests.
+
+    Counting requests, not seconds, kills it mid-push however fast the machine is."""
     environment = {
         **os.environ,
         **environment_for(base_url),
         "USAGE_BILLING_DUCKDB_PATH": str(database),
     }
+    seen_before = len(fake.log)
     process = subprocess.Popen(
         [
             str(BIN_DIR / "usage-billing"),
@@ -54,14 +61,16 @@ def _push(database: Path, target: str, base_url: str, kill_after: float | None) 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    if kill_after is not None:
-        try:
-            return process.wait(kill_after)
-        except subprocess.TimeoutExpired:
+    if kill_after is None:
+        return process.wait(120)
+    deadline = time.monotonic() + 120
+    while process.poll() is None:
+        if len(fake.log) - seen_before >= kill_after or time.monotonic() > deadline:
             process.send_signal(signal.SIGKILL)
             process.wait()
             return None
-    return process.wait(120)
+        time.sleep(0.002)
+    return process.returncode
 
 
 @pytest.mark.parametrize("target", ["stripe", "sequence", "webhook"])
@@ -97,9 +106,9 @@ def test_killed_pushes_resume_without_billing_twice(
             invoices = mutate(rng, invoices)
         write_marts(database, [version for version, _ in invoices])
         for _ in range(3):
-            kills += _push(database, target, base_url, rng.uniform(0.3, 1.6)) is None
+            kills += _push(fake, database, target, base_url, rng.randint(1, 3)) is None
         for _ in range(10):
-            if _push(database, target, base_url, None) == 0:
+            if _push(fake, database, target, base_url, None) == 0:
                 break
         else:
             raise AssertionError("push never succeeded")
