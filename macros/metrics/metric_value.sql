@@ -53,3 +53,12 @@
     {#- concat of a null is null in every supported engine, which makes the group empty. -#}
     {{- return(dbt.concat(parts) if parts | length > 1 else parts[0]) -}}
 {% endmacro %}
+
+{#- metric_value_text where an aggregate may read it (count_distinct, custom), else empty: it
+    is stored per event and metric, and the text of every summed amount was written for nothing. -#}
+{% macro metric_value_text_if_counted(metric, fields=none) %}
+    {%- if metric['aggregation'] in ['count_distinct', 'custom'] -%}
+        {{- return(usage_billing.metric_value_text(metric, fields)) -}}
+    {%- endif -%}
+    {{- return('cast(null as ' ~ dbt.type_string() ~ ')') -}}
+{% endmacro %}

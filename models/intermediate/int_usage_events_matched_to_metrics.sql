@@ -16,7 +16,7 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='append',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(
-        'is_from_relation or event_key in (select event_key from ' ~ ref('int_usage_events_validated')
+        'is_from_relation or event_id in (select event_id from ' ~ ref('int_usage_events_validated')
         ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp() ~ ')'
     ) }}",
 ) }}
@@ -73,7 +73,6 @@ customer_aliases as (
     event_metric_rows as (
 
         select
-            event_key,
             false as is_from_relation,
             event_id,
             customer_id,
@@ -82,7 +81,7 @@ customer_aliases as (
                 ('metric_name', usage_billing.sql_literal),
                 ('group_value', usage_billing.metric_group_value),
                 ('metric_value', usage_billing.metric_value),
-                ('metric_value_text', usage_billing.metric_value_text),
+                ('metric_value_text', usage_billing.metric_value_text_if_counted),
             ] %}
                 case metric_index
                     {% for metric in event_metrics -%}
@@ -106,7 +105,6 @@ customer_aliases as (
     relation_metric_{{ loop.index }} as (
 
         select
-            cast(null as {{ dbt.type_string() }}) as event_key,
             true as is_from_relation,
             {% if metric.get('id_column') -%}
                 cast({{ usage_billing.quote_column(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
@@ -124,7 +122,7 @@ customer_aliases as (
             {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
             {{ usage_billing.metric_group_value(metric) }} as group_value,
             {{ usage_billing.metric_value(metric) }} as metric_value,
-            {{ usage_billing.metric_value_text(metric) }} as metric_value_text,
+            {{ usage_billing.metric_value_text_if_counted(metric) }} as metric_value_text,
             {{ usage_billing.run_started_timestamp() }} as processed_at
         from {{ relation_table }} as metric_relation
         {% if not metric.get('customer_id_column') -%}
@@ -152,7 +150,6 @@ unioned as (
     {% endfor %}
     {% if not metrics %}
         select
-            event_key,
             false as is_from_relation,
             event_id,
             customer_id,

@@ -107,13 +107,34 @@ customer_aliases as (
     ),
 {% endif %}
 
+repeated_keys as (
+
+    -- The keys with more than one raw row, a few percent: only their rows need ranking.
+    select event_key
+    from keyed_to_check
+    group by event_key
+    having count(*) > 1
+
+),
+
+keyed_and_flagged as (
+
+    select
+        keyed_to_check.*,
+        repeated_keys.event_key is not null as has_repeats
+    from keyed_to_check
+    left join repeated_keys
+        on keyed_to_check.event_key = repeated_keys.event_key
+
+),
+
 properties_checked as (
 
     select
         *,
         event_properties is null
         or {{ usage_billing.is_json_object('event_properties') }} as has_valid_properties
-    from keyed_to_check
+    from keyed_and_flagged
 
 ),
 
@@ -161,11 +182,20 @@ events_to_check as (
 
 ranked as (
 
+    -- A repeat of an event_id supersedes the earlier row: the last loaded wins (or the first,
+    -- by the var usage_billing_dedup_policy). Only well-formed rows compete, so a malformed
+    -- resend never hides a good event. Split by has_repeats so the window sorts only the rows
+    -- of repeated keys: over every wide row it was most of a 100 M-event build.
     select
         *,
-        -- A repeat of an event_id supersedes the earlier row: the last loaded wins (or the first,
-        -- by the var usage_billing_dedup_policy). Only well-formed rows compete, so a malformed
-        -- resend never hides a good event.
+        case when is_well_formed then cast(1 as {{ dbt.type_bigint() }}) end as event_id_rank
+    from events_to_check
+    where not has_repeats
+
+    union all
+
+    select
+        *,
         case
             when is_well_formed
                 then row_number() over (
@@ -179,6 +209,7 @@ ranked as (
                 )
         end as event_id_rank
     from events_to_check
+    where has_repeats
 
 ),
 
