@@ -117,7 +117,8 @@ repeated_keys as (
 
 ),
 
-keyed_and_flagged as (
+-- Streamed on engines that would store it: read twice below, once per has_repeats.
+keyed_and_flagged as {{ usage_billing.not_materialized() }} (
 
     select
         keyed_to_check.*,
