@@ -37,9 +37,11 @@ engines: $(VENV)/.installed-engines
 profiles.yml:
 	cp profiles.example.yml profiles.yml
 
+# demo-events replaces the raw events, so the demo builds in full: that also upgrades a
+# usage_billing.duckdb built by an older version, whose tables may lack or have other columns.
 demo: install profiles.yml
 	$(BIN)/usage-billing demo-events
-	$(DBT) build --quiet
+	$(DBT) build --quiet --full-refresh
 	$(BIN)/usage-billing invoices
 
 # Only folders that exist (git keeps no empty folder, so a fresh clone may lack bench/ or
