@@ -106,6 +106,37 @@ def test_every_raw_row_is_accepted_or_rejected_with_a_reason(scenario: Scenario)
     assert accepted[0] + len(rejected) == len(EVENTS)
 
 
+def test_accepted_events_store_no_raw_text_no_metric_reads(scenario: Scenario) -> None:
+    # No metric here has raw `where:` or `value:` SQL, so an accepted event keeps only its key
+    # and parsed fields (the raw text is the costly part of the write); its key is its id.
+    # test_metrics' raw_where metric checks the other way: there event_id is kept and read.
+    stored = scenario.rows(
+        f"""
+        select
+            count(*),
+            count(event_id) + count(customer_alias) + count(event_timestamp_text)
+                + count(event_properties),
+            count(*) filter (where event_key like 'e\\_%' escape '\\')
+        from {MARTS_SCHEMA}.int_usage_events_validated
+        where rejection_reason is null
+        """
+    )
+    assert stored == [(8, 0, 8)]  # e_no_properties too: accepted, though no metric counts it
+    matched = scenario.rows(
+        f"select distinct event_id from {MARTS_SCHEMA}.int_usage_events_matched_to_metrics"
+        " order by event_id"
+    )
+    assert matched == [
+        ("e_corrected",),
+        ("e_last_instant",),
+        ("e_march",),
+        ("e_next_month",),
+        ("e_offset",),
+        ("e_plain",),
+        ("e_resent_badly",),
+    ]
+
+
 def test_usage_lands_in_the_right_period(scenario: Scenario) -> None:
     quantities = scenario.rows(
         f"""

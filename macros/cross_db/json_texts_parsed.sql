@@ -33,3 +33,17 @@
 {% macro duckdb__json_text_of_parsed(parsed, json_text, paths, path) -%}
     {{ parsed }}[{{ paths.index(path) + 1 }}]
 {%- endmacro %}
+
+{#- True where json_text_of_parsed reads the stored list, not the JSON text: there the raw text
+    need not be kept once parsed. -#}
+{% macro reads_parsed_properties() %}
+    {{- return(adapter.dispatch('reads_parsed_properties', 'usage_billing')()) -}}
+{% endmacro %}
+
+{% macro default__reads_parsed_properties() %}
+    {{- return(false) -}}
+{% endmacro %}
+
+{% macro duckdb__reads_parsed_properties() %}
+    {{- return(true) -}}
+{% endmacro %}

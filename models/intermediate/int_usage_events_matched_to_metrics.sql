@@ -16,7 +16,7 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='append',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(
-        'is_from_relation or event_id in (select event_id from ' ~ ref('int_usage_events_validated')
+        'is_from_relation or event_id in (select event_key from ' ~ ref('int_usage_events_validated')
         ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp() ~ ')'
     ) }}",
 ) }}
@@ -74,7 +74,8 @@ customer_aliases as (
 
         select
             false as is_from_relation,
-            event_id,
+            -- An accepted event's key is its event_id (validated keeps the id itself for rejects).
+            event_key as event_id,
             customer_id,
             event_at,
             {%- for column, expression in [
@@ -151,7 +152,7 @@ unioned as (
     {% if not metrics %}
         select
             false as is_from_relation,
-            event_id,
+            event_key as event_id,
             customer_id,
             event_at,
             cast(null as {{ dbt.type_string() }}) as metric_name,

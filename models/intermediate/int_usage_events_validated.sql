@@ -2,7 +2,18 @@
     run re-checks only the event keys that received rows since the last run (minus a lookback
     for stragglers) and the events rejected for an alias that now exists; each key is checked
     against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
-{%- set property_paths = usage_billing.event_property_paths(usage_billing.metric_definitions()) -%}
+{%- set metrics = usage_billing.metric_definitions() -%}
+{%- set property_paths = usage_billing.event_property_paths(metrics) -%}
+{#- An accepted event keeps its raw text (id, alias, timestamp as sent, JSON) only where a later
+    model may read it: a metric's raw `where:` or `value:` SQL, or an engine that reads the
+    properties from the JSON text. Else only rejects keep it, for usage_events_rejected: unique
+    strings are the costliest part of writing this table. -#}
+{%- set raw_sql_metrics = [] -%}
+{%- for metric in metrics if not metric.get('from') and (metric.get('where') or metric.get('value')) -%}
+    {%- do raw_sql_metrics.append(metric['name']) -%}
+{%- endfor -%}
+{%- set raw_text = '{}' if raw_sql_metrics or not usage_billing.reads_parsed_properties()
+    else 'case when reasoned.rejection_reason is not null then {} end' -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
@@ -225,37 +236,46 @@ matched as (
 
 ),
 
+reasoned as (
+
+    select
+        *,
+        -- The first failing check names the reason; null means the event is billed.
+        case
+            when event_id is null then 'missing_event_id'
+            when customer_alias is null then 'missing_customer_alias'
+            when event_timestamp_text is null then 'missing_timestamp'
+            when event_at is null then 'bad_timestamp'
+            when not has_valid_properties then 'bad_properties'
+            when not has_valid_metric_values then 'bad_value'
+            when event_id_rank > 1 then 'duplicate'
+            when customer_id is null then 'unknown_customer'
+        end as rejection_reason
+    from matched
+
+),
+
 final as (
 
     select
-        matched.event_key,
-        matched.event_id,
-        matched.customer_alias,
-        matched.customer_id,
-        matched.event_type,
-        matched.event_timestamp_text,
-        matched.event_at,
-        matched.event_properties,
+        reasoned.event_key,
+        {{ raw_text.format('reasoned.event_id') }} as event_id,
+        {{ raw_text.format('reasoned.customer_alias') }} as customer_alias,
+        reasoned.customer_id,
+        reasoned.event_type,
+        {{ raw_text.format('reasoned.event_timestamp_text') }} as event_timestamp_text,
+        reasoned.event_at,
+        {{ raw_text.format('reasoned.event_properties') }} as event_properties,
         -- The properties the metrics read, parsed here once for every later model.
-        matched.parsed_properties,
-        matched.loaded_at,
-        -- The first failing check names the reason; null means the event is billed.
-        case
-            when matched.event_id is null then 'missing_event_id'
-            when matched.customer_alias is null then 'missing_customer_alias'
-            when matched.event_timestamp_text is null then 'missing_timestamp'
-            when matched.event_at is null then 'bad_timestamp'
-            when not matched.has_valid_properties then 'bad_properties'
-            when not matched.has_valid_metric_values then 'bad_value'
-            when matched.event_id_rank > 1 then 'duplicate'
-            when matched.customer_id is null then 'unknown_customer'
-        end as rejection_reason,
+        reasoned.parsed_properties,
+        reasoned.loaded_at,
+        reasoned.rejection_reason,
         replaced_versions.replaced_customer_id,
         replaced_versions.replaced_event_at,
         {{ usage_billing.run_started_timestamp() }} as processed_at
-    from matched
+    from reasoned
     left join replaced_versions
-        on matched.event_key = replaced_versions.event_key
+        on reasoned.event_key = replaced_versions.event_key
 
 )
 
