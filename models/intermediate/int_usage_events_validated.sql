@@ -100,7 +100,10 @@ customer_aliases as (
 
     ),
 {% else %}
-    keyed_to_check as (
+    -- Streamed where the engine would store it: read by the count of repeats and by both
+    -- branches below. Stored, every wide raw row spilled at 100 M events (two scans of the raw
+    -- table cost less than writing and re-reading them).
+    keyed_to_check as {{ usage_billing.not_materialized() }} (
 
         select * from events
 
@@ -120,10 +123,11 @@ customer_aliases as (
 
 repeated_keys as (
 
-    -- The keys with more than one raw row, a few percent: only their rows need ranking.
-    select event_key
+    -- The keys with more than one raw row, a few percent: only their rows need ranking. By
+    -- hash: a collision only sends a single row through the exact ranking, which ranks it 1.
+    select {{ usage_billing.key_hash('event_key') }} as event_key_hash
     from keyed_to_check
-    group by event_key
+    group by {{ usage_billing.key_hash('event_key') }}
     having count(*) > 1
 
 ),
@@ -133,10 +137,10 @@ keyed_and_flagged as {{ usage_billing.not_materialized() }} (
 
     select
         keyed_to_check.*,
-        repeated_keys.event_key is not null as has_repeats
+        repeated_keys.event_key_hash is not null as has_repeats
     from keyed_to_check
     left join repeated_keys
-        on keyed_to_check.event_key = repeated_keys.event_key
+        on {{ usage_billing.key_hash('keyed_to_check.event_key') }} = repeated_keys.event_key_hash
 
 ),
 
