@@ -255,3 +255,78 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path: Path, seed: int) -> N
         revisions[invoice_id].append((content_hash, total))
     assert revisions == seen_hashes
     assert any(len(history) > 1 for history in revisions.values()), "no invoice was revised"
+
+
+def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
+    """An identical re-send, and the rows the lookback reads again, keep their processed_at, so
+    nothing downstream counts them twice or aggregates their days again; a new event of a count
+    or sum metric is added to the stored day and period; a correction replaces its version."""
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        write_table(connection, "raw", "usage_events", RAW_EVENTS_COLUMNS, [])
+    _write_pricing(database, _pricing(with_ghost=False))
+    build_vars = {**VARS, "usage_billing_pricing_schema": "pricing"}
+    scenario = Scenario(database)
+
+    def event(event_id: str, kind: str, at: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "customer_alias": "alpha",
+            "event_type": kind,
+            "event_timestamp": at,
+            "event_properties": json.dumps(properties),
+        }
+
+    first = [
+        event("e1", "request", "2024-02-10T10:00:00Z", {"user": "a"}),
+        event("e2", "payment", "2024-02-10T11:00:00Z", {"amount": 10.5}),
+        event("e3", "payment", "2024-02-11T09:00:00Z", {"amount": 5.25}),
+    ]
+    _load(database, first, [FIRST_LOAD] * len(first))
+    run_dbt(["build", "--exclude", "resource_type:test"], database, build_vars)
+    ((first_run,),) = scenario.rows(
+        "select distinct processed_at from billing.int_usage_events_validated"
+    )
+
+    second = [
+        first[0],  # re-sent as is
+        event("e2", "payment", "2024-02-10T11:00:00Z", {"amount": 20}),  # corrected
+        event("e4", "payment", "2024-02-10T12:00:00Z", {"amount": 1.25}),  # new
+    ]
+    # Within the lookback of the first load: e3 is read again too.
+    _load(database, second, [FIRST_LOAD + timedelta(hours=1)] * len(second))
+    run_dbt(["build"], database, build_vars)
+
+    processed = dict(
+        scenario.rows(
+            "select event_key, max(processed_at) from billing.int_usage_events_validated"
+            " group by event_key"
+        )
+    )
+    assert processed["e1"] == processed["e3"] == first_run
+    assert processed["e2"] == processed["e4"] != first_run
+    assert scenario.rows(
+        "select distinct event_key, replaced_customer_id, replaced_event_at"
+        " from billing.int_usage_events_validated where replaced_customer_id is not null"
+    ) == [("e2", "cus_alpha", datetime(2024, 2, 10, 11))]
+    matched = scenario.rows(
+        "select event_id, max(processed_at) from billing.int_usage_events_matched_to_metrics"
+        " group by event_id"
+    )
+    assert dict(matched) == processed
+    daily = scenario.rows(
+        "select metric_name, usage_date, quantity, event_count"
+        f" from {MARTS_SCHEMA}.metric_usage_daily"
+        " where metric_name in ('requests', 'volume') order by all"
+    )
+    assert [(name, str(day), quantity, count) for name, day, quantity, count in daily] == [
+        ("requests", "2024-02-10", D(1), 1),
+        ("volume", "2024-02-10", D("21.25"), 2),
+        ("volume", "2024-02-11", D("5.25"), 1),
+    ]
+    assert scenario.rows(
+        "select metric_name, measured_quantity, event_count"
+        " from billing.int_usage_by_billing_period"
+        " where customer_id = 'cus_alpha' and period_start = '2024-02-01'"
+        " and metric_name in ('requests', 'volume') order by all"
+    ) == [("requests", D(1), 1), ("volume", D("26.5"), 3)]

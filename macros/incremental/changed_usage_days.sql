@@ -1,18 +1,19 @@
-{#- The (customer_id, usage_date) pairs this run must recompute: the days the events re-checked
-    in this run happened on, and the days their replaced versions happened on. -#}
-{% macro changed_usage_days() %}
-    {%- set validated = ref('int_usage_events_validated') -%}
-    {%- set run_started = usage_billing.run_started_timestamp() -%}
-    {%- set query -%}
-        select customer_id, cast(event_at as date) as usage_date
-        from {{ validated }}
-        where processed_at = {{ run_started }} and customer_id is not null
-        union
-        select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
-        from {{ validated }}
-        where processed_at = {{ run_started }} and replaced_customer_id is not null
-    {%- endset -%}
-    {{ return(query) }}
+{#- True for the metrics whose quantity over more events is the stored quantity plus that of the
+    added events (count and sum): an incremental run adds a changed day's or period's new events
+    to what it stored, instead of aggregating all their events again. -#}
+{% macro is_additive(metric) %}
+    {{- return(metric['aggregation'] in ['count', 'sum'] and not metric.get('from')) -}}
+{% endmacro %}
+
+{#- `column in (...)` over the names of the event metrics that are not additive; false if none. -#}
+{% macro is_non_additive_metric(metric_column='metric_name') %}
+    {%- set names = [] -%}
+    {%- for metric in usage_billing.metric_definitions() -%}
+        {%- if not metric.get('from') and not usage_billing.is_additive(metric) -%}
+            {%- do names.append(usage_billing.sql_literal(metric['name'])) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(metric_column ~ ' in (' ~ names | join(', ') ~ ')' if names else '1 = 0') -}}
 {% endmacro %}
 
 {#- True for rows of metrics read from relations, which have no load time to go by. -#}
@@ -24,11 +25,29 @@
     {{- return(metric_column ~ ' in (' ~ names | join(', ') ~ ')' if names else '1 = 0') -}}
 {% endmacro %}
 
-{#- Pre-hook condition of metric_usage_daily: its rows of the changed days and of relation metrics. -#}
+{#- The (customer_id, usage_date) pairs whose events metric_usage_daily aggregates again in full:
+    the days where a version replaced in this run used to count, and the days of this run's
+    events of metrics that are not additive. -#}
 {% macro usage_days_to_recompute() %}
+    {%- set run_started = usage_billing.run_started_timestamp() -%}
+    {%- set query -%}
+        select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
+        from {{ ref('int_usage_events_validated') }}
+        where processed_at = {{ run_started }} and replaced_customer_id is not null
+        union
+        select customer_id, cast(event_at as date) as usage_date
+        from {{ ref('int_usage_events_matched_to_metrics') }}
+        where processed_at = {{ run_started }} and {{ usage_billing.is_non_additive_metric() }}
+    {%- endset -%}
+    {{ return(query) }}
+{% endmacro %}
+
+{#- Pre-hook condition of metric_usage_daily: its rows of the days it recomputes and of relation
+    metrics (rebuilt every run). -#}
+{% macro usage_rows_to_recompute() %}
     {{- return(
-        usage_billing.is_relation_metric() ~ ' or exists (select 1 from (' ~ usage_billing.changed_usage_days()
-        ~ ') as changed_days where changed_days.customer_id = ' ~ this.identifier ~ '.customer_id'
-        ~ ' and changed_days.usage_date = ' ~ this.identifier ~ '.usage_date)'
+        usage_billing.is_relation_metric() ~ ' or exists (select 1 from (' ~ usage_billing.usage_days_to_recompute()
+        ~ ') as recomputed_days where recomputed_days.customer_id = ' ~ this.identifier ~ '.customer_id'
+        ~ ' and recomputed_days.usage_date = ' ~ this.identifier ~ '.usage_date)'
     ) -}}
 {% endmacro %}

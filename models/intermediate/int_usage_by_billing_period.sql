@@ -2,10 +2,13 @@
     has its own price are aggregated apart; all others pool into the default group (empty
     group_value) priced by the metric's default price. Every aggregation runs over the whole
     period, then the quantity is converted (divide_by, round) before pricing.
-    Incremental: a run recomputes only the periods that changed events fall in or precede
-    (a gauge carries into later periods), periods whose priced metrics and groups changed or are
+    Incremental: a run aggregates again every event of the periods where a version it replaced
+    used to count, where an event of a metric that is not additive changed (and the later
+    periods of gauges, whose level carries on), whose priced metrics and groups changed or are
     new, live periods of gauges (their level is held up to the billing clock), and periods of
-    metrics read from relations. -#}
+    metrics read from relations. Any other period with new events of count and sum metrics
+    gets their quantity added to the stored one: the run reads the events it added, not the
+    whole period's. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 {%- set gauge_names = [] -%}
 {%- set relation_names = [] -%}
@@ -30,7 +33,9 @@ with prices_by_billing_period as (
 
 ),
 
-events as (
+-- Streamed where the engine would store it: an incremental run reads it for the periods it
+-- recomputes and for the events it adds, a sliver each.
+events as {{ usage_billing.not_materialized() }} (
 
     select * from {{ ref('int_usage_events_matched_to_metrics') }}
 
@@ -72,17 +77,17 @@ pricing_fingerprints as (
 ),
 
 {% if is_incremental() %}
-    changed_usage as (
+    added_events as (
 
-        select
-            customer_id,
-            event_at
-        from {{ ref('int_usage_events_validated') }}
-        where processed_at = {{ usage_billing.run_started_timestamp() }} and customer_id is not null
+        -- This run's new and changed events, of metrics read from the event table.
+        select * from events
+        where processed_at = {{ usage_billing.run_started_timestamp() }} and not is_from_relation
 
-        union all
+    ),
 
-        select
+    replaced_versions as (
+
+        select distinct
             replaced_customer_id as customer_id,
             replaced_event_at as event_at
         from {{ ref('int_usage_events_validated') }}
@@ -90,13 +95,18 @@ pricing_fingerprints as (
 
     ),
 
-    changed_since as (
+    added_in_priced_metrics as (
 
         select
-            customer_id,
-            min(event_at) as changed_from_at
-        from changed_usage
-        group by customer_id
+            all_priced_metrics.invoice_id,
+            added_events.metric_name
+        from all_priced_metrics
+        inner join added_events
+            on
+                all_priced_metrics.customer_id = added_events.customer_id
+                and all_priced_metrics.metric_name = added_events.metric_name
+                and all_priced_metrics.period_start <= added_events.event_at
+                and all_priced_metrics.period_end > added_events.event_at
 
     ),
 
@@ -104,10 +114,17 @@ pricing_fingerprints as (
 
         select all_priced_metrics.invoice_id
         from all_priced_metrics
-        inner join changed_since
+        inner join replaced_versions
             on
-                all_priced_metrics.customer_id = changed_since.customer_id
-                and all_priced_metrics.period_end > changed_since.changed_from_at
+                all_priced_metrics.customer_id = replaced_versions.customer_id
+                and all_priced_metrics.period_start <= replaced_versions.event_at
+                and all_priced_metrics.period_end > replaced_versions.event_at
+
+        union
+
+        select invoice_id
+        from added_in_priced_metrics
+        where {{ usage_billing.is_non_additive_metric() }}
 
         union
 
@@ -120,6 +137,28 @@ pricing_fingerprints as (
             or stored.pricing_fingerprint <> pricing_fingerprints.pricing_fingerprint
 
         {% if gauge_names -%}
+            union
+
+            -- A gauge's level carries into later periods: all after the earliest change.
+            select all_priced_metrics.invoice_id
+            from all_priced_metrics
+            inner join (
+                select
+                    customer_id,
+                    min(event_at) as changed_from_at
+                from (
+                    select customer_id, event_at from added_events
+                    where metric_name in ({{ gauge_names | join(', ') }})
+                    union all
+                    select customer_id, event_at from replaced_versions
+                ) as changed_usage
+                group by customer_id
+            ) as changed_since
+                on
+                    all_priced_metrics.customer_id = changed_since.customer_id
+                    and all_priced_metrics.period_end > changed_since.changed_from_at
+            where all_priced_metrics.metric_name in ({{ gauge_names | join(', ') }})
+
             union
 
             select invoice_id
@@ -139,12 +178,33 @@ pricing_fingerprints as (
 
     ),
 
+    invoices_to_add_to as (
+
+        -- Periods whose only changes are new events of additive metrics: the stored quantities
+        -- plus those of the added events.
+        select distinct added_in_priced_metrics.invoice_id
+        from added_in_priced_metrics
+        left join invoices_to_recompute
+            on added_in_priced_metrics.invoice_id = invoices_to_recompute.invoice_id
+        where invoices_to_recompute.invoice_id is null
+
+    ),
+
     priced_metrics as (
 
         select all_priced_metrics.*
         from all_priced_metrics
         inner join invoices_to_recompute
             on all_priced_metrics.invoice_id = invoices_to_recompute.invoice_id
+
+    ),
+
+    priced_metrics_added_to as (
+
+        select all_priced_metrics.*
+        from all_priced_metrics
+        inner join invoices_to_add_to
+            on all_priced_metrics.invoice_id = invoices_to_add_to.invoice_id
 
     ),
 {% else %}
@@ -155,6 +215,23 @@ pricing_fingerprints as (
     ),
 {% endif %}
 
+computed_metrics as (
+
+    -- The priced metrics of every period this run computes: recomputed or added to.
+    select
+        invoice_id,
+        metric_name
+    from priced_metrics
+    {% if is_incremental() -%}
+        union all
+        select
+            invoice_id,
+            metric_name
+        from priced_metrics_added_to
+    {%- endif %}
+
+),
+
 priced_groups as (
 
     select distinct
@@ -162,10 +239,10 @@ priced_groups as (
         prices_by_billing_period.metric_name,
         prices_by_billing_period.group_value
     from prices_by_billing_period
-    inner join priced_metrics
+    inner join computed_metrics
         on
-            prices_by_billing_period.invoice_id = priced_metrics.invoice_id
-            and prices_by_billing_period.metric_name = priced_metrics.metric_name
+            prices_by_billing_period.invoice_id = computed_metrics.invoice_id
+            and prices_by_billing_period.metric_name = computed_metrics.metric_name
 
 ),
 
@@ -394,6 +471,125 @@ final as (
             and priced_groups.metric_name = aggregated.metric_name
             and coalesce(priced_groups.group_value, '') = coalesce(aggregated.group_value, '')
 
+),
+
+{% if is_incremental() %}
+    {%- set additive_metrics = [] -%}
+    {%- for metric in metrics if usage_billing.is_additive(metric) -%}
+        {%- do additive_metrics.append(metric) -%}
+    {%- endfor %}
+    added_in_periods as (
+
+        select
+            priced_metrics_added_to.invoice_id,
+            priced_metrics_added_to.metric_name,
+            priced_groups.group_value,
+            added_events.metric_value,
+            added_events.metric_value_text
+        from priced_metrics_added_to
+        inner join added_events
+            on
+                priced_metrics_added_to.customer_id = added_events.customer_id
+                and priced_metrics_added_to.metric_name = added_events.metric_name
+                and priced_metrics_added_to.period_start <= added_events.event_at
+                and priced_metrics_added_to.period_end > added_events.event_at
+        left join priced_groups
+            on
+                priced_metrics_added_to.invoice_id = priced_groups.invoice_id
+                and priced_metrics_added_to.metric_name = priced_groups.metric_name
+                and added_events.group_value = priced_groups.group_value
+
+    ),
+
+    added as (
+
+        -- The added events' quantity per priced group (all of additive metrics, see above).
+        select
+            invoice_id,
+            metric_name,
+            group_value,
+            {% if additive_metrics -%}
+                {{ usage_billing.metrics_aggregate_by_name(additive_metrics) }}
+            {%- else -%}
+                cast(null as {{ usage_billing.type_decimal() }})
+            {%- endif %} as measured_quantity,
+            count(*) as event_count
+        from added_in_periods
+        group by invoice_id, metric_name, group_value
+
+    ),
+
+    stored_and_added as (
+
+        select
+            invoice_id,
+            subscription_id,
+            customer_id,
+            period_start,
+            period_end,
+            metric_name,
+            group_value,
+            measured_quantity,
+            quantity,
+            event_count,
+            pricing_fingerprint
+        from {{ this }}
+        where invoice_id in (select invoice_id from invoices_to_add_to)
+
+        union all
+
+        select
+            invoice_id,
+            null as subscription_id,
+            null as customer_id,
+            null as period_start,
+            null as period_end,
+            metric_name,
+            group_value,
+            measured_quantity,
+            null as quantity,
+            event_count,
+            null as pricing_fingerprint
+        from added
+
+    ),
+
+    added_to as (
+
+        -- Every priced group of the period is stored (zero where nothing happened), so each
+        -- added group has its stored row; a sum of sums (or counts) is the sum over all events.
+        select
+            invoice_id,
+            max(subscription_id) as subscription_id,
+            max(customer_id) as customer_id,
+            max(period_start) as period_start,
+            max(period_end) as period_end,
+            metric_name,
+            group_value,
+            cast(sum(measured_quantity) as {{ usage_billing.type_decimal() }}) as measured_quantity,
+            case metric_name
+                {% for metric in additive_metrics -%}
+                    when {{ usage_billing.sql_literal(metric['name']) }}
+                        then {{ usage_billing.metric_convert(metric, 'sum(measured_quantity)') }}
+                {% endfor -%}
+                else max(quantity)
+            end as quantity,
+            cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count,
+            max(pricing_fingerprint) as pricing_fingerprint
+        from stored_and_added
+        group by invoice_id, metric_name, group_value
+
+    ),
+{% endif %}
+
+unioned as (
+
+    select * from final
+    {% if is_incremental() -%}
+        union all
+        select * from added_to
+    {%- endif %}
+
 )
 
-select * from final
+select * from unioned

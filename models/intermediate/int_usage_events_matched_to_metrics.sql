@@ -1,6 +1,7 @@
 {#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
-    value it carries. One event may count toward several metrics. Incremental: a run replaces
-    the rows of the events re-checked in the same run; rows of metrics read from relations,
+    value it carries. One event may count toward several metrics. Incremental: a run adds the
+    rows of the events that changed in the same run, after deleting those of their versions
+    billed until then (replaced_customer_id: new events have none); rows of metrics read from relations,
     which have no load time, are replaced in full every run. A table, not a view: as a view,
     every incremental run would derive these rows again for all events. The properties were
     parsed once in int_usage_events_validated. -#}
@@ -17,7 +18,8 @@
     incremental_strategy='append',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(
         'is_from_relation or event_id in (select event_key from ' ~ ref('int_usage_events_validated')
-        ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp() ~ ')'
+        ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp()
+        ~ ' and replaced_customer_id is not null)'
     ) }}",
 ) }}
 

@@ -14,6 +14,10 @@
 {%- endfor -%}
 {%- set raw_text = '{}' if raw_sql_metrics or not usage_billing.reads_parsed_properties()
     else 'case when reasoned.rejection_reason is not null then {} end' -%}
+{#- What later models read of an accepted event: a re-checked event whose billed version is equal
+    in all of them is unchanged. -#}
+{%- set compared_columns = ['event_id', 'customer_alias', 'customer_id', 'event_type',
+    'event_timestamp_text', 'event_at', 'event_properties', 'parsed_properties'] -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
@@ -90,13 +94,16 @@ customer_aliases as (
 
     ),
 
-    replaced_versions as (
+    previous_versions as (
 
-        -- The version billed until now, so later models also recompute where it used to count.
+        -- The version billed until now, as later models read it: where it changed, they also
+        -- recompute where it used to count.
         select
             previous.event_key,
-            previous.customer_id as replaced_customer_id,
-            previous.event_at as replaced_event_at
+            {%- for column in compared_columns %}
+                previous.{{ column }},
+            {%- endfor %}
+            previous.processed_at
         from {{ this }} as previous
         inner join changed_keys
             on previous.event_key = changed_keys.event_key
@@ -107,18 +114,6 @@ customer_aliases as (
     keyed_to_check as (
 
         select * from events
-
-    ),
-
-    replaced_versions as (
-
-        -- Empty, and not read from the events: a second reader would make DuckDB store them.
-        select
-            cast(null as {{ dbt.type_string() }}) as event_key,
-            cast(null as {{ dbt.type_string() }}) as replaced_customer_id,
-            cast(null as {{ dbt.type_timestamp() }}) as replaced_event_at
-        from customer_aliases
-        where 1 = 0
 
     ),
 {% endif %}
@@ -261,7 +256,7 @@ reasoned as (
 
 ),
 
-final as (
+checked_versions as (
 
     select
         reasoned.event_key,
@@ -275,13 +270,58 @@ final as (
         -- The properties the metrics read, parsed here once for every later model.
         reasoned.parsed_properties,
         reasoned.loaded_at,
-        reasoned.rejection_reason,
-        replaced_versions.replaced_customer_id,
-        replaced_versions.replaced_event_at,
-        {{ usage_billing.run_started_timestamp() }} as processed_at
+        reasoned.rejection_reason
     from reasoned
-    left join replaced_versions
-        on reasoned.event_key = replaced_versions.event_key
+
+),
+
+{% if is_incremental() %}
+    unchanged_keys as (
+
+        -- Re-checked events billed as before (a repeat, or a row re-read by the lookback): their
+        -- rows keep the earlier processed_at, so later models see no change and add nothing.
+        select
+            previous_versions.event_key,
+            previous_versions.processed_at
+        from checked_versions
+        inner join previous_versions
+            on checked_versions.event_key = previous_versions.event_key
+        where
+            checked_versions.rejection_reason is null
+            {%- for column in compared_columns %}
+                and (
+                    checked_versions.{{ column }} = previous_versions.{{ column }}
+                    or (checked_versions.{{ column }} is null and previous_versions.{{ column }} is null)
+                )
+            {%- endfor %}
+
+    ),
+{% endif %}
+
+final as (
+
+    select
+        {%- for column in ['event_key', 'event_id', 'customer_alias', 'customer_id', 'event_type',
+            'event_timestamp_text', 'event_at', 'event_properties', 'parsed_properties', 'loaded_at',
+            'rejection_reason'] %}
+            checked_versions.{{ column }},
+        {%- endfor %}
+        {% if is_incremental() -%}
+            case when unchanged_keys.event_key is null then previous_versions.customer_id end as replaced_customer_id,
+            case when unchanged_keys.event_key is null then previous_versions.event_at end as replaced_event_at,
+            coalesce(unchanged_keys.processed_at, {{ usage_billing.run_started_timestamp() }}) as processed_at
+        {%- else -%}
+            cast(null as {{ dbt.type_string() }}) as replaced_customer_id,
+            cast(null as {{ dbt.type_timestamp() }}) as replaced_event_at,
+            {{ usage_billing.run_started_timestamp() }} as processed_at
+        {%- endif %}
+    from checked_versions
+    {% if is_incremental() -%}
+        left join previous_versions
+            on checked_versions.event_key = previous_versions.event_key
+        left join unchanged_keys
+            on checked_versions.event_key = unchanged_keys.event_key
+    {%- endif %}
 
 )
 

@@ -1,25 +1,34 @@
 {#- Each metric per customer, group and UTC day, aggregated as the metric says (a day's max is
     the max of that day). For charts and live totals; invoices never add these up. -#}
-{#- Incremental: a run replaces the (customer, day) pairs that changed events fall in, before
-    or after their correction, and every day of metrics read from relations. -#}
+{#- Incremental: a run aggregates again every event of the days it must recompute (where a
+    replaced version counted, or a metric that is not additive changed) and of metrics read from
+    relations; on every other day its new events of count and sum metrics are added to the stored
+    quantities, so the run reads the events it added, not the whole day's. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{%- set additive_metrics = [] -%}
+{%- for metric in metrics if usage_billing.is_additive(metric) -%}
+    {%- do additive_metrics.append(metric) -%}
+{%- endfor -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
-    incremental_strategy='append',
-    pre_hook="{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_days_to_recompute()) }}",
+    incremental_strategy='delete+insert',
+    unique_key=['customer_id', 'usage_date', 'metric_name'],
+    pre_hook="{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_rows_to_recompute()) }}",
 ) }}
 -- depends_on: {{ ref('int_usage_events_validated') }}
 
-with all_events as (
+-- Streamed where the engine would store it: an incremental run reads it for the days it
+-- recomputes and for the events it adds, a sliver each.
+with all_events as {{ usage_billing.not_materialized() }} (
 
     select * from {{ ref('int_usage_events_matched_to_metrics') }}
 
 ),
 
 {% if is_incremental() %}
-    changed_days as (
+    days_to_recompute as (
 
-        {{ usage_billing.changed_usage_days() }}
+        {{ usage_billing.usage_days_to_recompute() }}
 
     ),
 
@@ -27,16 +36,35 @@ with all_events as (
 
         select all_events.*
         from all_events
-        inner join changed_days
+        inner join days_to_recompute
             on
-                all_events.customer_id = changed_days.customer_id
-                and cast(all_events.event_at as date) = changed_days.usage_date
+                all_events.customer_id = days_to_recompute.customer_id
+                and cast(all_events.event_at as date) = days_to_recompute.usage_date
         where not all_events.is_from_relation
 
         union all
 
         select * from all_events
         where all_events.is_from_relation
+
+    ),
+
+    added_events as (
+
+        -- This run's events on days not recomputed: all of additive metrics (see the header).
+        select
+            all_events.*,
+            cast(all_events.event_at as date) as usage_date
+        from all_events
+        left join days_to_recompute
+            on
+                all_events.customer_id = days_to_recompute.customer_id
+                and cast(all_events.event_at as date) = days_to_recompute.usage_date
+        where
+            all_events.processed_at = {{ usage_billing.run_started_timestamp() }}
+            and not all_events.is_from_relation
+            and all_events.event_at is not null
+            and days_to_recompute.customer_id is null
 
     ),
 {% else %}
@@ -65,7 +93,7 @@ ranked_events as (
 
 ),
 
-final as (
+aggregated as (
 
     -- One pass over the events for every metric: each group takes its metric's aggregate.
     select
@@ -81,6 +109,70 @@ final as (
         count(*) as event_count
     from ranked_events
     group by customer_id, metric_name, group_value, usage_date
+
+),
+
+{% if is_incremental() and additive_metrics %}
+    added as (
+
+        select
+            customer_id,
+            metric_name,
+            group_value,
+            usage_date,
+            {{ usage_billing.metrics_aggregate_by_name(additive_metrics, daily=true) }} as quantity,
+            count(*) as event_count
+        from added_events
+        group by customer_id, metric_name, group_value, usage_date
+
+    ),
+
+    stored as (
+
+        -- Every group of the metric-days the added events fall in: delete+insert replaces them.
+        select
+            stored_days.customer_id,
+            stored_days.metric_name,
+            stored_days.group_value,
+            stored_days.usage_date,
+            stored_days.quantity,
+            stored_days.event_count
+        from {{ this }} as stored_days
+        inner join (select distinct customer_id, metric_name, usage_date from added) as added_days
+            on
+                stored_days.customer_id = added_days.customer_id
+                and stored_days.metric_name = added_days.metric_name
+                and stored_days.usage_date = added_days.usage_date
+
+    ),
+
+    merged as (
+
+        -- A sum of sums (or counts) is the aggregate over all the events; null if all are null.
+        select
+            customer_id,
+            metric_name,
+            group_value,
+            usage_date,
+            cast(sum(quantity) as {{ usage_billing.type_decimal() }}) as quantity,
+            cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
+        from (
+            select * from stored
+            union all
+            select * from added
+        ) as stored_and_added
+        group by customer_id, metric_name, group_value, usage_date
+
+    ),
+{% endif %}
+
+final as (
+
+    select * from aggregated
+    {% if is_incremental() and additive_metrics -%}
+        union all
+        select * from merged
+    {%- endif %}
 
 )
 
