@@ -315,14 +315,13 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     )
     assert dict(matched) == processed
     daily = scenario.rows(
-        "select metric_name, usage_date, quantity, event_count"
-        f" from {MARTS_SCHEMA}.metric_usage_daily"
+        f"select usage_day_id, quantity, event_count from {MARTS_SCHEMA}.metric_usage_daily"
         " where metric_name in ('requests', 'volume') order by all"
     )
-    assert [(name, str(day), quantity, count) for name, day, quantity, count in daily] == [
-        ("requests", "2024-02-10", D(1), 1),
-        ("volume", "2024-02-10", D("21.25"), 2),
-        ("volume", "2024-02-11", D("5.25"), 1),
+    assert daily == [
+        ("requests|2024-02-10|9:cus_alpha|-", D(1), 1),
+        ("volume|2024-02-10|9:cus_alpha|-", D("21.25"), 2),
+        ("volume|2024-02-11|9:cus_alpha|-", D("5.25"), 1),
     ]
     assert scenario.rows(
         "select metric_name, measured_quantity, event_count"

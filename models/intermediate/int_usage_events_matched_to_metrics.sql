@@ -17,7 +17,7 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='append',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(
-        'is_from_relation or event_id in (select event_key from ' ~ ref('int_usage_events_validated')
+        usage_billing.is_relation_metric() ~ ' or event_id in (select event_key from ' ~ ref('int_usage_events_validated')
         ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp()
         ~ ' and replaced_customer_id is not null)'
     ) }}",

@@ -50,35 +50,48 @@ customer_aliases as (
                 'hour',
                 -var('usage_billing_incremental_lookback_hours'),
                 "coalesce(max(loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))",
-            ) }} as reread_from
+            ) }} as reread_from,
+            max(loaded_at) as newest_seen
         from {{ this }}
+
+    ),
+
+    keys_to_check as (
+
+        -- The events that received a row since the last run (minus the lookback), and those
+        -- rejected only for an alias that now exists.
+        select cast(recent.{{ raw_id }} as {{ dbt.type_string() }}) as event_id
+        from {{ source('usage_billing', 'usage_events') }} as recent
+        where
+            recent.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
+            and recent.{{ raw_id }} is not null
+
+        union
+
+        select previous.event_id
+        from {{ this }} as previous
+        inner join customer_aliases
+            on previous.customer_alias = customer_aliases.customer_alias
+        where previous.rejection_reason = 'unknown_customer'
 
     ),
 
     raw_to_check as (
 
-        -- Every raw row of an event that received a row since the last run (minus the lookback),
-        -- or that was rejected only for an alias that now exists. Filtered on the raw columns, so
-        -- only these rows are parsed and checked below.
+        -- Every raw row of those events, and the new rows without an id. Filtered on the raw
+        -- columns, so only these rows are parsed and checked below; two disjoint semi-joins
+        -- rather than one filter with `or`, which made DuckDB mark every raw row.
+        select raw_events.*
+        from {{ source('usage_billing', 'usage_events') }} as raw_events
+        where cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }}) in (select keys_to_check.event_id from keys_to_check)
+
+        union all
+
         select raw_events.*
         from {{ source('usage_billing', 'usage_events') }} as raw_events
         where
-            raw_events.{{ raw_id }} in (
-                select recent.{{ raw_id }}
-                from {{ source('usage_billing', 'usage_events') }} as recent
-                where recent.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
-            )
-            or (
-                raw_events.{{ raw_id }} is null
-                and raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
-            )
-            or cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }}) in (
-                select previous.event_id
-                from {{ this }} as previous
-                inner join customer_aliases
-                    on previous.customer_alias = customer_aliases.customer_alias
-                where previous.rejection_reason = 'unknown_customer'
-            )
+            raw_events.{{ raw_id }} is null
+            and raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
 
     ),
 
@@ -88,9 +101,17 @@ customer_aliases as (
 
     ),
 
-    changed_keys as (
+    keys_seen_before as (
 
-        select distinct event_key from keyed_to_check
+        -- Only an event with a row an earlier run read (loaded by the newest it saw, or without
+        -- a load time) can have a version billed until now. Most of a run's events are new:
+        -- looking only these up in the stored rows spares reading all of them.
+        select event_key
+        from keyed_to_check
+        group by event_key
+        having
+            min(loaded_at) <= (select last_run.newest_seen from last_run)
+            or count(loaded_at) < count(*)
 
     ),
 
@@ -105,9 +126,9 @@ customer_aliases as (
             {%- endfor %}
             previous.processed_at
         from {{ this }} as previous
-        inner join changed_keys
-            on previous.event_key = changed_keys.event_key
-        where previous.rejection_reason is null
+        where
+            previous.rejection_reason is null
+            and previous.event_key in (select keys_seen_before.event_key from keys_seen_before)
 
     ),
 {% else %}

@@ -12,7 +12,7 @@
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
-    unique_key=['customer_id', 'usage_date', 'metric_name'],
+    unique_key='usage_day_id',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_rows_to_recompute()) }}",
 ) }}
 -- depends_on: {{ ref('int_usage_events_validated') }}
@@ -129,7 +129,7 @@ aggregated as (
 
     stored as (
 
-        -- Every group of the metric-days the added events fall in: delete+insert replaces them.
+        -- Every group of the metric-days the added events fall in: they are written again.
         select
             stored_days.customer_id,
             stored_days.metric_name,
@@ -166,13 +166,34 @@ aggregated as (
     ),
 {% endif %}
 
-final as (
+unioned as (
 
     select * from aggregated
     {% if is_incremental() and additive_metrics -%}
         union all
         select * from merged
     {%- endif %}
+
+),
+
+final as (
+
+    -- One key column for delete+insert: some adapters delete by each column of a composite key
+    -- apart, which also removes rows whose combination was not recomputed. Text, not a hash
+    -- (cheaper to build, readable); the customer's length makes it unambiguous.
+    select
+        {{ dbt.concat([
+            'metric_name', "'|'", 'cast(usage_date as ' ~ dbt.type_string() ~ ')', "'|'",
+            'cast(' ~ dbt.length('customer_id') ~ ' as ' ~ dbt.type_string() ~ ')', "':'", 'customer_id', "'|'",
+            'coalesce(' ~ dbt.concat(["'='", 'group_value']) ~ ", '-')",
+        ]) }} as usage_day_id,
+        customer_id,
+        metric_name,
+        group_value,
+        usage_date,
+        quantity,
+        event_count
+    from unioned
 
 )
 
