@@ -110,6 +110,15 @@ pricing_fingerprints as (
 
     ),
 
+    stored_fingerprints as (
+
+        select distinct
+            invoice_id,
+            pricing_fingerprint
+        from {{ this }}
+
+    ),
+
     invoices_to_recompute as (
 
         select all_priced_metrics.invoice_id
@@ -130,11 +139,11 @@ pricing_fingerprints as (
 
         select pricing_fingerprints.invoice_id
         from pricing_fingerprints
-        left join (select distinct invoice_id, pricing_fingerprint from {{ this }}) as stored
-            on pricing_fingerprints.invoice_id = stored.invoice_id
+        left join stored_fingerprints
+            on pricing_fingerprints.invoice_id = stored_fingerprints.invoice_id
         where
-            stored.pricing_fingerprint is null
-            or stored.pricing_fingerprint <> pricing_fingerprints.pricing_fingerprint
+            stored_fingerprints.pricing_fingerprint is null
+            or stored_fingerprints.pricing_fingerprint <> pricing_fingerprints.pricing_fingerprint
 
         {% if gauge_names -%}
             union
@@ -246,31 +255,39 @@ priced_groups as (
 
 ),
 
-events_in_periods as (
+{#- The events of each computed period: all of them where it is recomputed; in an incremental
+    run also this run's added events where it is added to. -#}
+{%- set period_event_sets = [('events_in_periods', 'priced_metrics', 'events')] -%}
+{%- if is_incremental() -%}
+    {%- do period_event_sets.append(('added_in_periods', 'priced_metrics_added_to', 'added_events')) -%}
+{%- endif -%}
+{% for name, periods, period_events in period_event_sets %}
+    {{ name }} as (
 
-    select
-        priced_metrics.invoice_id,
-        priced_metrics.metric_name,
-        -- A group without a price of its own is billed in the default group.
-        priced_groups.group_value,
-        events.event_id,
-        events.event_at,
-        events.metric_value,
-        events.metric_value_text
-    from priced_metrics
-    inner join events
-        on
-            priced_metrics.customer_id = events.customer_id
-            and priced_metrics.metric_name = events.metric_name
-            and priced_metrics.period_start <= events.event_at
-            and priced_metrics.period_end > events.event_at
-    left join priced_groups
-        on
-            priced_metrics.invoice_id = priced_groups.invoice_id
-            and priced_metrics.metric_name = priced_groups.metric_name
-            and events.group_value = priced_groups.group_value
+        select
+            {{ periods }}.invoice_id,
+            {{ periods }}.metric_name,
+            -- A group without a price of its own is billed in the default group.
+            priced_groups.group_value,
+            {{ period_events }}.event_id,
+            {{ period_events }}.event_at,
+            {{ period_events }}.metric_value,
+            {{ period_events }}.metric_value_text
+        from {{ periods }}
+        inner join {{ period_events }}
+            on
+                {{ periods }}.customer_id = {{ period_events }}.customer_id
+                and {{ periods }}.metric_name = {{ period_events }}.metric_name
+                and {{ periods }}.period_start <= {{ period_events }}.event_at
+                and {{ periods }}.period_end > {{ period_events }}.event_at
+        left join priced_groups
+            on
+                {{ periods }}.invoice_id = priced_groups.invoice_id
+                and {{ periods }}.metric_name = priced_groups.metric_name
+                and {{ period_events }}.group_value = priced_groups.group_value
 
-),
+    ),
+{% endfor %}
 
 ranked_events as (
 
@@ -478,29 +495,6 @@ final as (
     {%- for metric in metrics if usage_billing.is_additive(metric) -%}
         {%- do additive_metrics.append(metric) -%}
     {%- endfor %}
-    added_in_periods as (
-
-        select
-            priced_metrics_added_to.invoice_id,
-            priced_metrics_added_to.metric_name,
-            priced_groups.group_value,
-            added_events.metric_value,
-            added_events.metric_value_text
-        from priced_metrics_added_to
-        inner join added_events
-            on
-                priced_metrics_added_to.customer_id = added_events.customer_id
-                and priced_metrics_added_to.metric_name = added_events.metric_name
-                and priced_metrics_added_to.period_start <= added_events.event_at
-                and priced_metrics_added_to.period_end > added_events.event_at
-        left join priced_groups
-            on
-                priced_metrics_added_to.invoice_id = priced_groups.invoice_id
-                and priced_metrics_added_to.metric_name = priced_groups.metric_name
-                and added_events.group_value = priced_groups.group_value
-
-    ),
-
     added as (
 
         -- The added events' quantity per priced group (all of additive metrics, see above).
@@ -522,19 +516,19 @@ final as (
     stored_and_added as (
 
         select
-            invoice_id,
-            subscription_id,
-            customer_id,
-            period_start,
-            period_end,
-            metric_name,
-            group_value,
-            measured_quantity,
-            quantity,
-            event_count,
-            pricing_fingerprint
-        from {{ this }}
-        where invoice_id in (select invoice_id from invoices_to_add_to)
+            stored_periods.invoice_id,
+            stored_periods.subscription_id,
+            stored_periods.customer_id,
+            stored_periods.period_start,
+            stored_periods.period_end,
+            stored_periods.metric_name,
+            stored_periods.group_value,
+            stored_periods.measured_quantity,
+            stored_periods.quantity,
+            stored_periods.event_count,
+            stored_periods.pricing_fingerprint
+        from {{ this }} as stored_periods
+        where stored_periods.invoice_id in (select invoices_to_add_to.invoice_id from invoices_to_add_to)
 
         union all
 

@@ -83,7 +83,9 @@ customer_aliases as (
         -- rather than one filter with `or`, which made DuckDB mark every raw row.
         select raw_events.*
         from {{ source('usage_billing', 'usage_events') }} as raw_events
-        where cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }}) in (select keys_to_check.event_id from keys_to_check)
+        where
+            cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }})
+            in (select keys_to_check.event_id from keys_to_check)
 
         union all
 

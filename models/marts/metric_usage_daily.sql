@@ -127,6 +127,16 @@ aggregated as (
 
     ),
 
+    added_days as (
+
+        select distinct
+            customer_id,
+            metric_name,
+            usage_date
+        from added
+
+    ),
+
     stored as (
 
         -- Every group of the metric-days the added events fall in: they are written again.
@@ -138,7 +148,7 @@ aggregated as (
             stored_days.quantity,
             stored_days.event_count
         from {{ this }} as stored_days
-        inner join (select distinct customer_id, metric_name, usage_date from added) as added_days
+        inner join added_days
             on
                 stored_days.customer_id = added_days.customer_id
                 and stored_days.metric_name = added_days.metric_name
