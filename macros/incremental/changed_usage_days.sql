@@ -1,28 +1,44 @@
-{#- True for the metrics whose quantity over more events is the stored quantity plus that of the
-    added events (count and sum): an incremental run adds a changed day's or period's new events
-    to what it stored, instead of aggregating all their events again. -#}
-{% macro is_additive(metric) %}
-    {{- return(metric['aggregation'] in ['count', 'sum'] and not metric.get('from')) -}}
-{% endmacro %}
-
-{#- `column in (...)` over the names of the event metrics that are not additive; false if none. -#}
-{% macro is_non_additive_metric(metric_column='metric_name') %}
-    {%- set names = [] -%}
+{#- The metrics whose quantity over more events is the stored quantity plus that of the added
+    events (count and sum, of event metrics): an incremental run adds a changed day's or
+    period's new events to what it stored, instead of aggregating all their events again. -#}
+{% macro additive_metrics() %}
+    {%- set additive = [] -%}
     {%- for metric in usage_billing.metric_definitions() -%}
-        {%- if not metric.get('from') and not usage_billing.is_additive(metric) -%}
-            {%- do names.append(usage_billing.sql_literal(metric['name'])) -%}
+        {%- if metric['aggregation'] in ['count', 'sum'] and not metric.get('from') -%}
+            {%- do additive.append(metric) -%}
         {%- endif -%}
     {%- endfor -%}
+    {{- return(additive) -}}
+{% endmacro %}
+
+{#- `column in (...)` over the names of these metrics; false if there are none. -#}
+{% macro metric_name_in(metrics, metric_column) %}
+    {%- set names = [] -%}
+    {%- for metric in metrics -%}
+        {%- do names.append(usage_billing.sql_literal(metric['name'])) -%}
+    {%- endfor -%}
     {{- return(metric_column ~ ' in (' ~ names | join(', ') ~ ')' if names else '1 = 0') -}}
+{% endmacro %}
+
+{#- True for rows of event metrics that are not additive. -#}
+{% macro is_non_additive_metric(metric_column='metric_name') %}
+    {%- set additive_names = usage_billing.additive_metrics() | map(attribute='name') | list -%}
+    {%- set non_additive = [] -%}
+    {%- for metric in usage_billing.metric_definitions() -%}
+        {%- if not metric.get('from') and metric['name'] not in additive_names -%}
+            {%- do non_additive.append(metric) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(usage_billing.metric_name_in(non_additive, metric_column)) -}}
 {% endmacro %}
 
 {#- True for rows of metrics read from relations, which have no load time to go by. -#}
 {% macro is_relation_metric(metric_column='metric_name') %}
-    {%- set names = [] -%}
+    {%- set relation_metrics = [] -%}
     {%- for metric in usage_billing.metric_definitions() if metric.get('from') -%}
-        {%- do names.append(usage_billing.sql_literal(metric['name'])) -%}
+        {%- do relation_metrics.append(metric) -%}
     {%- endfor -%}
-    {{- return(metric_column ~ ' in (' ~ names | join(', ') ~ ')' if names else '1 = 0') -}}
+    {{- return(usage_billing.metric_name_in(relation_metrics, metric_column)) -}}
 {% endmacro %}
 
 {#- The (customer_id, usage_date) pairs whose events metric_usage_daily aggregates again in full:

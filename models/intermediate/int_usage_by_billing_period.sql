@@ -97,9 +97,14 @@ pricing_fingerprints as (
 
     added_in_priced_metrics as (
 
+        -- Each added event in the period that prices its metric (joined once, read twice: which
+        -- periods change, and the added quantities).
         select
             all_priced_metrics.invoice_id,
-            added_events.metric_name
+            added_events.metric_name,
+            added_events.group_value,
+            added_events.metric_value,
+            added_events.metric_value_text
         from all_priced_metrics
         inner join added_events
             on
@@ -255,39 +260,31 @@ priced_groups as (
 
 ),
 
-{#- The events of each computed period: all of them where it is recomputed; in an incremental
-    run also this run's added events where it is added to. -#}
-{%- set period_event_sets = [('events_in_periods', 'priced_metrics', 'events')] -%}
-{%- if is_incremental() -%}
-    {%- do period_event_sets.append(('added_in_periods', 'priced_metrics_added_to', 'added_events')) -%}
-{%- endif -%}
-{% for name, periods, period_events in period_event_sets %}
-    {{ name }} as (
+events_in_periods as (
 
-        select
-            {{ periods }}.invoice_id,
-            {{ periods }}.metric_name,
-            -- A group without a price of its own is billed in the default group.
-            priced_groups.group_value,
-            {{ period_events }}.event_id,
-            {{ period_events }}.event_at,
-            {{ period_events }}.metric_value,
-            {{ period_events }}.metric_value_text
-        from {{ periods }}
-        inner join {{ period_events }}
-            on
-                {{ periods }}.customer_id = {{ period_events }}.customer_id
-                and {{ periods }}.metric_name = {{ period_events }}.metric_name
-                and {{ periods }}.period_start <= {{ period_events }}.event_at
-                and {{ periods }}.period_end > {{ period_events }}.event_at
-        left join priced_groups
-            on
-                {{ periods }}.invoice_id = priced_groups.invoice_id
-                and {{ periods }}.metric_name = priced_groups.metric_name
-                and {{ period_events }}.group_value = priced_groups.group_value
+    select
+        priced_metrics.invoice_id,
+        priced_metrics.metric_name,
+        -- A group without a price of its own is billed in the default group.
+        priced_groups.group_value,
+        events.event_id,
+        events.event_at,
+        events.metric_value,
+        events.metric_value_text
+    from priced_metrics
+    inner join events
+        on
+            priced_metrics.customer_id = events.customer_id
+            and priced_metrics.metric_name = events.metric_name
+            and priced_metrics.period_start <= events.event_at
+            and priced_metrics.period_end > events.event_at
+    left join priced_groups
+        on
+            priced_metrics.invoice_id = priced_groups.invoice_id
+            and priced_metrics.metric_name = priced_groups.metric_name
+            and events.group_value = priced_groups.group_value
 
-    ),
-{% endfor %}
+),
 
 ranked_events as (
 
@@ -491,10 +488,27 @@ final as (
 ),
 
 {% if is_incremental() %}
-    {%- set additive_metrics = [] -%}
-    {%- for metric in metrics if usage_billing.is_additive(metric) -%}
-        {%- do additive_metrics.append(metric) -%}
-    {%- endfor %}
+    {%- set additive_metrics = usage_billing.additive_metrics() %}
+    added_in_periods as (
+
+        select
+            added_in_priced_metrics.invoice_id,
+            added_in_priced_metrics.metric_name,
+            -- A group without a price of its own is billed in the default group.
+            priced_groups.group_value,
+            added_in_priced_metrics.metric_value,
+            added_in_priced_metrics.metric_value_text
+        from added_in_priced_metrics
+        inner join invoices_to_add_to
+            on added_in_priced_metrics.invoice_id = invoices_to_add_to.invoice_id
+        left join priced_groups
+            on
+                added_in_priced_metrics.invoice_id = priced_groups.invoice_id
+                and added_in_priced_metrics.metric_name = priced_groups.metric_name
+                and added_in_priced_metrics.group_value = priced_groups.group_value
+
+    ),
+
     added as (
 
         -- The added events' quantity per priced group (all of additive metrics, see above).

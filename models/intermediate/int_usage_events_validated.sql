@@ -107,7 +107,8 @@ customer_aliases as (
 
         -- Only an event with a row an earlier run read (loaded by the newest it saw, or without
         -- a load time) can have a version billed until now. Most of a run's events are new:
-        -- looking only these up in the stored rows spares reading all of them.
+        -- only these are looked up among the stored rows (which are still scanned, but against
+        -- a small set of keys).
         select event_key
         from keyed_to_check
         group by event_key

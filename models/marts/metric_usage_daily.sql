@@ -5,10 +5,7 @@
     relations; on every other day its new events of count and sum metrics are added to the stored
     quantities, so the run reads the events it added, not the whole day's. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
-{%- set additive_metrics = [] -%}
-{%- for metric in metrics if usage_billing.is_additive(metric) -%}
-    {%- do additive_metrics.append(metric) -%}
-{%- endfor -%}
+{%- set additive_metrics = usage_billing.additive_metrics() -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
