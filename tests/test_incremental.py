@@ -281,8 +281,12 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
         event("e1", "request", "2024-02-10T10:00:00Z", {"user": "a"}),
         event("e2", "payment", "2024-02-10T11:00:00Z", {"amount": 10.5}),
         event("e3", "payment", "2024-02-11T09:00:00Z", {"amount": 5.25}),
+        event("e5", "request", "2024-02-12T08:00:00Z", {"user": "b"}),
     ]
-    _load(database, first, [FIRST_LOAD] * len(first))
+    # e1, e2 and e5 load before the next run's lookback window, so their rows are found in the raw
+    # table by id; e3 loads last, so the next run reads it again.
+    early = FIRST_LOAD - timedelta(hours=5)
+    _load(database, first, [early, early, FIRST_LOAD, early])
     run_dbt(["build", "--exclude", "resource_type:test"], database, build_vars)
     ((first_run,),) = scenario.rows(
         "select distinct processed_at from billing.int_usage_events_validated"
@@ -292,8 +296,9 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
         first[0],  # re-sent as is
         event("e2", "payment", "2024-02-10T11:00:00Z", {"amount": 20}),  # corrected
         event("e4", "payment", "2024-02-10T12:00:00Z", {"amount": 1.25}),  # new
+        {**first[3], "event_properties": "{broken"},  # must not hide e5's good row
     ]
-    # Within the lookback of the first load: e3 is read again too.
+    # Within the lookback of the first load's newest row: e3 is read again too.
     _load(database, second, [FIRST_LOAD + timedelta(hours=1)] * len(second))
     run_dbt(["build"], database, build_vars)
 
@@ -303,7 +308,11 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
             " group by event_key"
         )
     )
-    assert processed["e1"] == processed["e3"] == first_run
+    assert processed["e1"] == processed["e3"] == processed["e5"] == first_run
+    assert scenario.rows(
+        "select rejection_reason from billing.int_usage_events_validated"
+        " where event_key = 'e5' order by all"
+    ) == [("bad_properties",), (None,)]
     assert processed["e2"] == processed["e4"] != first_run
     assert scenario.rows(
         "select distinct event_key, replaced_customer_id, replaced_event_at"
@@ -320,6 +329,7 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     )
     assert daily == [
         ("requests|2024-02-10|9:cus_alpha|-", D(1), 1),
+        ("requests|2024-02-12|9:cus_alpha|-", D(1), 1),
         ("volume|2024-02-10|9:cus_alpha|-", D("21.25"), 2),
         ("volume|2024-02-11|9:cus_alpha|-", D("5.25"), 1),
     ]
@@ -328,4 +338,4 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
         " from billing.int_usage_by_billing_period"
         " where customer_id = 'cus_alpha' and period_start = '2024-02-01'"
         " and metric_name in ('requests', 'volume') order by all"
-    ) == [("requests", D(1), 1), ("volume", D("26.5"), 3)]
+    ) == [("requests", D(2), 2), ("volume", D("26.5"), 3)]

@@ -1,7 +1,8 @@
 {#- Every raw event with its customer and, when it is not billed, the reason. Incremental: a
-    run re-checks only the event keys that received rows since the last run (minus a lookback
-    for stragglers) and the events rejected for an alias that now exists; each key is checked
-    against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
+    run re-checks only the events that received rows no run has read (loaded since the last
+    run, minus a lookback for stragglers) and the events rejected for an alias that now exists;
+    each is checked against all its raw rows, so the last-loaded repeat wins however the rows
+    arrived. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 {%- set property_paths = usage_billing.event_property_paths(metrics) -%}
 {#- An accepted event keeps its raw text (id, alias, timestamp as sent, JSON) only where a later
@@ -24,17 +25,7 @@
     unique_key='event_key',
 ) }}
 
--- Streamed where the engine would store it: a full build reads it in the count of repeats and
--- in both branches below. Stored, every wide raw row spilled at 100 M events; scanning the raw
--- table again costs less than writing and re-reading them (this statement at 100 M: 315 s
--- stored, 179 to 189 s streamed).
-with events as {{ usage_billing.not_materialized() }} (
-
-    select * from {{ ref('stg_usage_events') }}
-
-),
-
-customer_aliases as (
+with customer_aliases as (
 
     select * from {{ ref('stg_customer_aliases') }}
 
@@ -50,25 +41,54 @@ customer_aliases as (
                 'hour',
                 -var('usage_billing_incremental_lookback_hours'),
                 "coalesce(max(loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))",
-            ) }} as reread_from,
-            max(loaded_at) as newest_seen
+            ) }} as reread_from
         from {{ this }}
+
+    ),
+
+    recent_raw as (
+
+        -- The raw rows loaded since the last run, minus the lookback for stragglers committed
+        -- late. Filtered on the load time alone, which the raw table's zone maps can skip by.
+        select raw_events.*
+        from {{ source('usage_billing', 'usage_events') }} as raw_events
+        where raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
+
+    ),
+
+    recent_keyed as (
+
+        {{ usage_billing.staged_usage_events('recent_raw') }}
+
+    ),
+
+    stored_recent as (
+
+        -- How many rows of that window each event has stored: the rows earlier runs read.
+        select
+            previous.event_key,
+            count(*) as stored_rows
+        from {{ this }} as previous
+        where previous.loaded_at > (select last_run.reread_from from last_run)
+        group by previous.event_key
 
     ),
 
     keys_to_check as (
 
-        -- The events that received a row since the last run (minus the lookback), and those
-        -- rejected only for an alias that now exists.
-        select cast(recent.{{ raw_id }} as {{ dbt.type_string() }}) as event_id
-        from {{ source('usage_billing', 'usage_events') }} as recent
-        where
-            recent.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
-            and recent.{{ raw_id }} is not null
+        -- The events with a row in the window that no run has read (it has more or fewer rows
+        -- there than are stored), and those rejected only for an alias that now exists. A row
+        -- the lookback reads again is not checked again.
+        select recent_keyed.event_key
+        from recent_keyed
+        left join stored_recent
+            on recent_keyed.event_key = stored_recent.event_key
+        group by recent_keyed.event_key, stored_recent.stored_rows
+        having count(*) <> coalesce(stored_recent.stored_rows, 0)
 
         union
 
-        select previous.event_id
+        select previous.event_key
         from {{ this }} as previous
         inner join customer_aliases
             on previous.customer_alias = customer_aliases.customer_alias
@@ -76,45 +96,59 @@ customer_aliases as (
 
     ),
 
-    raw_to_check as (
+    stored_versions as (
 
-        -- Every raw row of those events, and the new rows without an id. Filtered on the raw
-        -- columns, so only these rows are parsed and checked below; two disjoint semi-joins
-        -- rather than one filter with `or`, which made DuckDB mark every raw row.
+        -- The stored rows of those events, in one scan of the stored table: the version billed
+        -- until now, and whether the event has rows from before the window.
+        select
+            previous.event_key,
+            {%- for column in compared_columns %}
+                previous.{{ column }},
+            {%- endfor %}
+            previous.loaded_at,
+            previous.rejection_reason,
+            previous.processed_at
+        from {{ this }} as previous
+        where previous.event_key in (select keys_to_check.event_key from keys_to_check)
+
+    ),
+
+    keys_with_older_rows as (
+
+        select stored_versions.event_key
+        from stored_versions
+        where
+            stored_versions.loaded_at <= (select last_run.reread_from from last_run)
+            or stored_versions.loaded_at is null
+        group by stored_versions.event_key
+
+    ),
+
+    older_raw as (
+
+        -- Their raw rows from before the window, so each event is checked against all its rows.
+        -- Usually none: most of a run's events are new, and then the raw table is not scanned.
         select raw_events.*
         from {{ source('usage_billing', 'usage_events') }} as raw_events
         where
             cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }})
-            in (select keys_to_check.event_id from keys_to_check)
-
-        union all
-
-        select raw_events.*
-        from {{ source('usage_billing', 'usage_events') }} as raw_events
-        where
-            raw_events.{{ raw_id }} is null
-            and raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
+            in (select keys_with_older_rows.event_key from keys_with_older_rows)
+            and (
+                raw_events.{{ raw_loaded_at }} <= (select last_run.reread_from from last_run)
+                or raw_events.{{ raw_loaded_at }} is null
+            )
 
     ),
 
     keyed_to_check as (
 
-        {{ usage_billing.staged_usage_events('raw_to_check') }}
+        select recent_keyed.*
+        from recent_keyed
+        where recent_keyed.event_key in (select keys_to_check.event_key from keys_to_check)
 
-    ),
+        union all
 
-    keys_seen_before as (
-
-        -- Only an event with a row an earlier run read (loaded by the newest it saw, or without
-        -- a load time) can have a version billed until now. Most of a run's events are new:
-        -- only these are looked up among the stored rows (which are still scanned, but against
-        -- a small set of keys).
-        select event_key
-        from keyed_to_check
-        group by event_key
-        having
-            min(loaded_at) <= (select last_run.newest_seen from last_run)
-            or count(loaded_at) < count(*)
+        {{ usage_billing.staged_usage_events('older_raw') }}
 
     ),
 
@@ -123,21 +157,23 @@ customer_aliases as (
         -- The version billed until now, as later models read it: where it changed, they also
         -- recompute where it used to count.
         select
-            previous.event_key,
+            stored_versions.event_key,
             {%- for column in compared_columns %}
-                previous.{{ column }},
+                stored_versions.{{ column }},
             {%- endfor %}
-            previous.processed_at
-        from {{ this }} as previous
-        where
-            previous.rejection_reason is null
-            and previous.event_key in (select keys_seen_before.event_key from keys_seen_before)
+            stored_versions.processed_at
+        from stored_versions
+        where stored_versions.rejection_reason is null
 
     ),
 {% else %}
-    keyed_to_check as (
+    -- Streamed where the engine would store it: a full build reads it in the count of repeats
+    -- and in both branches below. Stored, every wide raw row spilled at 100 M events; scanning
+    -- the raw table again costs less than writing and re-reading them (this statement at
+    -- 100 M: 315 s stored, 179 to 189 s streamed).
+    keyed_to_check as {{ usage_billing.not_materialized() }} (
 
-        select * from events
+        select * from {{ ref('stg_usage_events') }}
 
     ),
 {% endif %}
@@ -302,8 +338,8 @@ checked_versions as (
 {% if is_incremental() %}
     unchanged_keys as (
 
-        -- Re-checked events billed as before (a repeat, or a row re-read by the lookback): their
-        -- rows keep the earlier processed_at, so later models see no change and add nothing.
+        -- Re-checked events billed as before (an identical repeat): their rows keep the earlier
+        -- processed_at, so later models see no change and add nothing.
         select
             previous_versions.event_key,
             previous_versions.processed_at
