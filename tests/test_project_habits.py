@@ -4,11 +4,8 @@ and models hold no dialect-only SQL (that lives in macros/cross_db/ behind adapt
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +15,8 @@ import duckdb
 import pytest
 
 from sync.contracts import RAW_EVENTS_COLUMNS
+from warehouse_scenario import PROJECT_DIR, run_dbt
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-DBT = Path(sys.executable).parent / "dbt"
 PUBLIC_MODEL_DIR = "models/marts/"
 
 
@@ -30,30 +26,6 @@ class DbtArtifacts:
     catalog: dict[str, Any]
 
 
-def _run_dbt(args: list[str], work_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(work_dir),
-        "USAGE_BILLING_TARGET": "duckdb",
-        "USAGE_BILLING_DUCKDB_PATH": str(work_dir / "habits.duckdb"),
-    }
-    command = [
-        str(DBT),
-        *args,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-    ]
-    result = subprocess.run(
-        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(f"`dbt {' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
-
-
 @pytest.fixture(scope="module")
 def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> DbtArtifacts:
     """Parse the project, build every model empty on a throw-away DuckDB file (the catalog reads
@@ -61,11 +33,12 @@ def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> DbtArtifacts:
     work_dir = tmp_path_factory.mktemp("habits")
     # The example profile, not the developer's profiles.yml: the DuckDB output, file from the env.
     shutil.copy(PROJECT_DIR / "profiles.example.yml", work_dir / "profiles.yml")
-    _run_dbt(["parse"], work_dir)
-    with duckdb.connect(str(work_dir / "habits.duckdb")) as connection:
+    database = work_dir / "habits.duckdb"
+    run_dbt(["parse"], database, profiles_dir=work_dir)
+    with duckdb.connect(str(database)) as connection:
         connection.execute('create schema if not exists "raw"')
         connection.execute(f'create table "raw"."usage_events" ({RAW_EVENTS_COLUMNS})')
-    _run_dbt(
+    run_dbt(
         [
             "build",
             "--empty",
@@ -77,9 +50,10 @@ def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> DbtArtifacts:
             "snapshot",
             "--quiet",
         ],
-        work_dir,
+        database,
+        profiles_dir=work_dir,
     )
-    _run_dbt(["docs", "generate", "--quiet"], work_dir)
+    run_dbt(["docs", "generate", "--quiet"], database, profiles_dir=work_dir)
     target = work_dir / "target"
     return DbtArtifacts(
         manifest=json.loads((target / "manifest.json").read_text()),
