@@ -156,12 +156,7 @@ with customer_aliases as (
 
         -- The version billed until now, as later models read it: where it changed, they also
         -- recompute where it used to count.
-        select
-            stored_versions.event_key,
-            {%- for column in compared_columns %}
-                stored_versions.{{ column }},
-            {%- endfor %}
-            stored_versions.processed_at
+        select stored_versions.*
         from stored_versions
         where stored_versions.rejection_reason is null
 
