@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import duckdb
 
@@ -39,7 +40,19 @@ class Pricing:
 
 
 class DbtFailedError(AssertionError):
-    """dbt exited non-zero; the message carries its output."""
+    """A dbt run failed; the message names what stopped it and every node that did not pass."""
+
+
+def dbt_problems(result: Any) -> list[str]:
+    """What went wrong in a dbtRunner result: the exception that stopped dbt, and each node
+    that did not pass with its status and message."""
+    problems = [f"dbt stopped: {result.exception}"] if result.exception is not None else []
+    problems += [
+        f"{node.node.unique_id}: {node.status}: {node.message}"
+        for node in getattr(result.result, "results", None) or []
+        if str(node.status) not in {"success", "pass"}
+    ]
+    return problems
 
 
 def run_dbt(
@@ -69,30 +82,19 @@ def run_dbt(
     if vars_:
         command += ["--vars", json.dumps(vars_)]
     environment = {"USAGE_BILLING_TARGET": "duckdb", "USAGE_BILLING_DUCKDB_PATH": str(database)}
-    previous = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        result = dbtRunner().invoke(command)
-    finally:
-        # dbt-duckdb keeps the database open for the next invocation; close it, so that this
-        # process and the CLI's subprocesses can open the file again.
-        with DuckDBConnectionManager._LOCK:
-            if DuckDBConnectionManager._ENV is not None:
-                DuckDBConnectionManager._ENV.close()
-                DuckDBConnectionManager._ENV = None
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with mock.patch.dict(os.environ, environment):
+        try:
+            result = dbtRunner().invoke(command)
+        finally:
+            # dbt-duckdb keeps the database open for the next invocation; close it, so that
+            # this process and the CLI's subprocesses can open the file again.
+            with DuckDBConnectionManager._LOCK:
+                if DuckDBConnectionManager._ENV is not None:
+                    DuckDBConnectionManager._ENV.close()
+                    DuckDBConnectionManager._ENV = None
     if not result.success:
-        problems = [f"dbt stopped: {result.exception}"] if result.exception else []
-        problems += [
-            f"{node.node.unique_id}: {node.status}: {node.message}"
-            for node in getattr(result.result, "results", None) or []
-            if str(node.status) not in {"success", "pass"}
-        ]
-        raise DbtFailedError(f"dbt {' '.join(args)} failed:\n" + "\n".join(problems))
+        problems = "\n".join(dbt_problems(result))
+        raise DbtFailedError(f"dbt {' '.join(args)} failed:\n{problems}")
 
 
 def column_names(columns_ddl: str) -> list[str]:

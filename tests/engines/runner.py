@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from engines.scenarios import SCENARIOS, ScenarioData
 from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
-from warehouse_scenario import PROJECT_DIR, column_names
+from warehouse_scenario import PROJECT_DIR, column_names, dbt_problems
 
 MARTS = ["invoices", "invoice_lines", "billable_usage", "usage_events_rejected"]
 # After this scenario is built, the sync pushes its final invoices to the webhook receiver the
@@ -253,14 +253,7 @@ def build(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> d
             json.dumps(build_vars, default=str),
         ]
     )
-    problems = []
-    if result.exception is not None:
-        problems.append(f"dbt stopped: {result.exception}")
-    for node_result in getattr(result.result, "results", None) or []:
-        if str(node_result.status) not in {"success", "pass"}:
-            node = node_result.node.unique_id
-            problems.append(f"{node}: {node_result.status}: {node_result.message}")
-    return {"success": bool(result.success), "problems": problems}
+    return {"success": bool(result.success), "problems": dbt_problems(result)}
 
 
 def plain(value: Any) -> Any:
