@@ -98,8 +98,8 @@ with customer_aliases as (
 
     stored_versions as (
 
-        -- The stored rows of those events, in one scan of the stored table: the version billed
-        -- until now, and whether the event has rows from before the window.
+        -- The stored rows of those events: the version billed until now, and whether the event
+        -- has rows from before the window. One scan of the stored keys finds them.
         select
             previous.event_key,
             {%- for column in compared_columns %}
@@ -109,7 +109,9 @@ with customer_aliases as (
             previous.rejection_reason,
             previous.processed_at
         from {{ this }} as previous
-        where previous.event_key in (select keys_to_check.event_key from keys_to_check)
+        where {{ usage_billing.key_in_table(
+            this, 'previous', 'event_key', 'select keys_to_check.event_key from keys_to_check'
+        ) }}
 
     ),
 
