@@ -27,15 +27,20 @@
     )) -}}
 {% endmacro %}
 
+{#- Whether the table exists, asked of the warehouse: dbt's relation cache was filled at the
+    start of the run, before a pre-hook created the state tables. -#}
+{% macro table_exists(relation) %}
+    {{- return(adapter.get_columns_in_relation(relation) | length > 0) -}}
+{% endmacro %}
+
 {#- Every model's state row as a dict by model name; empty before the first run that wrote one
     (and at parse time). -#}
 {% macro stored_build_state() %}
     {%- set states = {} -%}
-    {%- if not execute -%}{{ return(states) }}{%- endif -%}
+    {#- Engines that rebuild these models in full every run keep no state. -#}
+    {%- if not execute or usage_billing.usage_materialization() != 'incremental' -%}{{ return(states) }}{%- endif -%}
     {%- set state = usage_billing.build_state_relation() -%}
-    {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
-        {{ return(states) }}
-    {%- endif -%}
+    {%- if not usage_billing.table_exists(state) -%}{{ return(states) }}{%- endif -%}
     {%- set rows = run_query(
         'select model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run from ' ~ state
     ) -%}
@@ -189,11 +194,6 @@
         'create table if not exists ' ~ usage_billing.billed_aliases_relation() ~ ' (customer_alias '
         ~ dbt.type_string() ~ ', customer_id ' ~ dbt.type_string() ~ ')',
     ] -%}
-    {#- dbt's relation cache was filled before the hook made them: later models look them up. -#}
-    {%- if execute -%}
-        {%- do adapter.cache_added(usage_billing.build_state_relation()) -%}
-        {%- do adapter.cache_added(usage_billing.billed_aliases_relation()) -%}
-    {%- endif -%}
     {%- if is_incremental() and usage_billing.build_mode(model_name)['mode'] == 'full' -%}
         {%- do statements.append('delete from ' ~ this) -%}
     {%- endif -%}
@@ -243,7 +243,7 @@
     or none: int_usage_events_validated checks their events again. -#}
 {% macro repointed_alias_customers() %}
     {%- set billed = usage_billing.billed_aliases_relation() -%}
-    {%- if not execute or adapter.get_relation(database=billed.database, schema=billed.schema, identifier=billed.identifier) is none -%}
+    {%- if not execute or not usage_billing.table_exists(billed) -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set rows = run_query(
