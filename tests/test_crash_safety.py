@@ -28,7 +28,7 @@ import duckdb
 import pytest
 
 from killable_dbt import KillPoint, run_and_kill
-from test_incremental import VARS, _load, _pricing, _write_pricing
+from test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
 from warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,
@@ -45,7 +45,6 @@ D = Decimal
 BASE_VARS: dict[str, Any] = {**VARS, "usage_billing_pricing_schema": "pricing"}
 JANUARY, FEBRUARY, MARCH = datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1)
 AS_OF = datetime.fromisoformat(VARS["usage_billing_as_of"])  # January and February are final
-FIRST_LOAD = datetime(2024, 3, 15)
 # alpha-eu is alpha's second alias; nobody has none, so its events are rejected.
 ALIASES = ["alpha", "alpha-eu", "beta", "gamma", "ghost", "nobody"]
 # A normal build, less dbt's data tests and the seeds: the tests run in the build that sets the
