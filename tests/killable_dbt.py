@@ -76,6 +76,7 @@ def run_and_kill(
         target=_dbt_command_line, args=(list(args), dict(environment), writer)
     )
     process.start()
+    assert process.pid is not None  # started
     writer.close()  # the child holds the only write end: its exit ends the stream
     point: KillPoint | None = None
     started = finished = 0

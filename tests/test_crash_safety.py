@@ -28,11 +28,11 @@ import duckdb
 import pytest
 
 from killable_dbt import KillPoint, run_and_kill
+from sync.contracts import RAW_EVENTS_COLUMNS
 from test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
 from warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,
-    RAW_EVENTS_COLUMNS,
     DbtFailedError,
     Pricing,
     incremental_models,
@@ -481,24 +481,15 @@ CHANGES = {
 }
 
 
-@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
-def test_a_changed_input_is_applied_or_refused(
-    bench: Bench, base: Base, tmp_path: Path, change: Change
+def _assert_applied_or_refused(
+    bench: Bench, change: Change, compared: Sequence[str], full_refresh: Path
 ) -> None:
-    """After the change, a normal build gives a full refresh's tables, or fails with a message
-    naming what changed and `--full-refresh`; then, after that full refresh, a normal build
-    runs again and changes nothing. A silent success with stale rows fails."""
-    bench.restore(base.database)
-    if change.sql:
-        with duckdb.connect(str(bench.database)) as connection:
-            connection.execute(change.sql)
-    changed = bench.save(tmp_path / "changed.duckdb")
-    run_dbt([*BUILD, "--full-refresh"], bench.database, change.vars_)
-    reference = _tables(bench.database, base.compared)
-    assert reference["invoice_lines"] != base.tables["invoice_lines"], "the change bills the same"
-    refreshed = bench.save(tmp_path / "refreshed.duckdb")
-
-    bench.restore(changed)
+    """A normal build on the changed database at the bench gives the tables of `full_refresh`
+    (the same database after `dbt build --full-refresh`), or fails loudly: a message naming
+    what changed (one of change.names) and `--full-refresh`; then a normal build after that
+    full refresh must run and change nothing (the refusal is not repeated forever). A silent
+    success with stale rows fails."""
+    reference = _tables(full_refresh, compared)
     try:
         run_dbt(BUILD, bench.database, change.vars_)
     except DbtFailedError as error:
@@ -506,7 +497,26 @@ def test_a_changed_input_is_applied_or_refused(
         assert "--full-refresh" in message and any(name in message for name in change.names), (
             f"the build failed without naming one of {change.names} and --full-refresh: {message}"
         )
-        bench.restore(refreshed)  # as the message says: the full refresh, then normal builds
+        bench.restore(full_refresh)
         run_dbt(BUILD, bench.database, change.vars_)
-    problems = _differences(_tables(bench.database, base.compared), reference)
+    problems = _differences(_tables(bench.database, compared), reference)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_a_changed_input_is_applied_or_refused(
+    bench: Bench, base: Base, tmp_path: Path, change: Change
+) -> None:
+    """Usage is stored, an input changes, and a normal build runs: it must apply the change
+    as a full refresh would, or refuse loudly (_assert_applied_or_refused)."""
+    bench.restore(base.database)
+    if change.sql:
+        with duckdb.connect(str(bench.database)) as connection:
+            connection.execute(change.sql)
+    changed = bench.save(tmp_path / "changed.duckdb")
+    run_dbt([*BUILD, "--full-refresh"], bench.database, change.vars_)
+    full_refresh = bench.save(tmp_path / "full_refresh.duckdb")
+    changed_billing = _tables(full_refresh, ["invoice_lines"])["invoice_lines"]
+    assert changed_billing != base.tables["invoice_lines"], "the change bills the same"
+    bench.restore(changed)
+    _assert_applied_or_refused(bench, change, base.compared, full_refresh)
