@@ -6,7 +6,10 @@ The process is forked from a server that has already imported dbt (multiprocessi
 forkserver), and runs the same entry point as the `dbt` executable (`dbt.cli.main.cli`): a
 fresh `dbt` process spends about 6 s importing before it does anything, and a suite that
 kills twenty builds would spend two minutes on it. The server imports and nothing else, so
-each child starts as a new `dbt` process would after its imports, and dies as one would."""
+each child starts as a new `dbt` process would after its imports, and dies as one would. A
+killed dbt leaves the semaphores of its locks behind; multiprocessing's resource tracker, which
+the children share with the test session, removes them when the session ends and warns that
+it did ("leaked semaphore objects")."""
 
 from __future__ import annotations
 
