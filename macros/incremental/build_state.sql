@@ -27,26 +27,31 @@
     )) -}}
 {% endmacro %}
 
-{#- Whether the table exists, asked of the warehouse: dbt's relation cache was filled at the
-    start of the run, before a pre-hook created the state tables. -#}
+{#- Whether the table exists, as dbt's relation cache knows it (filled at the start of the run):
+    a state table that a pre-hook of this run created reads as absent, so the models after it
+    rebuild in full once, which a run that had no state must do anyway. -#}
 {% macro table_exists(relation) %}
-    {{- return(adapter.get_columns_in_relation(relation) | length > 0) -}}
+    {{- return(adapter.get_relation(
+        database=relation.database, schema=relation.schema, identifier=relation.identifier
+    ) is not none) -}}
 {% endmacro %}
 
 {#- Every model's state row as a dict by model name; empty before the first run that wrote one
-    (and at parse time). -#}
-{% macro stored_build_state() %}
+    (and at parse time). `fingerprint_matches` compares the row's fingerprint with what
+    `model_name`'s definitions hash to now (meaningful on its own row). -#}
+{% macro stored_build_state(model_name) %}
     {%- set states = {} -%}
     {#- Engines that rebuild these models in full every run keep no state. -#}
     {%- if not execute or usage_billing.usage_materialization() != 'incremental' -%}{{ return(states) }}{%- endif -%}
     {%- set state = usage_billing.build_state_relation() -%}
     {%- if not usage_billing.table_exists(state) -%}{{ return(states) }}{%- endif -%}
     {%- set rows = run_query(
-        'select model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run from ' ~ state
+        "select model_name, fingerprint = '" ~ usage_billing.definitions_fingerprint(model_name)
+        ~ "' as fingerprint_matches, consumed_through, previous_through, built_run, rebuilt_run from " ~ state
     ) -%}
     {%- for row in rows -%}
         {%- do states.update({row['model_name']: {
-            'fingerprint': row['fingerprint'],
+            'fingerprint_matches': row['fingerprint_matches'],
             'consumed_through': row['consumed_through'],
             'previous_through': row['previous_through'],
             'built_run': row['built_run'],
@@ -101,7 +106,7 @@
     `reason` says why a run is full; it is logged. -#}
 {% macro build_mode(model_name) %}
     {%- set fingerprint = usage_billing.definitions_fingerprint(model_name) -%}
-    {%- set states = usage_billing.stored_build_state() -%}
+    {%- set states = usage_billing.stored_build_state(model_name) -%}
     {%- set own = states.get(model_name) -%}
     {%- set validated = states.get('int_usage_events_validated') or {} -%}
     {%- set upstream = ['int_usage_events_validated'] if model_name != 'int_usage_events_validated' else [] -%}
@@ -116,7 +121,7 @@
     {%- set reason = namespace(text=none) -%}
     {%- if own is none -%}
         {%- set reason.text = 'it has no build state (built by an older version, or the state table was dropped)' -%}
-    {%- elif own['fingerprint'] != fingerprint -%}
+    {%- elif not own['fingerprint_matches'] -%}
         {%- set reason.text = 'the definitions its rows were computed from changed' -%}
     {%- else -%}
         {%- for name in upstream -%}
@@ -206,7 +211,7 @@
         {{- return('select 1') -}}
     {%- endif -%}
     {%- set mode = usage_billing.build_mode(model_name) -%}
-    {%- set own = usage_billing.stored_build_state().get(model_name) or {} -%}
+    {%- set own = usage_billing.stored_build_state(model_name).get(model_name) or {} -%}
     {%- set run = usage_billing.run_started_timestamp() -%}
     {%- set rebuilt_run = run if mode['mode'] == 'full' else usage_billing.timestamp_literal(own.get('rebuilt_run')) -%}
     {%- if model_name == 'int_usage_events_validated' -%}
@@ -221,7 +226,11 @@
             {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
         {%- endif -%}
     {%- else -%}
-        {%- set consumed = usage_billing.timestamp_literal(mode['through']) -%}
+        {#- What the model before it had consumed (a first build may not see the state table). -#}
+        {%- set upstream = 'int_usage_events_validated' if model_name == 'int_usage_events_matched_to_metrics'
+            else 'int_usage_events_matched_to_metrics' -%}
+        {%- set consumed = '(select upstream_state.consumed_through from ' ~ usage_billing.build_state_relation()
+            ~ " as upstream_state where upstream_state.model_name = '" ~ upstream ~ "')" -%}
         {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
     {%- endif -%}
     {%- set statements = [
