@@ -41,8 +41,8 @@ coverings as (
     from periods
     inner join closed_periods
         on
-            (closed_periods.customer_id is null or closed_periods.customer_id = periods.customer_id)
-            and closed_periods.closed_through >= periods.period_last_date
+            (closed_periods.customer_id is null or periods.customer_id = closed_periods.customer_id)
+            and periods.period_last_date <= closed_periods.closed_through
     group by periods.invoice_id
 
 ),

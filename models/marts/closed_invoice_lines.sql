@@ -50,15 +50,26 @@ newly_closed as (
 final as (
 
     select
-        {%- for name, type in usage_billing.closed_invoice_line_columns() %}
-            {%- if name in ['closed_through', 'closed_at'] %}
-        newly_closed.{{ name }},
-            {%- elif name == 'frozen_at' %}
+        computed_lines.invoice_line_id,
+        computed_lines.invoice_id,
+        computed_lines.line_number,
+        computed_lines.line_type,
+        computed_lines.price_id,
+        computed_lines.credit_grant_id,
+        computed_lines.metric_name,
+        computed_lines.group_value,
+        computed_lines.adjusted_invoice_id,
+        computed_lines.description,
+        computed_lines.tier,
+        computed_lines.quantity,
+        computed_lines.unit_price,
+        computed_lines.flat_amount,
+        computed_lines.amount,
+        computed_lines.currency,
+        computed_lines.is_percentage,
+        newly_closed.closed_through,
+        newly_closed.closed_at,
         {{ usage_billing.run_started_timestamp() }} as frozen_at
-            {%- else %}
-        computed_lines.{{ name }},
-            {%- endif %}
-        {%- endfor %}
     from computed_lines
     inner join newly_closed
         on computed_lines.invoice_id = newly_closed.invoice_id
