@@ -9,13 +9,17 @@ The scenario (USD, UTC, billing clock 2024-04-15 12:00, so January to March are 
   credit g1 of $200. Usage: January 150, February 20, March 40, April 5 (live).
 - `other`: $2 a unit. January 10, February 3.
 - `ended`: $1 a unit, January only (the subscription ends on 1 February). January 10.
-Closed from the first build: `grad` and `ended` through 2024-01-31.
+- `corrected`: a $10 fee and $1 a unit; prepaid credit g2 of $100. January 50 units, February
+  5, March none.
+Closed from the first build: `grad`, `ended` and `corrected` through 2024-01-31.
 
 Build 1 (either policy):
 - grad January: fee 10 + tier 1 100 x $1 + tier 2 50 x $0.50 = 25 -> 135; g1 pays 135 -> 0.
 - grad February: 10 + 20 = 30; g1 pays 30 -> 0. March: 10 + 40 = 50; g1 has 35 left -> 15.
 - other January 10 x $2 = 20; ended January 10.
-Build 2 loads late usage: grad January +30 units, other January +5, ended January +3.
+- corrected January 10 + 50 = 60, February 15, March 10, all paid by g2 (85 of 100).
+Build 2 loads late usage: grad January +30 units, other January +5, ended January +3, and
+corrected's January event again with 20 units instead of 50 (a correction).
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ LATE_FEB = "Late usage for 2024-02-01 to 2024-02-29: Units"
 
 def pricing() -> Pricing:
     tables = Pricing()
-    for customer in ["grad", "other", "ended"]:
+    for customer in ["grad", "other", "ended", "corrected"]:
         tables.customers.append({"customer_id": customer, "name": customer})
         tables.customer_aliases.append({"alias": customer, "customer_id": customer})
         tables.plans.append({"plan_id": customer, "name": customer})
@@ -77,24 +81,29 @@ def pricing() -> Pricing:
         | {"metric": "units", "description": "Units", "unit_price": D(2), **common},
         {"price_id": "ended_units", "plan_id": "ended", "pricing_model": "per_unit"}
         | {"metric": "units", "description": "Units", "unit_price": D(1), **common},
+        {"price_id": "corrected_fee", "plan_id": "corrected", "pricing_model": "flat"}
+        | {"description": "Fee", "flat_amount": D(10), **common},
+        {"price_id": "corrected_units", "plan_id": "corrected", "pricing_model": "per_unit"}
+        | {"metric": "units", "description": "Units", "unit_price": D(1), **common},
     ]
     tables.price_tiers += [
         {"price_id": "grad_units", "tier": 1, "up_to": D(100), "unit_price": D(1)},
         {"price_id": "grad_units", "tier": 2, "up_to": None, "unit_price": D("0.5")},
     ]
-    tables.credit_grants.append(
+    tables.credit_grants += [
         {
-            "grant_id": "g1",
-            "customer_id": "grad",
+            "grant_id": grant_id,
+            "customer_id": customer,
             "currency": "USD",
-            "amount": D(200),
+            "amount": D(amount),
             "granted_at": datetime(2023, 12, 1),
             "priority": 1,
         }
-    )
+        for grant_id, customer, amount in [("g1", "grad", 200), ("g2", "corrected", 100)]
+    ]
     tables.closed_periods += [
         {"customer_id": customer, "closed_through": "2024-01-31", "closed_at": datetime(2024, 2, 5)}
-        for customer in ["grad", "ended"]
+        for customer in ["grad", "ended", "corrected"]
     ]
     return tables
 
@@ -112,11 +121,14 @@ EVENTS = [
     usage("o_jan", "other", "2024-01-10", 10, FIRST_LOAD),
     usage("o_feb", "other", "2024-02-10", 3, FIRST_LOAD),
     usage("e_jan", "ended", "2024-01-10", 10, FIRST_LOAD),
+    usage("c_jan", "corrected", "2024-01-10", 50, FIRST_LOAD),
+    usage("c_feb", "corrected", "2024-02-10", 5, FIRST_LOAD),
 ]
 LATE_2 = [
     usage("g_jan_late", "grad", "2024-01-20", 30, "2024-04-02 00:00:00"),
     usage("o_jan_late", "other", "2024-01-20", 5, "2024-04-02 00:00:00"),
     usage("e_jan_late", "ended", "2024-01-20", 3, "2024-04-02 00:00:00"),
+    usage("c_jan", "corrected", "2024-01-10", 20, "2024-04-02 00:00:00"),
 ]
 
 
@@ -238,7 +250,7 @@ def test_first_build_freezes_the_closed_final_invoices(next_open: list[Stage]) -
         ("usage", "Tier 2 - Units", D(25), None),
         ("credit", "Prepaid credit g1", D(-135), None),
     ]
-    assert first.frozen_invoices == ["sub_ended/2024-01-01", JAN]
+    assert first.frozen_invoices == ["sub_corrected/2024-01-01", "sub_ended/2024-01-01", JAN]
     assert [(k, first.invoices[k]["is_closed"]) for k in [JAN, FEB, "sub_other/2024-01-01"]] == [
         (JAN, True),
         (FEB, False),
@@ -274,7 +286,7 @@ def test_late_usage_is_billed_at_the_closed_periods_marginal_price(next_open: li
     # March: 50, g1's last 65 - 45 = 20 -> 30 due (build 1: 35 drawn, 15 due).
     assert second.lines[MAR][-1] == ("credit", "Prepaid credit g1", D(-20), None)
     assert second.invoices[MAR]["total"] == D(30)
-    assert second.balances == [("g1", D(200), D(0), 3)]
+    assert second.balances[0] == ("g1", D(200), D(0), 3)
 
 
 def test_an_open_period_of_another_customer_is_still_revised(next_open: list[Stage]) -> None:
@@ -284,13 +296,49 @@ def test_an_open_period_of_another_customer_is_still_revised(next_open: list[Sta
 
 def test_late_usage_without_a_later_period_is_listed_unbilled(next_open: list[Stage]) -> None:
     second = next_open[1]
-    assert second.adjustments == [
+    assert second.adjustments[1:] == [
         ("sub_ended/2024-01-01", None, LATE_JAN, D(13), D(10), D(0), D(3), "unbilled"),
         (JAN, FEB, LATE_JAN, D(140), D(125), D(0), D(15), "on_invoice"),
     ]
     assert "sub_ended/2024-01-01" not in {
         line[3] for lines in second.lines.values() for line in lines if line[3]
     }
+
+
+def test_a_correction_down_is_a_negative_adjustment_credit_does_not_pay(
+    next_open: list[Stage],
+) -> None:
+    first, second = next_open[0], next_open[1]
+    corrected = "sub_corrected/2024-01-01"
+    assert second.lines[corrected] == first.lines[corrected]
+    assert first.lines[corrected][-1] == ("credit", "Prepaid credit g2", D(-60), None)
+    # January billed 50 units, now 20: -$30.00 on February, which then owes 10 + 5 - 30 = -15.
+    # The fee's bucket (10) is offset by the units' bucket (5 - 30 = -25) before credit, so g2
+    # pays nothing of February (it paid 15 in build 1): its total is -$15.00, a credit due.
+    assert second.lines["sub_corrected/2024-02-01"] == [
+        ("fee", "Fee", D(10), None),
+        ("usage", "Units", D(5), None),
+        ("late_usage_adjustment", LATE_JAN, D(-30), corrected),
+    ]
+    february = second.invoices["sub_corrected/2024-02-01"]
+    assert (february["subtotal"], february["credits_applied"], february["total"]) == (
+        D(-15),
+        D(0),
+        D(-15),
+    )
+    # March's fee 10 from g2's 100 - 60 frozen = 40: used 70, 30 left.
+    assert second.invoices["sub_corrected/2024-03-01"]["total"] == D(0)
+    assert second.balances[1] == ("g2", D(70), D(30), 2)
+    assert second.adjustments[0] == (
+        corrected,
+        "sub_corrected/2024-02-01",
+        LATE_JAN,
+        D(20),
+        D(50),
+        D(0),
+        D(-30),
+        "on_invoice",
+    )
 
 
 def test_full_refresh_keeps_frozen_invoices_and_closing_for_all_customers(
@@ -301,6 +349,8 @@ def test_full_refresh_keeps_frozen_invoices_and_closing_for_all_customers(
     assert third.invoices[JAN]["content_hash"] == first.invoices[JAN]["content_hash"]
     # The row without a customer closes everyone's February (and other's January).
     assert third.frozen_invoices == [
+        "sub_corrected/2024-01-01",
+        "sub_corrected/2024-02-01",
         "sub_ended/2024-01-01",
         JAN,
         FEB,
@@ -340,7 +390,7 @@ def test_adjustments_frozen_on_a_closed_invoice_are_not_billed_again(
     ]
     assert fourth.invoices[MAR]["total"] == D(39)
     assert (JAN, MAR, LATE_JAN, D(147), D(125), D(20), D(2), "on_invoice") in fourth.adjustments
-    assert fourth.balances == [("g1", D(200), D(0), 3)]
+    assert fourth.balances == [("g1", D(200), D(0), 3), ("g2", D(70), D(30), 2)]
 
 
 def test_amend_closed_revises_the_closed_invoice(amended: list[Stage]) -> None:
@@ -373,9 +423,15 @@ def _pushed(stage: Stage) -> list[LedgerEntry]:
 def test_sync_never_amends_a_closed_invoice(next_open: list[Stage], amended: list[Stage]) -> None:
     steps, up_to_date = plan("webhook", next_open[1].versions.values(), _pushed(next_open[0]), None)
     amendments = {step.document.invoice_id: step.document for step in steps}
-    # Changed: February (the adjustment and its credit), March (credit), other's open January.
-    assert sorted(amendments) == [FEB, MAR, "sub_other/2024-01-01"]
-    assert up_to_date == len(next_open[1].versions) - 3
+    # Changed: February (the adjustment and its credit), March (credit), other's open January,
+    # corrected's February (its negative adjustment and credit).
+    assert sorted(amendments) == [
+        "sub_corrected/2024-02-01",
+        FEB,
+        MAR,
+        "sub_other/2024-01-01",
+    ]
+    assert up_to_date == len(next_open[1].versions) - 4
     february = amendments[FEB]
     assert february.kind == "amendment"
     assert sorted((change.description, change.amount) for change in february.changes) == [
