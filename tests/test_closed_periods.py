@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,7 @@ class Stage:
     adjustments: list[tuple[Any, ...]]
     balances: list[tuple[Any, ...]]
     frozen_invoices: list[str]
+    closings: list[tuple[Any, ...]]
     versions: dict[str, InvoiceVersion]
 
 
@@ -176,10 +177,22 @@ def capture(scenario: Scenario) -> Stage:
             f"select distinct invoice_id from {MARTS_SCHEMA}.closed_invoice_lines order by 1"
         )
     ]
+    closings = scenario.rows(
+        f"""
+        select distinct invoice_id, closed_through, closed_at
+        from {MARTS_SCHEMA}.closed_invoice_lines order by invoice_id
+        """
+    )
     with duckdb.connect(str(scenario.database), read_only=True) as connection:
         versions = read_final_invoices(DuckDBWarehouse(connection), MARTS_SCHEMA)
     return Stage(
-        lines, invoices, adjustments, balances, frozen, {v.invoice_id: v for v in versions}
+        lines,
+        invoices,
+        adjustments,
+        balances,
+        frozen,
+        closings,
+        {v.invoice_id: v for v in versions},
     )
 
 
@@ -256,7 +269,7 @@ def test_first_build_freezes_the_closed_final_invoices(next_open: list[Stage]) -
         (FEB, False),
         ("sub_other/2024-01-01", False),
     ]
-    assert first.invoices[JAN]["closed_at"] == datetime(2024, 2, 5)
+    assert (JAN, date(2024, 1, 31), datetime(2024, 2, 5)) in first.closings
     # g1: 135 + 30 + 35 = 200.
     assert [first.invoices[k]["total"] for k in [JAN, FEB, MAR]] == [D(0), D(0), D(15)]
     assert first.adjustments == []
@@ -358,6 +371,7 @@ def test_full_refresh_keeps_frozen_invoices_and_closing_for_all_customers(
         "sub_other/2024-02-01",
     ]
     assert not third.invoices[MAR]["is_closed"]
+    assert (FEB, date(2024, 2, 29), datetime(2024, 3, 5)) in third.closings
     # The unit loaded in the build that closes other's January is in it: 16 x $2.
     assert third.lines["sub_other/2024-01-01"] == [("usage", "Units", D(32), None)]
     # grad's January now 190 units: 100 + 90 x 0.50 = 145, 125 frozen, nothing billed before

@@ -74,8 +74,7 @@ final as (
         billing_periods.status,
         coalesce(line_totals.line_count, 0) as line_count,
         coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
-        coalesce(closures.is_closed, false) as is_closed,
-        case when closures.is_closed then closures.closed_at end as closed_at
+        coalesce(closures.is_closed, false) as is_closed
     from billing_periods
     left join line_totals
         on billing_periods.invoice_id = line_totals.invoice_id
