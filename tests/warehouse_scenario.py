@@ -37,6 +37,7 @@ class Pricing:
     prices: list[dict[str, Any]] = field(default_factory=list)
     price_tiers: list[dict[str, Any]] = field(default_factory=list)
     credit_grants: list[dict[str, Any]] = field(default_factory=list)
+    closed_periods: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):
