@@ -93,6 +93,7 @@ def _event(
 
 
 def _first_batch(rng: random.Random) -> list[dict[str, Any]]:
+    """Events over the three months of every alias, a malformed one among them."""
     rows = [_event(rng, f"e{number}", JANUARY, AS_OF) for number in range(160)]
     # Three hours either side of each month's turn, where a customer's time zone decides the
     # period an event is billed in.
