@@ -44,9 +44,18 @@ def _dbt_command_line(
     os.dup2(output.fileno(), 2)
     output.close()
     sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import cli
 
-    cli.main(args=list(args), prog_name="dbt")
+    try:
+        cli.main(args=list(args), prog_name="dbt")
+    finally:
+        # multiprocessing ends a child with os._exit, skipping what the interpreter's exit does
+        # in the `dbt` executable: close the database dbt-duckdb keeps open (DuckDB checkpoints
+        # its log then), so that a build that finishes leaves what a finished `dbt` leaves.
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
 
 
 @dataclass(frozen=True)
