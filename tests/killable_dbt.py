@@ -13,6 +13,7 @@ it did ("leaked semaphore objects")."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
@@ -44,9 +45,18 @@ def _dbt_command_line(
     os.dup2(output.fileno(), 2)
     output.close()
     sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import cli
 
-    cli.main(args=list(args), prog_name="dbt")
+    try:
+        cli.main(args=list(args), prog_name="dbt")
+    finally:
+        # multiprocessing ends a child with os._exit, skipping what the interpreter's exit does
+        # in the `dbt` executable: close the database dbt-duckdb keeps open (DuckDB checkpoints
+        # its log then), so that a build that finishes leaves what a finished `dbt` leaves.
+        with DuckDBConnectionManager._LOCK:
+            if DuckDBConnectionManager._ENV is not None:
+                DuckDBConnectionManager._ENV.close()
 
 
 @dataclass(frozen=True)
@@ -99,10 +109,12 @@ def run_and_kill(
                 point = choose(int(start["total"]))
             if started == point.node:
                 time.sleep(point.delay_ms / 1000)
-                os.killpg(process.pid, signal.SIGKILL)
+                # A build that finished meanwhile is gone already (the server reaps its children).
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 description = (
                     f"killed {point.delay_ms} ms after node {point.node} of {start['total']}"
-                    f" started ({start['node']}), {finished} nodes done"
+                    f" started ({start['node']}), when {finished} had finished"
                 )
                 break
     process.join()
