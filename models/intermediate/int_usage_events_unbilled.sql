@@ -11,8 +11,7 @@
 {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
     {%- do gauge_names.append(usage_billing.sql_literal(metric['name'])) -%}
 {%- endfor -%}
-{%- set row_columns = ['is_from_relation', 'event_id', 'customer_id', 'event_at', 'metric_name',
-    'group_value', 'metric_value', 'metric_value_text'] -%}
+{%- set is_gauge = ('matched.metric_name in (' ~ gauge_names | join(', ') ~ ')') if gauge_names else 'false' %}
 
 -- Streamed where the engine would store it: read three times, with disjoint filters.
 with matched as {{ usage_billing.not_materialized() }} (
@@ -31,20 +30,24 @@ plain_unbilled as (
 
     -- A left join, not `not exists` with ranges, which some engines cannot decorrelate; an
     -- event counted in two periods yields two rows, both dropped.
-    select {% for column in row_columns %}matched.{{ column }}{{ ", " if not loop.last }}{% endfor %}
+    select
+        matched.is_from_relation,
+        matched.event_id,
+        matched.customer_id,
+        matched.event_at,
+        matched.metric_name,
+        matched.group_value,
+        matched.metric_value,
+        matched.metric_value_text
     from matched
     left join billing_windows
         on
             matched.customer_id = billing_windows.customer_id
             and matched.metric_name = billing_windows.metric_name
-            and billing_windows.period_start <= matched.event_at
-            and billing_windows.period_end > matched.event_at
-            and (billing_windows.is_default_price or billing_windows.group_value = matched.group_value)
-    where
-        billing_windows.customer_id is null
-        {%- if gauge_names %}
-            and matched.metric_name not in ({{ gauge_names | join(', ') }})
-        {%- endif %}
+            and matched.event_at >= billing_windows.period_start
+            and matched.event_at < billing_windows.period_end
+            and (billing_windows.is_default_price or matched.group_value = billing_windows.group_value)
+    where billing_windows.customer_id is null and not {{ is_gauge }}
 
 ),
 
@@ -52,7 +55,14 @@ plain_unbilled as (
     gauge_levels as (
 
         select
-            {% for column in row_columns %}{{ column }},{% endfor %}
+            is_from_relation,
+            event_id,
+            customer_id,
+            event_at,
+            metric_name,
+            group_value,
+            metric_value,
+            metric_value_text,
             lead(event_at) over (
                 partition by customer_id, metric_name, group_value
                 order by event_at, event_id
@@ -66,7 +76,15 @@ plain_unbilled as (
 
         -- A report before the subscription starts is billed when its level carries into the
         -- first period; one after the clock is not held yet.
-        select {% for column in row_columns %}gauge_levels.{{ column }}{{ ", " if not loop.last }}{% endfor %}
+        select
+            gauge_levels.is_from_relation,
+            gauge_levels.event_id,
+            gauge_levels.customer_id,
+            gauge_levels.event_at,
+            gauge_levels.metric_name,
+            gauge_levels.group_value,
+            gauge_levels.metric_value,
+            gauge_levels.metric_value_text
         from gauge_levels
         left join billing_windows
             on
@@ -75,7 +93,7 @@ plain_unbilled as (
                 and gauge_levels.event_at < billing_windows.period_end
                 and gauge_levels.event_at < {{ usage_billing.as_of_timestamp() }}
                 and (gauge_levels.held_until is null or gauge_levels.held_until > billing_windows.period_start)
-                and (billing_windows.is_default_price or billing_windows.group_value = gauge_levels.group_value)
+                and (billing_windows.is_default_price or gauge_levels.group_value = billing_windows.group_value)
         where billing_windows.customer_id is null
 
     ),
@@ -97,7 +115,7 @@ events_without_metric as (
     where
         validated.rejection_reason is null
         and not exists (
-            select 1 from matched
+            select matched.event_id from matched
             where matched.event_id = validated.event_key and not matched.is_from_relation
         )
 

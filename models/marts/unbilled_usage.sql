@@ -31,43 +31,56 @@ instants as (
 
 ),
 
-instant_reasons as (
+instant_coverage as (
 
-    -- Several subscriptions' periods may hold one instant: the first reason that fits them all.
+    -- Several subscriptions' periods may hold one instant: what any of them does.
     select
         instants.customer_id,
         instants.metric_name,
         instants.group_value,
         instants.event_at,
-        case
-            -- Held by a period that prices its group, yet unbilled: a gauge's report after the
-            -- clock, or one replaced at the same instant at a period's start (held no time).
-            when max(case
+        max(case when billing_periods.customer_id is not null then 1 else 0 end) as is_in_a_period,
+        max(case when billing_windows.customer_id is not null then 1 else 0 end) as is_metric_priced,
+        max(
+            case
                 when billing_windows.is_default_price or billing_windows.group_value = instants.group_value then 1
                 else 0
-            end) = 1
-                then case
-                    when instants.event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
-                    else 'replaced_at_same_instant'
-                end
-            when max(case when billing_windows.customer_id is not null then 1 else 0 end) = 1 then 'group_not_priced'
-            when max(case when billing_periods.customer_id is not null then 1 else 0 end) = 1 then 'metric_not_priced'
-            when instants.event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
-            else 'no_subscription'
-        end as reason
+            end
+        ) as is_group_priced
     from instants
     left join {{ ref('int_billing_periods') }} as billing_periods
         on
             instants.customer_id = billing_periods.customer_id
-            and billing_periods.period_start <= instants.event_at
-            and billing_periods.period_end > instants.event_at
+            and instants.event_at >= billing_periods.period_start
+            and instants.event_at < billing_periods.period_end
     left join billing_windows
         on
             instants.customer_id = billing_windows.customer_id
             and instants.metric_name = billing_windows.metric_name
-            and billing_windows.period_start <= instants.event_at
-            and billing_windows.period_end > instants.event_at
+            and instants.event_at >= billing_windows.period_start
+            and instants.event_at < billing_windows.period_end
     group by instants.customer_id, instants.metric_name, instants.group_value, instants.event_at
+
+),
+
+instant_reasons as (
+
+    select
+        customer_id,
+        metric_name,
+        group_value,
+        event_at,
+        case
+            -- Held by a period that prices its group, yet unbilled: a gauge's report after the
+            -- clock, or one replaced at the same instant at a period's start (held no time).
+            when is_group_priced = 1 and event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
+            when is_group_priced = 1 then 'replaced_at_same_instant'
+            when is_metric_priced = 1 then 'group_not_priced'
+            when is_in_a_period = 1 then 'metric_not_priced'
+            when event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
+            else 'no_subscription'
+        end as reason
+    from instant_coverage
 
 ),
 

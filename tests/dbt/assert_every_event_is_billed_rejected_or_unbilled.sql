@@ -123,74 +123,126 @@ unbilled as (
 
 entries as (
 
-    select 'raw rows = accepted + rejected' as account, {{ no_text }} as customer_id, {{ no_text }} as metric_name,
-        {{ no_text }} as invoice_id, count(*) as entry
+    select
+        'raw rows = accepted + rejected' as account_name,
+        {{ no_text }} as customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        count(*) as signed_count
     from {{ source('usage_billing', 'usage_events') }}
     union all
-    select 'raw rows = accepted + rejected', {{ no_text }}, {{ no_text }}, {{ no_text }}, -count(*)
+    select
+        'raw rows = accepted + rejected' as account_name,
+        {{ no_text }} as customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        -count(*) as signed_count
     from validated
     where rejection_reason is null
     union all
-    select 'raw rows = accepted + rejected', {{ no_text }}, {{ no_text }}, {{ no_text }}, -count(*)
+    select
+        'raw rows = accepted + rejected' as account_name,
+        {{ no_text }} as customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        -count(*) as signed_count
     from {{ ref('usage_events_rejected') }}
-
     union all
-
-    select 'accepted events = matched + matches_no_metric', customer_id, {{ no_text }}, {{ no_text }}, count(*)
+    select
+        'accepted events = matched + matches_no_metric' as account_name,
+        customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        count(*) as signed_count
     from validated
     where rejection_reason is null
     group by customer_id
     union all
-    select 'accepted events = matched + matches_no_metric', customer_id, {{ no_text }}, {{ no_text }},
-        -count(distinct event_id)
+    select
+        'accepted events = matched + matches_no_metric' as account_name,
+        customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        -count(distinct event_id) as signed_count
     from matched
     where not is_from_relation
     group by customer_id
     union all
-    select 'accepted events = matched + matches_no_metric', customer_id, {{ no_text }}, {{ no_text }},
-        -sum(event_count)
+    select
+        'accepted events = matched + matches_no_metric' as account_name,
+        customer_id,
+        {{ no_text }} as metric_name,
+        {{ no_text }} as invoice_id,
+        -sum(event_count) as signed_count
     from unbilled
     where reason = 'matches_no_metric'
     group by customer_id
-
     union all
-
-    select 'metric rows = billed + unbilled', customer_id, metric_name, {{ no_text }}, count(*)
+    select
+        'metric rows = billed + unbilled' as account_name,
+        customer_id,
+        metric_name,
+        {{ no_text }} as invoice_id,
+        count(*) as signed_count
     from matched
     where not {{ is_gauge }}
     group by customer_id, metric_name
     union all
-    select 'metric rows = billed + unbilled', customer_id, metric_name, {{ no_text }}, -sum(event_count)
+    select
+        'metric rows = billed + unbilled' as account_name,
+        customer_id,
+        metric_name,
+        {{ no_text }} as invoice_id,
+        -sum(event_count) as signed_count
     from billed
     where not {{ is_gauge }}
     group by customer_id, metric_name
     union all
-    select 'metric rows = billed + unbilled', customer_id, metric_name, {{ no_text }}, -sum(event_count)
+    select
+        'metric rows = billed + unbilled' as account_name,
+        customer_id,
+        metric_name,
+        {{ no_text }} as invoice_id,
+        -sum(event_count) as signed_count
     from unbilled
     where metric_name is not null and not {{ is_gauge }}
     group by customer_id, metric_name
-
     {% if gauge_names -%}
         union all
-
-        select 'gauge period event_count = levels held in it', {{ no_text }}, metric_name, invoice_id, count(*)
+        select
+            'gauge period event_count = levels held in it' as account_name,
+            {{ no_text }} as customer_id,
+            metric_name,
+            invoice_id,
+            count(*) as signed_count
         from gauge_levels_in_periods
         group by invoice_id, metric_name
         union all
-        select 'gauge period event_count = levels held in it', {{ no_text }}, metric_name, invoice_id,
-            -sum(event_count)
+        select
+            'gauge period event_count = levels held in it' as account_name,
+            {{ no_text }} as customer_id,
+            metric_name,
+            invoice_id,
+            -sum(event_count) as signed_count
         from billed
         where {{ is_gauge }}
         group by invoice_id, metric_name
-
         union all
-
-        select 'gauge levels held in no priced period = unbilled', customer_id, metric_name, {{ no_text }}, count(*)
+        select
+            'gauge levels held in no priced period = unbilled' as account_name,
+            customer_id,
+            metric_name,
+            {{ no_text }} as invoice_id,
+            count(*) as signed_count
         from gauge_levels_in_no_period
         group by customer_id, metric_name
         union all
-        select 'gauge levels held in no priced period = unbilled', customer_id, metric_name, {{ no_text }},
-            -sum(event_count)
+        select
+            'gauge levels held in no priced period = unbilled' as account_name,
+            customer_id,
+            metric_name,
+            {{ no_text }} as invoice_id,
+            -sum(event_count) as signed_count
         from unbilled
         where {{ is_gauge }}
         group by customer_id, metric_name
@@ -199,11 +251,11 @@ entries as (
 )
 
 select
-    account,
+    account_name,
     customer_id,
     metric_name,
     invoice_id,
-    sum(entry) as difference
+    sum(signed_count) as difference
 from entries
-group by account, customer_id, metric_name, invoice_id
-having sum(entry) <> 0
+group by account_name, customer_id, metric_name, invoice_id
+having sum(signed_count) <> 0
