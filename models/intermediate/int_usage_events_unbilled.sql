@@ -11,7 +11,7 @@
 {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
     {%- do gauge_names.append(usage_billing.sql_literal(metric['name'])) -%}
 {%- endfor -%}
-{%- set is_gauge = ('matched.metric_name in (' ~ gauge_names | join(', ') ~ ')') if gauge_names else 'false' %}
+{%- set is_gauge = ('(matched.metric_name in (' ~ gauge_names | join(', ') ~ '))') if gauge_names else 'false' %}
 
 -- Streamed where the engine would store it: read three times, with disjoint filters.
 with matched as {{ usage_billing.not_materialized() }} (

@@ -14,7 +14,7 @@
 {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
     {%- do gauge_names.append(usage_billing.sql_literal(metric['name'])) -%}
 {%- endfor -%}
-{%- set is_gauge = ('metric_name in (' ~ gauge_names | join(', ') ~ ')') if gauge_names else 'false' -%}
+{%- set is_gauge = ('(metric_name in (' ~ gauge_names | join(', ') ~ '))') if gauge_names else 'false' -%}
 {%- set no_text = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
 
 with validated as (
