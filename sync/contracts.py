@@ -35,4 +35,7 @@ PRICING_TABLES: dict[str, str] = {
         "grant_id varchar, customer_id varchar, currency varchar, amount decimal(38, 10),"
         " granted_at timestamp, expires_at timestamp, priority integer, metric varchar"
     ),
+    "closed_periods": (
+        "customer_id varchar, closed_through date, closed_at timestamp, note varchar"
+    ),
 }

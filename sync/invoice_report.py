@@ -174,9 +174,16 @@ def _rate(line: InvoiceLine, currency: str) -> str:
 
 
 # Lines that settle an amount rather than price a quantity: their QTY (1) and rate (the amount
-# itself) would only repeat the Amount column.
+# itself) would only repeat the Amount column. A late-usage adjustment is one: the difference a
+# closed period's late usage makes (docs/closing-periods.md).
 ADJUSTMENT_LINE_TYPES = frozenset(
-    {"minimum_true_up", "maximum_discount", "commitment_true_up", "credit"}
+    {
+        "minimum_true_up",
+        "maximum_discount",
+        "commitment_true_up",
+        "late_usage_adjustment",
+        "credit",
+    }
 )
 
 

@@ -37,6 +37,7 @@ class Pricing:
     prices: list[dict[str, Any]] = field(default_factory=list)
     price_tiers: list[dict[str, Any]] = field(default_factory=list)
     credit_grants: list[dict[str, Any]] = field(default_factory=list)
+    closed_periods: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):
@@ -222,3 +223,25 @@ def build(
         all_vars.setdefault("usage_billing_pricing_schema", "pricing")
     run_dbt(["build"], database, all_vars)
     return Scenario(database)
+
+
+def project_manifest(database: Path, vars_: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`dbt parse` under `vars_` into the target path run_dbt uses for `database`, and the
+    manifest it wrote. Builds that follow there with the same vars parse only what changed."""
+    run_dbt(["parse"], database, vars_)
+    manifest: dict[str, Any] = json.loads(
+        (database.parent / "target" / "manifest.json").read_text()
+    )
+    return manifest
+
+
+def incremental_models(manifest: Mapping[str, Any]) -> list[str]:
+    """The names of the project's incremental models, as the manifest says: a model made
+    incremental later is covered by the tests that interrupt builds at each of them."""
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["package_name"] == "usage_billing"
+        and node["config"]["materialized"] == "incremental"
+    )

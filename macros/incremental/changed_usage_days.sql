@@ -42,18 +42,18 @@
 {% endmacro %}
 
 {#- The (customer_id, usage_date) pairs whose events metric_usage_daily aggregates again in full:
-    the days where a version replaced in this run used to count, and the days of this run's
-    events of metrics that are not additive. -#}
+    the days where a version replaced by the changes it consumes used to count, and the days of
+    those changes' events of metrics that are not additive. -#}
 {% macro usage_days_to_recompute() %}
-    {%- set run_started = usage_billing.run_started_timestamp() -%}
+    {%- set changed = usage_billing.is_unconsumed_change('metric_usage_daily') -%}
     {%- set query -%}
         select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
         from {{ ref('int_usage_events_validated') }}
-        where processed_at = {{ run_started }} and replaced_customer_id is not null
+        where {{ changed }} and replaced_customer_id is not null
         union
         select customer_id, cast(event_at as date) as usage_date
         from {{ ref('int_usage_events_matched_to_metrics') }}
-        where processed_at = {{ run_started }} and {{ usage_billing.is_non_additive_metric() }}
+        where {{ changed }} and {{ usage_billing.is_non_additive_metric() }}
     {%- endset -%}
     {{ return(query) }}
 {% endmacro %}
@@ -65,5 +65,19 @@
         usage_billing.is_relation_metric() ~ ' or exists (select 1 from (' ~ usage_billing.usage_days_to_recompute()
         ~ ') as recomputed_days where recomputed_days.customer_id = ' ~ this.identifier ~ '.customer_id'
         ~ ' and recomputed_days.usage_date = ' ~ this.identifier ~ '.usage_date)'
+    ) -}}
+{% endmacro %}
+
+{#- Pre-hook condition of int_usage_events_matched_to_metrics: its rows of relation metrics
+    (rebuilt every run) and of the events it replaces. Consuming only validated's newest run,
+    those are the events whose billed version changed (replaced_customer_id); catching up on
+    several runs, every changed event, as a version stored in between may no longer show. -#}
+{% macro matched_rows_to_replace() %}
+    {%- set model_name = 'int_usage_events_matched_to_metrics' -%}
+    {%- set replaced_only = usage_billing.build_mode(model_name)['mode'] == 'delta' -%}
+    {{- return(
+        usage_billing.is_relation_metric() ~ ' or event_id in (select event_key from '
+        ~ ref('int_usage_events_validated') ~ ' where ' ~ usage_billing.is_unconsumed_change(model_name)
+        ~ (' and replaced_customer_id is not null' if replaced_only else '') ~ ')'
     ) -}}
 {% endmacro %}

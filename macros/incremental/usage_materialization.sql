@@ -7,8 +7,9 @@
     {{ return('incremental' if incremental else 'table') }}
 {% endmacro %}
 
-{#- The instant this dbt invocation started, as a SQL timestamp: every row an incremental run
-    writes carries it, so later models of the same run find exactly what changed. -#}
+{#- The instant this dbt invocation started, as a SQL timestamp: int_usage_events_validated
+    stamps the events whose billed version this run changed with it (processed_at), and the
+    build state records runs by it. -#}
 {% macro run_started_timestamp() %}
     {{- return("cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as " ~ dbt.type_timestamp() ~ ")") -}}
 {% endmacro %}

@@ -13,83 +13,28 @@
     on grants ranked before it. So grants are applied one rank at a time, each step set-based: the
     grant of that rank (per customer and currency) pays, in invoice order, what is still owed on
     the lines it may pay, up to its amount - a running sum over the invoices. The steps are
-    unrolled at compile time, as many as the most grants one customer holds in one currency. -#}
+    unrolled at compile time, as many as the most grants one customer holds in one currency.
 
-with billing_periods as (
+    Closed periods (docs/closing-periods.md): invoices frozen by an earlier build keep the draws
+    they were frozen with; they are left out here, and each grant comes in with its amount less
+    those draws. Frozen invoices end before every open one of their customer, so this is the
+    draw-down over all invoices with the frozen ones' draws fixed. -#}
 
-    select * from {{ ref('int_billing_periods') }}
+with owed_by_metric as (
 
-),
-
-price_lines as (
-
-    select * from {{ ref('int_invoice_lines_priced') }}
-
-),
-
-commitment_lines as (
-
-    select * from {{ ref('int_invoice_commitments') }}
+    -- What each final invoice that is not frozen owes per bucket (int_credit_owed).
+    select * from {{ ref('int_credit_owed') }}
 
 ),
 
 credit_grants as (
 
-    select * from {{ ref('stg_credit_grants') }}
+    -- Amounts less what frozen invoices drew (int_credit_grants_open).
+    select * from {{ ref('int_credit_grants_open') }}
 
 ),
 
 {%- set rounds = usage_billing.credit_grant_rounds(ref('stg_credit_grants')) %}
-
-final_invoices as (
-
-    select
-        invoice_id,
-        customer_id,
-        currency,
-        period_end
-    from billing_periods
-    where status = 'final'
-
-),
-
-owed_lines as (
-
-    select
-        invoice_id,
-        metric_name,
-        amount
-    from price_lines
-    union all
-    select
-        invoice_id,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        amount
-    from commitment_lines
-
-),
-
-owed_by_metric as (
-
-    -- What each final invoice owes per metric; fixed fees and commitment true-ups in bucket ''.
-    select
-        final_invoices.invoice_id,
-        final_invoices.customer_id,
-        final_invoices.currency,
-        final_invoices.period_end,
-        coalesce(owed_lines.metric_name, '') as bucket,
-        sum(owed_lines.amount) as owed
-    from final_invoices
-    inner join owed_lines
-        on final_invoices.invoice_id = owed_lines.invoice_id
-    group by
-        final_invoices.invoice_id,
-        final_invoices.customer_id,
-        final_invoices.currency,
-        final_invoices.period_end,
-        coalesce(owed_lines.metric_name, '')
-
-),
 
 ranked_grants as (
 

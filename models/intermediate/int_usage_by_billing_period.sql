@@ -24,7 +24,11 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
     unique_key='invoice_id',
+    pre_hook="{{ usage_billing.prepare_build_state('int_usage_by_billing_period') }}",
+    post_hook="{{ usage_billing.record_build_state('int_usage_by_billing_period') }}",
 ) }}
+{%- set incremental = usage_billing.builds_on_stored_rows('int_usage_by_billing_period') -%}
+{{- usage_billing.log_build_mode('int_usage_by_billing_period') }}
 -- depends_on: {{ ref('int_usage_events_validated') }}
 
 with prices_by_billing_period as (
@@ -76,12 +80,12 @@ pricing_fingerprints as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     added_events as (
 
         -- This run's new and changed events, of metrics read from the event table.
         select * from events
-        where processed_at = {{ usage_billing.run_started_timestamp() }} and not is_from_relation
+        where {{ usage_billing.is_unconsumed_change('int_usage_by_billing_period') }} and not is_from_relation
 
     ),
 
@@ -91,7 +95,7 @@ pricing_fingerprints as (
             replaced_customer_id as customer_id,
             replaced_event_at as event_at
         from {{ ref('int_usage_events_validated') }}
-        where processed_at = {{ usage_billing.run_started_timestamp() }} and replaced_customer_id is not null
+        where {{ usage_billing.is_unconsumed_change('int_usage_by_billing_period') }} and replaced_customer_id is not null
 
     ),
 
@@ -236,7 +240,7 @@ computed_metrics as (
         invoice_id,
         metric_name
     from priced_metrics
-    {% if is_incremental() -%}
+    {% if incremental -%}
         union all
         select
             invoice_id,
@@ -487,7 +491,7 @@ final as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     {%- set additive_metrics = usage_billing.additive_metrics() %}
     added_in_periods as (
 
@@ -593,7 +597,7 @@ final as (
 unioned as (
 
     select * from final
-    {% if is_incremental() -%}
+    {% if incremental -%}
         union all
         select * from added_to
     {%- endif %}

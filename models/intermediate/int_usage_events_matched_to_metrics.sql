@@ -1,10 +1,10 @@
 {#- One row per event (or row of a metric's own relation) and metric it counts toward, with the
-    value it carries. One event may count toward several metrics. Incremental: a run adds the
-    rows of the events that changed in the same run, after deleting those of their versions
-    billed until then (replaced_customer_id: new events have none); rows of metrics read from relations,
-    which have no load time, are replaced in full every run. A table, not a view: as a view,
-    every incremental run would derive these rows again for all events. The properties were
-    parsed once in int_usage_events_validated. -#}
+    value it carries. One event may count toward several metrics. Incremental: a run replaces
+    the rows of the events validated changed since the run this model last consumed (by key:
+    the versions billed until then go, the new ones come; build_state.sql); rows of metrics read
+    from relations, which have no load time, are replaced in full every run. A table, not a view:
+    as a view, every incremental run would derive these rows again for all events. The
+    properties were parsed once in int_usage_events_validated. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 {%- set event_metrics = [] -%}
 {%- set relation_metrics = [] -%}
@@ -13,21 +13,27 @@
 {%- endfor -%}
 {%- set property_paths = usage_billing.event_property_paths(metrics) -%}
 {%- set fields = usage_billing.event_property_fields('parsed_properties', property_paths) -%}
+{%- set model_name = 'int_usage_events_matched_to_metrics' -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='append',
-    pre_hook="{{ usage_billing.delete_rows_to_recompute(
-        usage_billing.is_relation_metric() ~ ' or event_id in (select event_key from ' ~ ref('int_usage_events_validated')
-        ~ ' where processed_at = ' ~ usage_billing.run_started_timestamp()
-        ~ ' and replaced_customer_id is not null)'
-    ) }}",
+    pre_hook=[
+        "{{ usage_billing.prepare_build_state('int_usage_events_matched_to_metrics') }}",
+        "{{ usage_billing.delete_rows_to_recompute(usage_billing.matched_rows_to_replace()) }}",
+    ],
+    post_hook="{{ usage_billing.record_build_state('int_usage_events_matched_to_metrics') }}",
 ) }}
+{%- set incremental = usage_billing.builds_on_stored_rows(model_name) -%}
+{{- usage_billing.log_build_mode(model_name) }}
+{#- Its rows carry the processed_at of the validated version they come from: later models find
+    the changes they have not consumed by it. -#}
+{%- set consumed_through = usage_billing.timestamp_literal(usage_billing.build_mode(model_name)['through']) %}
 
 with accepted_events as (
 
     select * from {{ ref('int_usage_events_validated') }}
-    {% if is_incremental() -%}
-        where rejection_reason is null and processed_at = {{ usage_billing.run_started_timestamp() }}
+    {% if incremental -%}
+        where rejection_reason is null and {{ usage_billing.is_unconsumed_change(model_name) }}
     {%- else -%}
         where rejection_reason is null
     {%- endif %}
@@ -94,7 +100,7 @@ customer_aliases as (
                     {% endfor -%}
                 end as {{ column }},
             {%- endfor %}
-            {{ usage_billing.run_started_timestamp() }} as processed_at
+            processed_at
         from event_metric_matches
 
     ),
@@ -126,7 +132,7 @@ customer_aliases as (
             {{ usage_billing.metric_group_value(metric) }} as group_value,
             {{ usage_billing.metric_value(metric) }} as metric_value,
             {{ usage_billing.metric_value_text_if_counted(metric) }} as metric_value_text,
-            {{ usage_billing.run_started_timestamp() }} as processed_at
+            {{ consumed_through }} as processed_at
         from {{ relation_table }} as metric_relation
         {% if not metric.get('customer_id_column') -%}
             inner join customer_aliases
@@ -161,7 +167,7 @@ unioned as (
             cast(null as {{ dbt.type_string() }}) as group_value,
             cast(null as {{ usage_billing.type_decimal() }}) as metric_value,
             cast(null as {{ dbt.type_string() }}) as metric_value_text,
-            {{ usage_billing.run_started_timestamp() }} as processed_at
+            processed_at
         from accepted_events
         where false
     {% endif %}

@@ -23,7 +23,11 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
     unique_key='event_key',
+    pre_hook="{{ usage_billing.prepare_build_state('int_usage_events_validated') }}",
+    post_hook="{{ usage_billing.record_build_state('int_usage_events_validated') }}",
 ) }}
+{%- set incremental = usage_billing.builds_on_stored_rows('int_usage_events_validated') -%}
+{{- usage_billing.log_build_mode('int_usage_events_validated') }}
 
 with customer_aliases as (
 
@@ -31,7 +35,7 @@ with customer_aliases as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     {%- set raw_id = var('usage_billing_column_event_id') -%}
     {%- set raw_loaded_at = var('usage_billing_column_loaded_at') %}
     last_run as (
@@ -93,6 +97,20 @@ with customer_aliases as (
         inner join customer_aliases
             on previous.customer_alias = customer_aliases.customer_alias
         where previous.rejection_reason = 'unknown_customer'
+        {%- set repointed = usage_billing.repointed_alias_customers() %}
+        {%- if repointed %}
+
+        union
+
+        -- Events billed to a customer one of whose aliases now names another customer or none.
+        select previous.event_key
+        from {{ this }} as previous
+        where previous.customer_id in (
+            {%- for customer_id in repointed -%}
+                {{ usage_billing.sql_literal(customer_id) }}{{ ', ' if not loop.last }}
+            {%- endfor -%}
+        )
+        {%- endif %}
 
     ),
 
@@ -332,7 +350,7 @@ checked_versions as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     unchanged_keys as (
 
         -- Re-checked events billed as before (an identical repeat): their rows keep the earlier
@@ -363,7 +381,7 @@ final as (
             'rejection_reason'] %}
             checked_versions.{{ column }},
         {%- endfor %}
-        {% if is_incremental() -%}
+        {% if incremental -%}
             case when unchanged_keys.event_key is null then previous_versions.customer_id end as replaced_customer_id,
             case when unchanged_keys.event_key is null then previous_versions.event_at end as replaced_event_at,
             coalesce(unchanged_keys.processed_at, {{ usage_billing.run_started_timestamp() }}) as processed_at
@@ -373,7 +391,7 @@ final as (
             {{ usage_billing.run_started_timestamp() }} as processed_at
         {%- endif %}
     from checked_versions
-    {% if is_incremental() -%}
+    {% if incremental -%}
         left join previous_versions
             on checked_versions.event_key = previous_versions.event_key
         left join unchanged_keys

@@ -30,8 +30,9 @@ metric_amounts as (
         group_value,
         sum(amount) as amount
     from invoice_lines
-    -- What the usage cost: its lines, minimums and caps; prepaid credit is how it was paid.
-    where metric_name is not null and line_type <> 'credit'
+    -- What the usage cost: its lines, minimums and caps; prepaid credit is how it was paid, and
+    -- a late-usage adjustment is another period's usage.
+    where metric_name is not null and line_type not in ('credit', 'late_usage_adjustment')
     group by invoice_id, metric_name, group_value
 
 ),

@@ -4,9 +4,10 @@ with credit_grants as (
 
 ),
 
-credit_draws as (
+invoice_lines as (
 
-    select * from {{ ref('int_credit_draws') }}
+    -- The credit lines as invoiced: frozen draws of closed invoices, computed ones of the rest.
+    select * from {{ ref('invoice_lines') }}
 
 ),
 
@@ -19,11 +20,12 @@ clock as (
 used as (
 
     select
-        grant_id,
-        sum(credit_amount) as used_amount,
+        credit_grant_id as grant_id,
+        0 - sum(amount) as used_amount,
         count(*) as invoice_count
-    from credit_draws
-    group by grant_id
+    from invoice_lines
+    where line_type = 'credit'
+    group by credit_grant_id
 
 ),
 

@@ -1,131 +1,73 @@
-with price_lines as (
+{#- Every invoice's lines: a closed invoice's as frozen in closed_invoice_lines (policy
+    next_open_period), every other invoice's as this build computes them
+    (int_invoice_lines_computed). -#}
 
-    select * from {{ ref('int_invoice_lines_priced') }}
+with computed_lines as (
 
-),
-
-commitment_lines as (
-
-    select * from {{ ref('int_invoice_commitments') }}
+    select * from {{ ref('int_invoice_lines_computed') }}
 
 ),
 
-credit_draws as (
+frozen_lines as (
 
-    select * from {{ ref('int_credit_draws') }}
-
-),
-
-billing_periods as (
-
-    select * from {{ ref('int_billing_periods') }}
+    select * from {{ ref('closed_invoice_lines') }}
+    -- amend_closed revises closed invoices: frozen lines (of an earlier policy) are not shown.
+    where {{ 'true' if usage_billing.late_usage_policy() == 'next_open_period' else 'false' }}
 
 ),
 
-lines as (
+frozen_invoices as (
 
-    select
-        invoice_id,
-        1 as line_section,
-        line_order,
-        price_id,
-        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
-        metric_name,
-        group_value,
-        line_type,
-        description,
-        tier,
-        quantity,
-        unit_price,
-        flat_amount,
-        amount,
-        is_percentage
-    from price_lines
-
-    union all
-
-    select
-        invoice_id,
-        2 as line_section,
-        0 as line_order,
-        cast(null as {{ dbt.type_string() }}) as price_id,
-        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as {{ dbt.type_string() }}) as group_value,
-        line_type,
-        description,
-        cast(null as {{ dbt.type_int() }}) as tier,
-        quantity,
-        unit_price,
-        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
-        amount,
-        false as is_percentage
-    from commitment_lines
-
-    union all
-
-    -- Prepaid credit drawn by a final invoice, a negative line per grant.
-    select
-        invoice_id,
-        3 as line_section,
-        grant_rank as line_order,
-        cast(null as {{ dbt.type_string() }}) as price_id,
-        grant_id as credit_grant_id,
-        metric_name,
-        cast(null as {{ dbt.type_string() }}) as group_value,
-        'credit' as line_type,
-        case
-            when metric_name is null then {{ dbt.concat(["'Prepaid credit '", 'grant_id']) }}
-            else {{ dbt.concat(["'Prepaid credit '", 'grant_id', "' ('", 'metric_name', "' only)'"]) }}
-        end as description,
-        cast(null as {{ dbt.type_int() }}) as tier,
-        cast(1 as {{ usage_billing.type_decimal() }}) as quantity,
-        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as unit_price,
-        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
-        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as amount,
-        false as is_percentage
-    from credit_draws
-
-),
-
-numbered as (
-
-    select
-        lines.*,
-        billing_periods.currency,
-        -- Prices first (by price id, then tier, minimum and cap), the commitment, then credits.
-        row_number() over (
-            partition by lines.invoice_id
-            order by lines.line_section, coalesce(lines.price_id, ''), lines.line_order
-        ) as line_number
-    from lines
-    inner join billing_periods
-        on lines.invoice_id = billing_periods.invoice_id
+    select distinct invoice_id from frozen_lines
 
 ),
 
 final as (
 
     select
-        {{ dbt.concat(['invoice_id', "'#'", 'cast(line_number as ' ~ dbt.type_string() ~ ')']) }} as invoice_line_id,
-        invoice_id,
-        line_number,
-        line_type,
-        price_id,
-        credit_grant_id,
-        metric_name,
-        group_value,
-        description,
-        tier,
-        -- One exact type on every engine (PostgreSQL would otherwise keep each value's own
-        -- scale, which shows in the text the invoice's content_hash is taken of).
-        cast(quantity as {{ usage_billing.type_decimal() }}) as quantity,
-        cast(unit_price as {{ usage_billing.type_decimal() }}) as unit_price,
-        cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
-        cast(amount as {{ usage_billing.type_decimal() }}) as amount,
-        currency,
-        is_percentage
-    from numbered
+        frozen_lines.invoice_line_id,
+        frozen_lines.invoice_id,
+        frozen_lines.line_number,
+        frozen_lines.line_type,
+        frozen_lines.price_id,
+        frozen_lines.credit_grant_id,
+        frozen_lines.metric_name,
+        frozen_lines.group_value,
+        frozen_lines.adjusted_invoice_id,
+        frozen_lines.description,
+        frozen_lines.tier,
+        frozen_lines.quantity,
+        frozen_lines.unit_price,
+        frozen_lines.flat_amount,
+        frozen_lines.amount,
+        frozen_lines.currency,
+        frozen_lines.is_percentage
+    from frozen_lines
+
+    union all
+
+    select
+        computed_lines.invoice_line_id,
+        computed_lines.invoice_id,
+        computed_lines.line_number,
+        computed_lines.line_type,
+        computed_lines.price_id,
+        computed_lines.credit_grant_id,
+        computed_lines.metric_name,
+        computed_lines.group_value,
+        computed_lines.adjusted_invoice_id,
+        computed_lines.description,
+        computed_lines.tier,
+        computed_lines.quantity,
+        computed_lines.unit_price,
+        computed_lines.flat_amount,
+        computed_lines.amount,
+        computed_lines.currency,
+        computed_lines.is_percentage
+    from computed_lines
+    left join frozen_invoices
+        on computed_lines.invoice_id = frozen_invoices.invoice_id
+    where frozen_invoices.invoice_id is null
 
 )
 

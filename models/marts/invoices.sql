@@ -22,6 +22,12 @@ plans as (
 
 ),
 
+closures as (
+
+    select * from {{ ref('int_invoice_closures') }}
+
+),
+
 line_totals as (
 
     select
@@ -67,7 +73,8 @@ final as (
         cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as total,
         billing_periods.status,
         coalesce(line_totals.line_count, 0) as line_count,
-        coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash
+        coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
+        coalesce(closures.is_closed, false) as is_closed
     from billing_periods
     left join line_totals
         on billing_periods.invoice_id = line_totals.invoice_id
@@ -75,6 +82,8 @@ final as (
         on billing_periods.customer_id = customers.customer_id
     left join plans
         on billing_periods.plan_id = plans.plan_id
+    left join closures
+        on billing_periods.invoice_id = closures.invoice_id
 
 )
 

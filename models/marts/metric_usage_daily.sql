@@ -10,8 +10,14 @@
     materialized=usage_billing.usage_materialization(),
     incremental_strategy='delete+insert',
     unique_key='usage_day_id',
-    pre_hook="{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_rows_to_recompute()) }}",
+    pre_hook=[
+        "{{ usage_billing.prepare_build_state('metric_usage_daily') }}",
+        "{{ usage_billing.delete_rows_to_recompute(usage_billing.usage_rows_to_recompute()) }}",
+    ],
+    post_hook="{{ usage_billing.record_build_state('metric_usage_daily') }}",
 ) }}
+{%- set incremental = usage_billing.builds_on_stored_rows('metric_usage_daily') -%}
+{{- usage_billing.log_build_mode('metric_usage_daily') }}
 -- depends_on: {{ ref('int_usage_events_validated') }}
 
 -- Streamed where the engine would store it: an incremental run reads it for the days it
@@ -22,7 +28,7 @@ with all_events as {{ usage_billing.not_materialized() }} (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     days_to_recompute as (
 
         {{ usage_billing.usage_days_to_recompute() }}
@@ -58,7 +64,7 @@ with all_events as {{ usage_billing.not_materialized() }} (
                 all_events.customer_id = days_to_recompute.customer_id
                 and cast(all_events.event_at as date) = days_to_recompute.usage_date
         where
-            all_events.processed_at = {{ usage_billing.run_started_timestamp() }}
+            {{ usage_billing.is_unconsumed_change('metric_usage_daily', 'all_events.processed_at') }}
             and not all_events.is_from_relation
             and all_events.event_at is not null
             and days_to_recompute.customer_id is null
@@ -109,7 +115,7 @@ aggregated as (
 
 ),
 
-{% if is_incremental() and additive_metrics %}
+{% if incremental and additive_metrics %}
     added as (
 
         select
@@ -176,7 +182,7 @@ aggregated as (
 unioned as (
 
     select * from aggregated
-    {% if is_incremental() and additive_metrics -%}
+    {% if incremental and additive_metrics -%}
         union all
         select * from merged
     {%- endif %}

@@ -19,12 +19,16 @@ from warehouse_scenario import Pricing
 class ScenarioData:
     """Raw events (tuples in raw column order), pricing tables (None: the demo seeds) and vars.
     `rerun_of` names a scenario built just before whose tables a second `dbt build` runs on,
-    loading nothing: an incremental run, with its delete+insert and snapshot merges."""
+    loading nothing: an incremental run, with its delete+insert and snapshot merges.
+    `interrupted_after` names a model run alone (`dbt run -s`) on the loaded events before the
+    build: what a build killed right after that model committed leaves behind; such a rerun
+    loads its events (the earlier scenario's and new ones) first."""
 
     events: Sequence[Sequence[Any]]
     pricing: Pricing | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     rerun_of: str | None = None
+    interrupted_after: str | None = None
 
 
 def _demo() -> ScenarioData:
@@ -40,6 +44,30 @@ def _demo() -> ScenarioData:
             )
             for event in demo_events()
         ]
+    )
+
+
+# Ten API calls loaded a day after the demo's events, into its (final) October invoice.
+LATE_API_CALLS = 10
+
+
+def _demo_interrupted() -> ScenarioData:
+    late = [
+        (
+            f"evt_late_{number:02d}",
+            "acme_corp",
+            "api_request",
+            f"2022-10-30T12:00:{number:02d}Z",
+            '{"endpoint": "/v1/score"}',
+            "2022-11-02 00:00:00",
+        )
+        for number in range(LATE_API_CALLS)
+    ]
+    return dataclasses.replace(
+        _demo(),
+        events=[*_demo().events, *late],
+        rerun_of="demo",
+        interrupted_after="int_usage_events_validated",
     )
 
 
@@ -64,6 +92,7 @@ def _unbilled() -> ScenarioData:
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
+    "demo_interrupted": _demo_interrupted,
     "pricing_models": _pricing_models,
     "metrics": _metrics,
     "unbilled": _unbilled,
