@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from sync.demo_events import LOADED_AT, demo_events
+from sync.demo_events import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
 from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario
 
 D = Decimal
@@ -106,10 +107,9 @@ def test_daily_series_covers_the_month(demo: tuple[Scenario, str]) -> None:
     assert days == [(31, D(1487631))]
 
 
-def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None:
-    """card_payment_volume keeps only euro card and Apple Pay transactions, counted once."""
-    scenario, _ = demo
-    expected: dict[str, Decimal] = {}
+def _euro_card_amounts() -> dict[str, Decimal]:
+    """The demo's euro card and Apple Pay transactions (first loads; re-sends repeat them)."""
+    amounts: dict[str, Decimal] = {}
     for event in demo_events():
         if not (str(event.event_id).startswith("evt_txn_") and event.loaded_at == LOADED_AT):
             continue
@@ -118,7 +118,14 @@ def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None
             "card",
             "apple_pay",
         }:
-            expected[str(event.event_id)] = Decimal(properties["amount"])
+            amounts[str(event.event_id)] = Decimal(properties["amount"])
+    return amounts
+
+
+def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None:
+    """card_payment_volume keeps only euro card and Apple Pay transactions, counted once."""
+    scenario, _ = demo
+    expected = _euro_card_amounts()
     (total,) = scenario.rows(
         f"""
         select sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
@@ -127,6 +134,39 @@ def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None
     )
     assert total == (sum(expected.values()),)
     assert 0 < total[0] < D(1487631)
+
+
+def test_unbilled_usage_lists_what_no_invoice_bills(demo: tuple[Scenario, str]) -> None:
+    """The US-dollar transactions, the API calls a second either side of October, and two
+    metrics no plan prices; the reconciliation test of the build balanced it all."""
+    scenario, _ = demo
+    card = _euro_card_amounts()
+    assert scenario.rows(
+        f"""
+        select reason, metric_name, event_type, sum(event_count), sum(quantity)
+        from {MARTS_SCHEMA}.unbilled_usage
+        group by reason, metric_name, event_type
+        order by reason, metric_name
+        """
+    ) == [
+        # The euro metrics filter the dollars out and no other metric reads transactions.
+        ("matches_no_metric", None, "transaction", USD_TRANSACTION_COUNT, None),
+        ("metric_not_priced", "card_payment_volume", None, len(card), sum(card.values())),
+        # seeds/demo/orders.csv: four paid October orders (the refunded one is filtered out).
+        ("metric_not_priced", "paid_orders", None, 4, D(4)),
+        ("no_subscription", "api_requests", None, 2, D(2)),
+        # ord_1006 of 2 November: the subscriptions end on 1 November.
+        ("no_subscription", "paid_orders", None, 1, D(1)),
+    ]
+    assert scenario.rows(
+        f"""
+        select usage_date, first_event_at, event_count from {MARTS_SCHEMA}.unbilled_usage
+        where metric_name = 'api_requests' order by usage_date
+        """
+    ) == [
+        (date(2022, 9, 30), datetime(2022, 9, 30, 23, 59, 59), 1),
+        (date(2022, 11, 1), datetime(2022, 11, 1, 0, 0, 0), 1),
+    ]
 
 
 def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, str]) -> None:

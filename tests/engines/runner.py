@@ -28,7 +28,13 @@ from engines.scenarios import SCENARIOS, ScenarioData
 from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
 from warehouse_scenario import PROJECT_DIR, column_names, dbt_problems
 
-MARTS = ["invoices", "invoice_lines", "billable_usage", "usage_events_rejected"]
+MARTS = [
+    "invoices",
+    "invoice_lines",
+    "billable_usage",
+    "usage_events_rejected",
+    "unbilled_usage",
+]
 # After this scenario is built, the sync pushes its final invoices to the webhook receiver the
 # suite runs on 127.0.0.1 (USAGE_BILLING_WEBHOOK_URL), through the engine's own connector.
 SYNC_SCENARIO = "demo"

@@ -19,16 +19,38 @@ from sync_harness import environment_for
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 # What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
-# each on 2 cores), so Spark builds the demo and the pricing models; the metrics scenario,
-# which exercises every macro a metric compiles to, runs on the other two, and so does a second
-# build of the demo (an incremental run: Spark rebuilds in full, see can_replace_rows).
+# each on 2 cores), so Spark builds the demo, the pricing models and the unbilled usage (whose
+# gauge and anti-joins the demo lacks); the metrics scenario, which exercises every macro a
+# metric compiles to, runs on the other two, and so does a second build of the demo (an
+# incremental run: Spark rebuilds in full, see can_replace_rows).
 # demo_interrupted loads late events into the demo, runs int_usage_events_validated alone (a
 # build killed after it), then builds: the next build must bill them (docs/build-guarantees.md).
 ENGINE_SCENARIOS = {
-    "duckdb": ["demo", "demo_incremental", "demo_interrupted", "pricing_models", "metrics"],
-    "postgres": ["demo", "demo_incremental", "demo_interrupted", "pricing_models", "metrics"],
-    "snowflake": ["demo", "demo_incremental", "demo_interrupted", "pricing_models", "metrics"],
-    "spark": ["demo", "pricing_models"],
+    "duckdb": [
+        "demo",
+        "demo_incremental",
+        "demo_interrupted",
+        "pricing_models",
+        "metrics",
+        "unbilled",
+    ],
+    "postgres": [
+        "demo",
+        "demo_incremental",
+        "demo_interrupted",
+        "pricing_models",
+        "metrics",
+        "unbilled",
+    ],
+    "snowflake": [
+        "demo",
+        "demo_incremental",
+        "demo_interrupted",
+        "pricing_models",
+        "metrics",
+        "unbilled",
+    ],
+    "spark": ["demo", "pricing_models", "unbilled"],
 }
 RUN_TIMEOUT_SECONDS = 1500
 

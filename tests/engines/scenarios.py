@@ -10,6 +10,7 @@ from typing import Any
 
 import test_metrics
 import test_pricing_models
+import test_unbilled_usage
 from sync.demo_events import demo_events
 from warehouse_scenario import Pricing
 
@@ -83,10 +84,16 @@ def _metrics() -> ScenarioData:
     return ScenarioData(test_metrics.EVENTS, test_metrics.scenario_pricing(), test_metrics.VARS)
 
 
+def _unbilled() -> ScenarioData:
+    module = test_unbilled_usage
+    return ScenarioData(module.EVENTS, module.PRICING, module.VARS)
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
     "demo_interrupted": _demo_interrupted,
     "pricing_models": _pricing_models,
     "metrics": _metrics,
+    "unbilled": _unbilled,
 }

@@ -1,6 +1,7 @@
 """The same project, unchanged, builds on Spark (local), PostgreSQL and the Snowflake emulator
 (fakesnow), its dbt tests pass there, and the demo and the DuckDB suites' scenarios give the
-same invoices, invoice lines, billable usage and rejected events as on DuckDB, to the cent.
+same invoices, invoice lines, billable usage, rejected events and unbilled usage as on DuckDB,
+to the cent.
 
 Each engine's runner (engines/runner.py, started by conftest.py) writes what the marts hold;
 numbers are compared as exact decimals, so 12.30 on one engine and 12.3 on another agree but
@@ -17,7 +18,13 @@ from engines.runs import ENGINE_SCENARIOS, EngineRun
 pytestmark = pytest.mark.engines
 
 REFERENCE = "duckdb"
-COMPARED_MARTS = ["invoices", "invoice_lines", "billable_usage", "usage_events_rejected"]
+COMPARED_MARTS = [
+    "invoices",
+    "invoice_lines",
+    "billable_usage",
+    "usage_events_rejected",
+    "unbilled_usage",
+]
 # What an engine cannot do, by (engine, scenario): the build is expected to fail with `error`
 # (checked, so another failure is not mistaken for it) and the test says why; README "Engines"
 # lists each. Marts of a build that fails are not compared.
