@@ -22,15 +22,21 @@ billing_periods as (
 
 segment_starts as (
 
-    select
+    -- Distinct by a select over union all: BigQuery has no plain union.
+    select distinct
         customer_id,
-        period_start as segment_start
-    from billing_periods
-    union
-    select
-        customer_id,
-        period_end as segment_start
-    from billing_periods
+        segment_start
+    from (
+        select
+            customer_id,
+            period_start as segment_start
+        from billing_periods
+        union all
+        select
+            customer_id,
+            period_end as segment_start
+        from billing_periods
+    ) as boundaries
 
 ),
 
