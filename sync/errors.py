@@ -13,8 +13,8 @@
         └── LoadError          a CSV file that cannot be loaded at all (no header, ...)
 
 Retriable errors carry `retry_after` (seconds) when the server asked for a wait. A request
-is retried only while it is safe to resend: with an idempotency key, or after a look-up
-showed that the first attempt did not land (see `sync.http`).
+is retried only while it is safe to resend: with an idempotency key, or where a first attempt
+that lands late can do no harm (see `sync.http` and `sync.targets.sequence`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ one retry policy: exponential backoff with full jitter, capped, honouring `Retry
 
 A request is only retried by `send(..., retry=True)` when resending it is safe: it is a read,
 or it carries an idempotency key the server honours. Calls without such a key (Sequence's
-creates) are retried one level up, where a look-up runs before each new attempt.
+creates) are retried one level up, in `sync.targets.sequence`: a failed request may still be
+done by the server after any later one, so a look-up alone cannot tell that it did not land.
 """
 
 from __future__ import annotations

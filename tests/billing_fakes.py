@@ -2,8 +2,9 @@
 
 One `FakeBilling` holds the state of a Stripe, a Sequence and a webhook receiver subset (just
 the calls the sync makes, with the vendors' semantics: Stripe replays an Idempotency-Key and
-refuses it with other parameters; Sequence has no idempotency; webhooks are verified per
-Standard Webhooks and de-duplicated by webhook-id). `serve()` runs it on port 0 in a thread.
+refuses it with other parameters; Sequence has no idempotency, deletes only drafts, and adds
+line items only to a draft; webhooks are verified per Standard Webhooks and de-duplicated by
+webhook-id). `serve()` runs it on port 0 in a thread.
 
 Faults, drawn per request when `faults` is set:
     429        Retry-After: 0, nothing done
@@ -12,6 +13,23 @@ Faults, drawn per request when `faults` is set:
     drop       the connection is closed before anything is done
     slow       the request is done, then the answer comes after the client's timeout
     lost       the request is done, then the connection is closed without an answer
+    late       nothing done yet: the connection is closed without an answer, and the request is
+               done right after the next request the server handles (on any connection,
+               before that one is answered), as by a busy server that had queued it. A
+               client's timeout or a dropped connection cancels nothing at a server, and HTTP
+               orders nothing across connections: a request whose answer never came can land
+               after the client's later look-up.
+
+`Script` injects chosen faults into chosen requests instead, for tests that force one exact
+interleaving.
+
+Requests that carry a ticket (the `TICKET` header, numbered by `FakeBilling.ticket()` as the
+client sends them) are done in the order they were sent, whatever order a busy machine's
+scheduler runs the server's threads in: a request that is slow to reach the server is then
+just a slow answer, and the only requests done out of order are the `late` ones, where the
+test chose it. (Without tickets, a server thread that the scheduler starves past the client's
+timeout did its request after any number of the client's later ones: a `late` with no bound,
+including after the 24 hours that `forget_idempotency_keys` stands for.)
 """
 
 from __future__ import annotations
@@ -19,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -30,6 +49,8 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+TICKET = "x-fake-ticket"  # request header: the client's sending order, from FakeBilling.ticket()
+TURN_WAIT = 2.0  # seconds a ticket waits for an earlier one that never arrives (never sent)
 WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy1vbmx5LTEyMzQ1Njc4OTA="  # base64, tests only
 PAGE = 3  # small pages, so the sync's pagination is exercised
 
@@ -40,7 +61,7 @@ class Faults:
     rates: dict[str, float]
     slow_seconds: float = 0.15
 
-    def draw(self, kinds: tuple[str, ...]) -> str | None:
+    def draw(self, kinds: tuple[str, ...], method: str = "", path: str = "") -> str | None:
         roll = self.rng.random()
         for kind in kinds:
             rate = self.rates.get(kind, 0.0)
@@ -48,6 +69,36 @@ class Faults:
                 return kind
             roll -= rate
         return None
+
+
+@dataclass
+class Script:
+    """Faults on chosen requests: each rule (method, path regex, kind) hits the first request
+    that matches it, once, in order of arrival. `late_by` holds a `late` request for that many
+    further requests instead of one."""
+
+    rules: list[tuple[str, str, str]]
+    late_by: int = 1
+    slow_seconds: float = 0.15
+
+    def draw(self, kinds: tuple[str, ...], method: str = "", path: str = "") -> str | None:
+        for number, (rule_method, pattern, kind) in enumerate(self.rules):
+            if rule_method == method and re.fullmatch(pattern, path):
+                del self.rules[number]
+                return kind
+        return None
+
+
+@dataclass(eq=False)
+class Deferred:
+    """A `late` request, waiting to be done."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    after: int  # requests still to be handled before this one
 
 
 @dataclass
@@ -60,12 +111,70 @@ class Answer:
 class FakeBilling:
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.faults: Faults | None = None
+        self.turns = threading.Condition(threading.Lock())
+        self.tickets = 0  # tickets handed out
+        self.turn = 0  # the ticket whose request is done next
+        self.void: set[int] = set()  # tickets of requests that were never sent
+        self.first_ticket = 0  # older tickets were sent to the server before a reset
+        self.skipped_tickets = 0
+        self.faults: Faults | Script | None = None
+        self.deferred: list[Deferred] = []
         self.latency = 0.0  # seconds added to every answer
         self.reset()
 
+    # The order requests are done in.
+
+    def ticket(self) -> int:
+        """A number for a request about to be sent, for its `TICKET` header."""
+        with self.turns:
+            self.tickets += 1
+            return self.tickets - 1
+
+    def take_turn(self, ticket: int) -> bool:
+        """Wait until the requests sent before this one are done; False for a request sent
+        before a reset (to a server that is gone)."""
+        with self.turns:
+            if not self.turns.wait_for(lambda: self.turn >= ticket, TURN_WAIT):
+                self.skipped_tickets += ticket - self.turn
+                self.turn = ticket  # the ones before never came
+                self._pass_void()
+            return ticket >= self.first_ticket
+
+    def end_turn(self, ticket: int) -> None:
+        with self.turns:
+            self.turn = max(self.turn, ticket + 1)
+            self._pass_void()
+
+    def unsent(self, ticket: int) -> None:
+        """The request with this ticket never left the client (it could not connect)."""
+        with self.turns:
+            self.void.add(ticket)
+            self._pass_void()
+
+    def _pass_void(self) -> None:
+        while self.turn in self.void:
+            self.void.discard(self.turn)
+            self.turn += 1
+        self.turns.notify_all()
+
+    def settle(self, wait: float = 10.0) -> None:
+        """Wait until every ticketed request sent so far is done, then land the late ones:
+        what the server holds once nothing is in flight any more."""
+        with self.turns:
+            if not self.turns.wait_for(lambda: self.turn >= self.tickets, wait):
+                self.skipped_tickets += self.tickets - self.turn
+                self.turn = self.tickets
+                self.void.clear()
+        self.land_deferred()
+
     def reset(self) -> None:
+        with self.turns:
+            self.first_ticket = self.turn = self.tickets
+            self.void.clear()
+            self.turns.notify_all()
         with self.lock:
+            self.deferred = []  # a fresh server: what was still waiting is gone
+            self.landed: list[tuple[str, str, int]] = []  # late requests done: method, path, status
             self.counter = 0
             self.requests = 0
             self.log: list[tuple[str, str, str | None]] = []  # method, path, Idempotency-Key
@@ -80,7 +189,8 @@ class FakeBilling:
             self.delivery_attempts = 0
 
     def forget_idempotency_keys(self) -> None:
-        """As Stripe does after 24 hours."""
+        """As Stripe does after 24 hours (by when every request sent has landed)."""
+        self.settle()
         with self.lock:
             self.idempotency.clear()
 
@@ -95,6 +205,41 @@ class FakeBilling:
     ) -> Answer:
         with self.lock:
             self.requests += 1
+            answer = self._dispatch(method, path, query, headers, body)
+            for waiting in self.deferred:
+                waiting.after -= 1
+            self.land_deferred(only_due=True)
+            return answer
+
+    def defer(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        after: int = 1,
+    ) -> None:
+        """Hold a request until `after` more requests have been handled, then do it."""
+        with self.lock:
+            self.deferred.append(Deferred(method, path, query, headers, body, after))
+
+    def land_deferred(self, only_due: bool = False) -> None:
+        """Do the held requests (those due, or all), in order of arrival."""
+        with self.lock:
+            due = [w for w in self.deferred if w.after <= 0 or not only_due]
+            self.deferred = [w for w in self.deferred if w not in due]  # identity (eq=False)
+            for waiting in due:
+                self.requests += 1
+                answer = self._dispatch(
+                    waiting.method, waiting.path, waiting.query, waiting.headers, waiting.body
+                )
+                self.landed.append((waiting.method, waiting.path, answer.status))
+
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Answer:
+        with self.lock:
             if path.startswith("/v1/"):
                 return self._stripe(method, path, query, headers, body)
             if path == "/webhook":
@@ -227,6 +372,11 @@ class FakeBilling:
         document = store.get(parts[1])
         if document is None:
             return Answer(404, {"message": "not found"})
+        if len(parts) == 2 and method == "DELETE":
+            if document["status"] != "DRAFT":  # "You can only delete a draft" (the spec)
+                return Answer(400, {"message": "only a draft can be deleted"})
+            del store[parts[1]]
+            return Answer(200, _public(document))
         if len(parts) == 2:
             return Answer(200, _public(document))
         if parts[2] == "finalize":
@@ -320,33 +470,56 @@ def _handler(fake: FakeBilling) -> type[BaseHTTPRequestHandler]:
             parsed = urllib.parse.urlsplit(self.path)
             query = dict(urllib.parse.parse_qsl(parsed.query))
             headers = {name.lower(): value for name, value in self.headers.items()}
-            with fake.lock:
-                fake.log.append((self.command, parsed.path, headers.get("idempotency-key")))
-            stripe = parsed.path.startswith("/v1/")
-            kinds = ("429", "500", "drop", "slow", "lost") + (("409",) if stripe else ())
-            fault = fake.faults.draw(kinds) if fake.faults is not None else None
-            if fault == "429":
-                return self._respond(
-                    Answer(429, {"error": {"message": "Too many requests"}}, {"Retry-After": "0"})
-                )
-            if fault == "500":
-                extra = {"Stripe-Should-Retry": "true"} if stripe else {}
-                return self._respond(Answer(500, {"error": {"message": "boom"}}, extra))
-            if fault == "409":
-                return self._respond(Answer(409, {"error": {"message": "key in use"}}))
-            if fault == "drop":
+            ticket = int(headers[TICKET]) if TICKET in headers else None
+            if ticket is not None and not fake.take_turn(ticket):
                 return self._drop()
-            answer = fake.handle(self.command, parsed.path, query, headers, body)
+            try:
+                fault, answer, slow_seconds = self._do(parsed.path, query, headers, body)
+            finally:
+                if ticket is not None:
+                    fake.end_turn(ticket)
+            if answer is None:  # drop, late
+                return self._drop()
+            if fault in ("429", "500", "409"):
+                return self._respond(answer)
             if fake.latency:
                 time.sleep(fake.latency)
             if fault == "lost":
                 return self._drop()
             if fault == "slow":
-                assert fake.faults is not None
-                time.sleep(fake.faults.slow_seconds)
+                time.sleep(slow_seconds)
             return self._respond(answer)
 
-        do_GET = do_POST = _serve  # noqa: N815 - http.server's naming
+        def _do(
+            self, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+        ) -> tuple[str | None, Answer | None, float]:
+            """What the server does with the request: (fault, answer, slow seconds)."""
+            with fake.lock:
+                fake.log.append((self.command, path, headers.get("idempotency-key")))
+            stripe = path.startswith("/v1/")
+            kinds = ("429", "500", "drop", "slow", "lost", "late") + (("409",) if stripe else ())
+            faults = fake.faults
+            if faults is None:
+                return None, fake.handle(self.command, path, query, headers, body), 0.0
+            fault = faults.draw(kinds, self.command, path)
+            if fault == "429":
+                too_many = {"error": {"message": "Too many requests"}}
+                return fault, Answer(429, too_many, {"Retry-After": "0"}), 0.0
+            if fault == "500":
+                extra = {"Stripe-Should-Retry": "true"} if stripe else {}
+                return fault, Answer(500, {"error": {"message": "boom"}}, extra), 0.0
+            if fault == "409":
+                return fault, Answer(409, {"error": {"message": "key in use"}}), 0.0
+            if fault == "drop":
+                return fault, None, 0.0
+            if fault == "late":
+                after = faults.late_by if isinstance(faults, Script) else 1
+                fake.defer(self.command, path, query, headers, body, after)
+                return fault, None, 0.0
+            answer = fake.handle(self.command, path, query, headers, body)
+            return fault, answer, faults.slow_seconds if fault == "slow" else 0.0
+
+        do_GET = do_POST = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
     return Handler
 

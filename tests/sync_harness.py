@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from billing_fakes import WEBHOOK_SECRET, FakeBilling
+from billing_fakes import TICKET, WEBHOOK_SECRET, FakeBilling
 from sync.documents import Document, InvoiceVersion, Line
 from sync.engine import DuckDBWarehouse
 from sync.http import ssl_context
@@ -82,17 +82,30 @@ def environment_for(base_url: str) -> dict[str, str]:
 
 
 class CrashingTransport(httpx.BaseTransport):
-    """Crashes the client at random just before a request leaves or just after its answer."""
+    """Crashes the client at random just before a request leaves or just after its answer.
+    With `fake`, each request carries a ticket: the fake does them in the order sent."""
 
-    def __init__(self, rng: random.Random, probability: float) -> None:
+    def __init__(
+        self, rng: random.Random, probability: float, fake: FakeBilling | None = None
+    ) -> None:
         self.inner = httpx.HTTPTransport(verify=ssl_context())
         self.rng = rng
         self.probability = probability
+        self.fake = fake
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.rng.random() < self.probability / 2:
             raise Crash("before the request")
-        response = self.inner.handle_request(request)
+        ticket = None
+        if self.fake is not None:
+            ticket = self.fake.ticket()
+            request.headers[TICKET] = str(ticket)
+        try:
+            response = self.inner.handle_request(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            if self.fake is not None and ticket is not None:
+                self.fake.unsent(ticket)
+            raise
         response.read()
         if self.rng.random() < self.probability / 2:
             raise Crash("after the answer")
@@ -230,11 +243,12 @@ def push_once(
     versions: list[InvoiceVersion],
     rng: random.Random,
     crash: float,
+    fake: FakeBilling | None = None,
 ) -> bool:
     """One `usage-billing push` process: True when it finished with nothing left to do."""
     ledger = Ledger(CrashingWarehouse(connection, rng, crash), "billing")
     client = make_target(
-        target, settings, transport=CrashingTransport(rng, crash), sleep=lambda _: None
+        target, settings, transport=CrashingTransport(rng, crash, fake), sleep=lambda _: None
     )
     try:
         mapping = None if target == "webhook" else ledger.customer_external_ids(target)
@@ -261,7 +275,9 @@ def push_until_done(
     for runs in range(1, 80):
         if target == "stripe" and rng.random() < 0.2:
             fake.forget_idempotency_keys()  # as if the re-run came a day later
-        if push_once(connection, target, settings, versions, rng, crash if runs < 40 else 0.0):
+        if push_once(
+            connection, target, settings, versions, rng, crash if runs < 40 else 0.0, fake
+        ):
             return runs
     raise AssertionError("push never finished")
 
@@ -386,10 +402,11 @@ def randomized_run(seed: int, target: str, fake: FakeBilling, base_url: str, fau
                 invoices = mutate(rng, invoices)
             versions = [version for version, _ in invoices]
             if rng.random() < 0.3:  # a crashed run, then the invoices change before the next
-                push_once(connection, target, settings, versions, rng, 0.5)
+                push_once(connection, target, settings, versions, rng, 0.5, fake)
                 invoices = mutate(rng, invoices)
                 versions = [version for version, _ in invoices]
             push_until_done(connection, target, settings, versions, rng, fake, crash=0.04)
+        fake.settle()  # whatever is still in flight lands
         fake.faults = None
         check_exactly_once(fake, ledger, target, versions)
 

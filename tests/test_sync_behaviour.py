@@ -32,7 +32,7 @@ class Script:
     def __init__(self, *faults: str | None) -> None:
         self.faults = list(faults)
 
-    def draw(self, _: tuple[str, ...]) -> str | None:
+    def draw(self, *_: object) -> str | None:
         return self.faults.pop(0) if self.faults else None
 
 

@@ -1,6 +1,7 @@
 """Exactly once, under faults: over 200 randomized runs per target against a fault-injecting
 server (429, 500, 409, dropped connections, slow answers past the timeout, answers lost after
-the server committed), with client crashes at random points (before or after any request or
+the server committed, requests the server does only after the client's next one), with client
+crashes at random points (before or after any request or
 ledger write) and late usage that changes invoices between runs, every document exists exactly
 once at the server, amendments included, and the ledger agrees with the server."""
 
@@ -15,7 +16,15 @@ from billing_fakes import FakeBilling, Faults, serve
 from sync_harness import randomized_run
 
 RUNS = 200
-FAULT_RATES = {"429": 0.04, "500": 0.04, "409": 0.02, "drop": 0.04, "slow": 0.01, "lost": 0.05}
+FAULT_RATES = {
+    "429": 0.04,
+    "500": 0.04,
+    "409": 0.02,
+    "drop": 0.04,
+    "slow": 0.01,
+    "lost": 0.05,
+    "late": 0.02,
+}
 
 
 @pytest.fixture(scope="module")
