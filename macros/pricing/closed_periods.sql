@@ -14,9 +14,9 @@
     {{ return(policy) }}
 {% endmacro %}
 
-{#- Columns of closed_invoice_lines, with their types: the lines of invoice_lines, then when
-    the invoice was closed and frozen. -#}
-{% macro closed_invoice_line_columns() %}
+{#- The columns of an invoice line, with their types, in invoice_lines' order: the lines a
+    build computes, those it froze and those it shows share them. -#}
+{% macro invoice_line_columns() %}
     {%- set text = dbt.type_string() -%}
     {%- set integer = dbt.type_int() -%}
     {%- set money = usage_billing.type_decimal() -%}
@@ -26,8 +26,22 @@
         ('metric_name', text), ('group_value', text), ('adjusted_invoice_id', text),
         ('description', text), ('tier', integer), ('quantity', money), ('unit_price', money),
         ('flat_amount', money), ('amount', money), ('currency', text),
-        ('is_percentage', dbt.type_boolean()), ('closed_through', 'date'),
-        ('closed_at', dbt.type_timestamp()), ('frozen_at', dbt.type_timestamp()),
+        ('is_percentage', dbt.type_boolean()),
+    ]) }}
+{% endmacro %}
+
+{#- `relation.column` for every invoice-line column, comma-separated. -#}
+{% macro invoice_line_select(relation) %}
+    {%- for name, type in usage_billing.invoice_line_columns() -%}
+        {{ relation }}.{{ name }}{{ ',\n        ' if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}
+
+{#- Columns of closed_invoice_lines, with their types: the lines of invoice_lines, then when
+    the invoice was closed and frozen. -#}
+{% macro closed_invoice_line_columns() %}
+    {{ return(usage_billing.invoice_line_columns() + [
+        ('closed_through', 'date'), ('closed_at', dbt.type_timestamp()), ('frozen_at', dbt.type_timestamp()),
     ]) }}
 {% endmacro %}
 

@@ -50,23 +50,7 @@ newly_closed as (
 final as (
 
     select
-        computed_lines.invoice_line_id,
-        computed_lines.invoice_id,
-        computed_lines.line_number,
-        computed_lines.line_type,
-        computed_lines.price_id,
-        computed_lines.credit_grant_id,
-        computed_lines.metric_name,
-        computed_lines.group_value,
-        computed_lines.adjusted_invoice_id,
-        computed_lines.description,
-        computed_lines.tier,
-        computed_lines.quantity,
-        computed_lines.unit_price,
-        computed_lines.flat_amount,
-        computed_lines.amount,
-        computed_lines.currency,
-        computed_lines.is_percentage,
+        {{ usage_billing.invoice_line_select('computed_lines') }},
         newly_closed.closed_through,
         newly_closed.closed_at,
         {{ usage_billing.run_started_timestamp() }} as frozen_at

@@ -25,45 +25,13 @@ frozen_invoices as (
 final as (
 
     select
-        frozen_lines.invoice_line_id,
-        frozen_lines.invoice_id,
-        frozen_lines.line_number,
-        frozen_lines.line_type,
-        frozen_lines.price_id,
-        frozen_lines.credit_grant_id,
-        frozen_lines.metric_name,
-        frozen_lines.group_value,
-        frozen_lines.adjusted_invoice_id,
-        frozen_lines.description,
-        frozen_lines.tier,
-        frozen_lines.quantity,
-        frozen_lines.unit_price,
-        frozen_lines.flat_amount,
-        frozen_lines.amount,
-        frozen_lines.currency,
-        frozen_lines.is_percentage
+        {{ usage_billing.invoice_line_select('frozen_lines') }}
     from frozen_lines
 
     union all
 
     select
-        computed_lines.invoice_line_id,
-        computed_lines.invoice_id,
-        computed_lines.line_number,
-        computed_lines.line_type,
-        computed_lines.price_id,
-        computed_lines.credit_grant_id,
-        computed_lines.metric_name,
-        computed_lines.group_value,
-        computed_lines.adjusted_invoice_id,
-        computed_lines.description,
-        computed_lines.tier,
-        computed_lines.quantity,
-        computed_lines.unit_price,
-        computed_lines.flat_amount,
-        computed_lines.amount,
-        computed_lines.currency,
-        computed_lines.is_percentage
+        {{ usage_billing.invoice_line_select('computed_lines') }}
     from computed_lines
     left join frozen_invoices
         on computed_lines.invoice_id = frozen_invoices.invoice_id
