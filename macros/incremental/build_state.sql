@@ -218,10 +218,11 @@
         {#- Its newest processed_at is this run's, if the run wrote any; the zone maps of the
             rows just added answer that without a scan. -#}
         {%- set old_through = usage_billing.timestamp_literal(own.get('consumed_through')) -%}
-        {%- set consumed = 'case when exists (select 1 from ' ~ this ~ ' where processed_at = ' ~ run ~ ') then '
-            ~ run ~ ' else ' ~ old_through ~ ' end' -%}
-        {%- set previous = 'case when exists (select 1 from ' ~ this ~ ' where processed_at = ' ~ run ~ ') then '
-            ~ old_through ~ ' else ' ~ usage_billing.timestamp_literal(own.get('previous_through')) ~ ' end' -%}
+        {%- set this_run = ' from (select exists (select 1 from ' ~ this ~ ' where processed_at = ' ~ run
+            ~ ') as wrote_rows) as this_run' -%}
+        {%- set consumed = 'case when this_run.wrote_rows then ' ~ run ~ ' else ' ~ old_through ~ ' end' -%}
+        {%- set previous = 'case when this_run.wrote_rows then ' ~ old_through ~ ' else '
+            ~ usage_billing.timestamp_literal(own.get('previous_through')) ~ ' end' -%}
         {%- if mode['mode'] == 'full' -%}
             {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
         {%- endif -%}
@@ -232,13 +233,14 @@
         {%- set consumed = '(select upstream_state.consumed_through from ' ~ usage_billing.build_state_relation()
             ~ " as upstream_state where upstream_state.model_name = '" ~ upstream ~ "')" -%}
         {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
+        {%- set this_run = '' -%}
     {%- endif -%}
     {%- set statements = [
         'delete from ' ~ usage_billing.build_state_relation() ~ " where model_name = '" ~ model_name ~ "'",
         'insert into ' ~ usage_billing.build_state_relation()
         ~ ' (model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run)'
         ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', " ~ consumed ~ ', ' ~ previous ~ ', '
-        ~ run ~ ', ' ~ rebuilt_run,
+        ~ run ~ ', ' ~ rebuilt_run ~ this_run,
     ] -%}
     {%- if model_name == 'int_usage_events_validated' -%}
         {%- do statements.append('delete from ' ~ usage_billing.billed_aliases_relation()) -%}
