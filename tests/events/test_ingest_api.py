@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
-import os
 import signal
 import threading
 import time
@@ -26,13 +25,12 @@ from openapi_schema_validator import OAS30Validator
 from sync.server.auth import ApiKeys
 from sync.server.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
 from sync.settings import load_api_settings
+from tests.support.api_specs import SEQUENCE, load
 from tests.support.ingest_server import IngestServer, make_server
-from tests.support.warehouse_scenario import PROJECT_DIR, run_dbt
+from tests.support.warehouse_scenario import run_dbt
 
 KEY = "ub_test_key_0f3a9c"
 OTHER_KEY = "ub_test_second_key_77"
-SPECS = Path(os.environ.get("USAGE_BILLING_SPECS_DIR", PROJECT_DIR.parent / "shared" / "specs"))
-SEQUENCE = SPECS / "sequence_latest.product_a23b1d8.json"
 MAX_BODY = 4096
 MAX_BATCH = 50
 
@@ -307,10 +305,6 @@ def test_stored_values_keep_exact_numbers_utc_and_a_uuid5_version_id() -> None:
     assert uuid.UUID(defaulted.event_id).version == 4
 
 
-def _spec() -> dict[str, Any]:
-    return dict(json.loads(SEQUENCE.read_text()))
-
-
 def _schema(spec: dict[str, Any], name: str) -> OAS30Validator:
     return OAS30Validator(spec["components"]["schemas"][name])
 
@@ -318,11 +312,11 @@ def _schema(spec: dict[str, Any], name: str) -> OAS30Validator:
 def test_sequence_contract_requests_it_accepts_are_accepted_and_answers_validate(
     server: IngestServer,
 ) -> None:
-    spec = _spec()
+    spec = load(SEQUENCE)  # the project's own description of Sequence's usage-event call
     operation = spec["paths"]["/usage-events"]["post"]
-    request_schema = _schema(spec, "CreateUsageEventEndpointCreateUsageEventRequestModel")
-    response_schema = _schema(spec, "CreateUsageEventEndpointProductCreateUsageEventResponseModel")
-    example = operation["requestBody"]["content"]["application/json"]["schema"]["example"]
+    request_schema = _schema(spec, "UsageEventRequest")
+    response_schema = _schema(spec, "UsageEvent")
+    example = operation["requestBody"]["content"]["application/json"]["example"]
     requests = [
         example,
         {"customerAlias": "acme_corp", "eventType": "api_request"},

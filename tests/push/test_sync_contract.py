@@ -2,7 +2,9 @@
 
 - Stripe and Sequence requests go to the spec-enforcing mock server `@stdy/cli` (steady,
   installed by `make test` from tests/mock_servers/package-lock.json), which answers 400 to any
-  request its spec rejects; a non-2xx answer fails the test.
+  request its spec rejects; a non-2xx answer fails the test. Stripe's is Stripe's published
+  spec; Sequence's is the project's own description of the calls the sync makes (Sequence's
+  spec states no licence, so it is not kept here).
 - Stripe's parameters are also validated in-process with openapi-schema-validator against
   both the 2023-08-16 spec the mock serves and the current API's request bodies.
 - Webhooks are verified per Standard Webhooks by the receiver.
@@ -10,13 +12,14 @@ The documents are the demo's three final invoices from a real `dbt build`, amend
 them (up and down), and currencies with 0 and 3 decimals. The same invoices pushed to the
 fake servers arrive exactly, cent for cent.
 
-Specs are read from USAGE_BILLING_SPECS_DIR, default ../shared/specs beside the repository.
+The specs are in tests/support/specs/ (README.md there: sources and licences).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -43,14 +46,11 @@ from sync.push import plan, push
 from sync.settings import load_settings
 from sync.targets import Job, make_target
 from sync.targets.stripe import invoice_params, item_params
+from tests.support.api_specs import SEQUENCE, STRIPE_2023, STRIPE_CURRENT, load
 from tests.support.billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from tests.support.sync_harness import make_version, settings_for
 from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
 
-SPECS = Path(os.environ.get("USAGE_BILLING_SPECS_DIR", PROJECT_DIR.parent / "shared" / "specs"))
-STRIPE_2023 = SPECS / "stripe_spec3_2023-08-16_invoicing_subset.json"
-STRIPE_CURRENT = SPECS / "stripe_requests_2026-07-29.dahlia.subset.json"
-SEQUENCE = SPECS / "sequence_latest.product_a23b1d8.json"
 STEADY = PROJECT_DIR / "tests" / "mock_servers" / "node_modules" / "@stdy" / "cli" / "steady.js"
 STRIPE_FLAGS = [
     f"--validator-{where}-{shape}-format=brackets"
@@ -154,7 +154,7 @@ def _resolve(node: Any, spec: dict[str, Any], depth: int = 0) -> Any:
 
 
 def stripe_validator(spec_path: Path, path: str) -> OAS30Validator:
-    spec = json.loads(spec_path.read_text())
+    spec = load(spec_path)
     body = spec["paths"][path]["post"]["requestBody"]["content"][
         "application/x-www-form-urlencoded"
     ]
@@ -246,6 +246,18 @@ class Recorder(httpx.BaseTransport):
         return response
 
 
+def sequence_body_validator(method: str, path: str) -> OAS30Validator:
+    """The request body schema of the Sequence call at `path` (a concrete path, such as
+    /invoices/abc/line-items), from the project's description of those calls."""
+    spec = load(SEQUENCE)
+    for template, operations in spec["paths"].items():
+        pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
+        if re.match(pattern, path) and method.lower() in operations:
+            body = operations[method.lower()]["requestBody"]["content"]["application/json"]
+            return OAS30Validator(_resolve(body["schema"], spec))
+    raise AssertionError(f"{method} {path} is not a call the description names")
+
+
 @pytest.mark.parametrize("target", ["stripe", "sequence"])
 def test_every_request_passes_the_spec_enforcing_mock(
     demo_invoices: list[InvoiceVersion], steady: Any, target: str
@@ -281,6 +293,20 @@ def test_every_request_passes_the_spec_enforcing_mock(
             if request.method == "POST" and request.url.path.endswith("/line-items")
         ]
         assert Decimal("-50") in rates
+        # The mock checks fields, types and required-ness, not a string's `pattern` (decimal
+        # strings, dates): every body is validated here as well, in full.
+        bodies = 0
+        for request, _ in recorder.exchanges:
+            if request.content:
+                validator = sequence_body_validator(request.method, request.url.path)
+                validator.validate(json.loads(request.content))
+                bodies += 1
+        assert bodies > 20
+        # The mock does not check credentials: every call must carry Basic auth (client id and
+        # secret), and the version header the description requires.
+        for request, _ in recorder.exchanges:
+            assert request.headers["authorization"].startswith("Basic "), request.url
+            assert request.headers["sequence-version"] == "2024-07-30", request.url
     methods = {
         (request.method, request.url.path.split("/")[1]) for request, _ in recorder.exchanges
     }
