@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse_scenario import BIN_DIR, PROJECT_DIR, Scenario, run_dbt
+from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, Scenario, run_dbt
 
 
 @pytest.fixture(scope="session")

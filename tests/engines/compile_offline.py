@@ -1,6 +1,6 @@
 """Compile the project for a cloud warehouse with no network at all:
 
-    python -m engines.compile_offline ADAPTER OUTPUT_DIR
+    python -m tests.engines.compile_offline ADAPTER OUTPUT_DIR
 
 dbt compiles in this process with two things swapped out, and nothing in the project changed:
 sockets refuse every connection (so a compile that needs the warehouse fails loudly, naming
@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engines.scenarios import SCENARIOS
-from warehouse_scenario import PROJECT_DIR
+from tests.engines.scenarios import SCENARIOS
+from tests.support.warehouse_scenario import PROJECT_DIR
 
 ADAPTER_CLASSES = {
     "bigquery": ("dbt.adapters.bigquery.impl", "BigQueryAdapter"),
@@ -31,7 +31,7 @@ ADAPTER_CLASSES = {
     "redshift": ("dbt.adapters.redshift.impl", "RedshiftAdapter"),
     "databricks": ("dbt.adapters.databricks.impl", "DatabricksAdapter"),
 }
-# The rich metric configuration of tests/test_metrics.py: every aggregation, filter and
+# The rich metric configuration of tests/pipeline/test_metrics.py: every aggregation, filter and
 # conversion, so every dialect-dependent macro is compiled.
 COMPILE_SCENARIO = "metrics"
 

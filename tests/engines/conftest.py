@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from billing_fakes import FakeBilling, serve
-from engines import services
-from engines.runs import ENGINE_SCENARIOS, EngineRun, environment
+from tests.engines import services
+from tests.engines.runs import ENGINE_SCENARIOS, EngineRun, environment
+from tests.support.billing_fakes import FakeBilling, serve
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,14 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             billing_url = stack.enter_context(serve(billing))
             with log.open("wb") as output:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "engines.runner", engine, str(output_dir), *scenarios],
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.engines.runner",
+                        engine,
+                        str(output_dir),
+                        *scenarios,
+                    ],
                     env=environment(engine, output_dir, stand_ins, billing_url),
                     stdout=output,
                     stderr=subprocess.STDOUT,

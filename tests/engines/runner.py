@@ -1,7 +1,7 @@
 """Build scenarios on one engine and write what its marts hold, as JSON, for the portability
 suite to compare with DuckDB's.
 
-    python -m engines.runner ENGINE OUTPUT_DIR SCENARIO [SCENARIO ...]
+    python -m tests.engines.runner ENGINE OUTPUT_DIR SCENARIO [SCENARIO ...]
 
 One process per engine: dbt runs in-process (dbtRunner), so Spark's JVM and session start once
 and every build of the run reuses them. The profile is profiles.example.yml's output for ENGINE;
@@ -24,9 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from engines.scenarios import SCENARIOS, ScenarioData
 from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
-from warehouse_scenario import PROJECT_DIR, column_names, dbt_problems
+from tests.engines.scenarios import SCENARIOS, ScenarioData
+from tests.support.warehouse_scenario import PROJECT_DIR, column_names, dbt_problems
 
 MARTS = [
     "invoices",

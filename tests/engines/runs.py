@@ -1,5 +1,5 @@
 """What the portability suite runs on each engine, and the handle of one engine's runner
-process (engines/runner.py), shared by conftest.py and the tests."""
+process (runner.py), shared by conftest.py and the tests."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from billing_fakes import FakeBilling
-from engines import services
-from sync_harness import environment_for
+from tests.engines import services
+from tests.support.billing_fakes import FakeBilling
+from tests.support.sync_harness import environment_for
+from tests.support.warehouse_scenario import PROJECT_DIR
 
-TESTS_DIR = Path(__file__).resolve().parents[1]
 # What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
 # each on 2 cores), so Spark builds the demo, the pricing models and the unbilled usage (whose
 # gauge and anti-joins the demo lacks); the metrics scenario, which exercises every macro a
@@ -57,7 +57,7 @@ RUN_TIMEOUT_SECONDS = 1500
 
 @dataclass
 class EngineRun:
-    """One runner process (engines/runner.py) and where it writes."""
+    """One runner process (runner.py) and where it writes."""
 
     engine: str
     output_dir: Path
@@ -100,7 +100,7 @@ def environment(
     environment = {
         **os.environ,
         **environment_for(billing_url),
-        "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if engine == "duckdb":

@@ -8,11 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import test_metrics
-import test_pricing_models
-import test_unbilled_usage
 from sync.demo_events import demo_events
-from warehouse_scenario import Pricing
+from tests.pipeline import test_metrics, test_unbilled_usage
+from tests.pricing import test_pricing_models
+from tests.support.warehouse_scenario import Pricing
 
 
 @dataclass(frozen=True)

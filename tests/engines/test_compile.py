@@ -1,5 +1,5 @@
 """BigQuery, Snowflake, Redshift and Databricks: every model and test compiles for that adapter
-with no network (engines/compile_offline.py), and every compiled statement parses with sqlglot
+with no network (compile_offline.py), and every compiled statement parses with sqlglot
 in that warehouse's dialect. A parse failure fails the test, naming the file."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engines.runs import TESTS_DIR
+from tests.support.warehouse_scenario import PROJECT_DIR
 
 pytestmark = pytest.mark.engines
 
@@ -27,10 +27,10 @@ CLOUD_DIALECTS = {
 
 def _compile(adapter: str, output_dir: Path) -> None:
     """Compiles offline, as a first build and as an incremental run (compile_offline.py)."""
-    command = [sys.executable, "-m", "engines.compile_offline", adapter, str(output_dir)]
+    command = [sys.executable, "-m", "tests.engines.compile_offline", adapter, str(output_dir)]
     result = subprocess.run(
         command,
-        env={**os.environ, "PYTHONPATH": str(TESTS_DIR)},
+        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
         cwd=output_dir.parent,
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 same invoices, invoice lines, billable usage, rejected events and unbilled usage as on DuckDB,
 to the cent.
 
-Each engine's runner (engines/runner.py, started by conftest.py) writes what the marts hold;
+Each engine's runner (runner.py, started by conftest.py) writes what the marts hold;
 numbers are compared as exact decimals, so 12.30 on one engine and 12.3 on another agree but
 12.30 and 12.31 do not."""
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engines.runs import ENGINE_SCENARIOS, EngineRun
+from tests.engines.runs import ENGINE_SCENARIOS, EngineRun
 
 pytestmark = pytest.mark.engines
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engines.runs import EngineRun
 from sync.documents import InvoiceVersion
+from tests.engines.runs import EngineRun
 
 pytestmark = pytest.mark.engines
 

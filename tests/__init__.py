@@ -1,0 +1,1 @@
+"""The test suites of usage_billing: pytest folders by what they test, helpers in tests.support."""

@@ -1,0 +1,1 @@
+"""The portability suite: the same scenarios on Spark, PostgreSQL, fakesnow; cloud compiles."""

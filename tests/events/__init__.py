@@ -1,0 +1,1 @@
+"""Events in: the ingestion API and the CSV loader."""

@@ -1,0 +1,1 @@
+"""The invoice pages in headless Chromium."""

@@ -1,0 +1,1 @@
+"""Pricing: every pricing model, the oracle-backed property tests, scenarios, closed periods."""

@@ -1,0 +1,1 @@
+"""The project itself: habits, formatting, the benchmark, warehouse profiles."""

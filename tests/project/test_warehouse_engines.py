@@ -1,0 +1,62 @@
+"""The sync's warehouse interface (sync/engine.py) without a warehouse: placeholders translated
+outside quotes only, the implementation chosen by the profile's `type`, secrets kept out of
+printed targets, and clear errors for what a target cannot do. The implementations themselves
+run for real in tests/engines (PostgreSQL, fakesnow, Spark) and in every sync test (DuckDB)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sync.engine import OPENERS, open_warehouse, replace_placeholders
+from sync.warehouse import ProfileError, load_target
+from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+
+
+def test_placeholders_are_replaced_outside_quotes_only() -> None:
+    sql = """select '?', "a?b", `c?`, ? from t where x = ? and y = 'it''s ?'"""
+    translated = replace_placeholders(sql, lambda index: f":p{index}")
+    assert translated == """select '?', "a?b", `c?`, :p0 from t where x = :p1 and y = 'it''s ?'"""
+
+
+def test_every_profile_output_has_a_connector(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shutil.copy(PROJECT_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
+    monkeypatch.setenv("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD", "hunter2-secret")
+    outputs = ["duckdb", "spark", "postgres", "snowflake", "bigquery", "redshift", "databricks"]
+    targets = [load_target(tmp_path, output) for output in outputs]
+    assert {target.type for target in targets} == set(OPENERS)
+    assert all("hunter2-secret" not in repr(target) for target in targets)
+    assert targets[outputs.index("bigquery")].schema == "billing"  # BigQuery says dataset
+
+
+def test_unknown_engine_and_missing_options_are_named(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yml").write_text(
+        "usage_billing:\n  target: t\n  outputs:\n"
+        "    t: {type: trino, schema: s}\n"
+        "    p: {type: postgres, schema: s, port: 5432}\n"
+    )
+    with pytest.raises(ProfileError, match="trino; the sync reaches duckdb, postgres"):
+        open_warehouse(load_target(tmp_path))
+    with pytest.raises(ProfileError, match="needs 'host'"):
+        open_warehouse(load_target(tmp_path, "p"))
+
+
+def test_load_refuses_another_engine_by_name(tmp_path: Path) -> None:
+    shutil.copy(PROJECT_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
+    events = tmp_path / "events.csv"
+    events.write_text("event_id\n")
+    result = subprocess.run(
+        [str(BIN_DIR / "usage-billing"), "load", str(events), "--target", "postgres"],
+        cwd=PROJECT_DIR,
+        env={"PATH": "/usr/bin:/bin", "DBT_PROFILES_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "DuckDB's reader" in result.stderr and "postgres" in result.stderr

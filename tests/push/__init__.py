@@ -1,0 +1,1 @@
+"""Push: the sync to Stripe, Sequence and webhooks (behaviour, contract, crashes, exactly once)."""
