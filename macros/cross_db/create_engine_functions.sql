@@ -1,4 +1,4 @@
-{#- SQL run at the start of every dbt run or build (on-run-start in dbt_project.yml) that
+{#- SQL run before the models that parse event text (pre-hooks in dbt_project.yml) that
     creates the helper functions an engine needs before any model runs. Most need none. -#}
 {% macro create_engine_functions() %}
     {{- return(adapter.dispatch('create_engine_functions', 'usage_billing')()) -}}

@@ -72,10 +72,13 @@
         {%- set relation = metric.get('from') -%}
         {%- if relation is not none -%}
             {%- if relation is not mapping or not (relation.get('source') or relation.get('ref')) -%}
-                {{ usage_billing.metric_config_error(label, 'from', 'must be {source: [source_name, table_name]} or {ref: model_name}') }}
+                {{ usage_billing.metric_config_error(label, 'from', 'must be {source: [source_name, table_name]} or {ref: [package_name, model_name]}') }}
             {%- endif -%}
             {%- if relation.get('source') and (relation['source'] is string or relation['source'] | length != 2) -%}
                 {{ usage_billing.metric_config_error(label, 'from', 'source must be a list [source_name, table_name]') }}
+            {%- endif -%}
+            {%- if relation.get('ref') and relation['ref'] is not string and (relation['ref'] is mapping or relation['ref'] | length != 2) -%}
+                {{ usage_billing.metric_config_error(label, 'from', 'ref must be a list [package_name, model_name] or a model name') }}
             {%- endif -%}
             {%- if not metric.get('timestamp_column') -%}
                 {{ usage_billing.metric_config_error(label, 'timestamp_column', "is needed by a metric read 'from' a relation") }}

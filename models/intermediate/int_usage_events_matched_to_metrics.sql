@@ -109,8 +109,10 @@ customer_aliases as (
 {% for metric in relation_metrics %}
     {%- set relation = metric.get('from') %}
     {%- set alias_column = metric.get('customer_alias_column') or 'customer_alias' %}
+    {#- {ref: [package, model]} names the model's package; a bare name resolves only through
+        dbt's fallback to the root project, with a warning on every run. -#}
     {%- set relation_table = source(relation['source'][0], relation['source'][1]) if relation.get('source')
-        else ref(relation['ref']) %}
+        else ref(relation['ref']) if relation['ref'] is string else ref(relation['ref'][0], relation['ref'][1]) %}
     relation_metric_{{ loop.index }} as (
 
         select
