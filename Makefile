@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo test test-engines engines lint install install-dev dbt-build clean browser bench \
+.PHONY: demo deps test test-engines engines lint install install-dev clean browser bench \
 	bench-small
 
 $(BIN)/activate:
@@ -37,12 +37,20 @@ engines: $(VENV)/.installed-engines
 profiles.yml:
 	cp profiles.example.yml profiles.yml
 
+# The demo is integration_tests/, a dbt project that installs the package from this checkout
+# as a user's does (packages.yml `local: ../`); `dbt deps` links it into dbt_packages/.
+INTEGRATION := integration_tests
+$(INTEGRATION)/dbt_packages/usage_billing: $(INTEGRATION)/packages.yml | $(VENV)/.installed
+	$(DBT) deps --quiet --project-dir $(INTEGRATION)
+
+deps: $(INTEGRATION)/dbt_packages/usage_billing
+
 # demo-events replaces the raw events, so the demo builds in full: that also upgrades a
 # usage_billing.duckdb built by an older version, whose tables may lack or have other columns.
-demo: install profiles.yml
+demo: install profiles.yml deps
 	$(BIN)/usage-billing demo-events
-	$(DBT) build --quiet --full-refresh
-	$(BIN)/usage-billing invoices
+	$(DBT) build --quiet --full-refresh --project-dir $(INTEGRATION)
+	$(BIN)/usage-billing invoices --project-dir $(INTEGRATION)
 
 # Only folders that exist (git keeps no empty folder, so a fresh clone may lack bench/ or
 # snapshots/); mypy also needs Python files in one. .sqlfluffignore says why macros/ is skipped.
@@ -74,7 +82,7 @@ browser:
 # The DuckDB suites and the portability suite at once (README "Engines"): the DuckDB suites run
 # one dbt build at a time, leaving a core mostly idle that the portability suite's runners use.
 # The portability suite's report is printed after the DuckDB suites'; either failing fails.
-test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser engines
+test: install-dev profiles.yml deps lint $(MOCKS)/node_modules/.installed browser engines
 	mkdir -p target
 	$(BIN)/pytest -m engines tests/engines >target/test-engines.log 2>&1 & engines=$$!; \
 	$(BIN)/pytest; duckdb=$$?; \
@@ -82,7 +90,7 @@ test: install-dev profiles.yml lint $(MOCKS)/node_modules/.installed browser eng
 	echo "--- portability suite (tests/engines) ---"; cat target/test-engines.log; \
 	[ $$duckdb -eq 0 ] && [ $$portability -eq 0 ]
 
-test-engines: engines
+test-engines: engines deps
 	$(BIN)/pytest -m engines tests/engines
 
 # The pipeline benchmark (README "Performance"): N events, 10 M unless given (N=100000000).
@@ -97,4 +105,4 @@ bench-small: install
 	$(BIN)/python bench/pipeline.py --events 100000 --memory-limit 150MB --results $(or $(BENCH_SMALL_RESULTS),target/bench-small.md)
 
 clean:
-	rm -rf target logs usage_billing.duckdb
+	rm -rf target logs usage_billing.duckdb $(INTEGRATION)/target $(INTEGRATION)/dbt_packages

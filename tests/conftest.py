@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, Scenario, run_dbt
+from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR, Scenario, install_package, run_dbt
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every suite builds integration_tests/, which needs the package linked in."""
+    install_package()
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +23,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     directory = Path(tmp_path_factory.mktemp("demo"))
     database = directory / "warehouse.duckdb"
     subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "demo-events", "--profiles-dir", str(PROJECT_DIR)],
+        [str(BIN_DIR / "usage-billing"), "demo-events", "--profiles-dir", str(REPO_DIR)],
         env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)},
         check=True,
     )

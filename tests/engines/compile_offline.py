@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.engines.scenarios import SCENARIOS
-from tests.support.warehouse_scenario import PROJECT_DIR
+from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR
 
 ADAPTER_CLASSES = {
     "bigquery": ("dbt.adapters.bigquery.impl", "BigQueryAdapter"),
@@ -149,7 +149,7 @@ def main(adapter: str, output_dir: Path) -> int:
     from dbt.cli.main import dbtRunner
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", output_dir / "profiles.yml")
+    shutil.copy(REPO_DIR / "profiles.example.yml", output_dir / "profiles.yml")
     key_file = output_dir / "service-account.json"
     write_service_account_key(key_file)
     os.environ.update(

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
 from tests.engines.scenarios import SCENARIOS, ScenarioData
-from tests.support.warehouse_scenario import PROJECT_DIR, column_names, dbt_problems
+from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR, column_names, dbt_problems
 
 MARTS = [
     "invoices",
@@ -326,7 +326,7 @@ def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
     os.environ["USAGE_BILLING_TARGET"] = engine
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     output_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", output_dir / "profiles.yml")
+    shutil.copy(REPO_DIR / "profiles.example.yml", output_dir / "profiles.yml")
     started = time.monotonic()
     warehouse = connect(engine, output_dir)
     report: dict[str, Any] = {"engine": engine, "start_seconds": time.monotonic() - started}

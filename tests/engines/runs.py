@@ -16,7 +16,7 @@ import pytest
 from tests.engines import services
 from tests.support.billing_fakes import FakeBilling
 from tests.support.sync_harness import environment_for
-from tests.support.warehouse_scenario import PROJECT_DIR
+from tests.support.warehouse_scenario import REPO_DIR
 
 # What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
 # each on 2 cores), so Spark builds the demo, the pricing models and the unbilled usage (whose
@@ -100,7 +100,7 @@ def environment(
     environment = {
         **os.environ,
         **environment_for(billing_url),
-        "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(REPO_DIR), os.environ.get("PYTHONPATH", "")]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if engine == "duckdb":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.warehouse_scenario import PROJECT_DIR
+from tests.support.warehouse_scenario import REPO_DIR
 
 pytestmark = pytest.mark.engines
 
@@ -30,7 +30,7 @@ def _compile(adapter: str, output_dir: Path) -> None:
     command = [sys.executable, "-m", "tests.engines.compile_offline", adapter, str(output_dir)]
     result = subprocess.run(
         command,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+        env={**os.environ, "PYTHONPATH": str(REPO_DIR)},
         cwd=output_dir.parent,
         capture_output=True,
         text=True,

@@ -20,7 +20,7 @@ from sync.engine import DuckDBWarehouse
 from sync.errors import LoadError
 from sync.load import load_csv
 from sync.project import EventsTable, events_table
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
 
 EVENTS = EventsTable("raw", "usage_events")
 UNSTAMPED = EventsTable("raw", "usage_events", loaded_at=None)
@@ -56,7 +56,7 @@ def test_cli_loads_once_and_reports_rejects_with_lines(tmp_path: Path) -> None:
         "load",
         str(data),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(REPO_DIR),
         "--project-dir",
         str(PROJECT_DIR),
     ]

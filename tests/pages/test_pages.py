@@ -29,11 +29,17 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from sync import formatting
-from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
+from tests.support.warehouse_scenario import (
+    BIN_DIR,
+    MARTS_SCHEMA,
+    REPO_DIR,
+    Scenario,
+    run_dbt,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = PROJECT_DIR / "target" / "screenshots"
+SCREENSHOTS = REPO_DIR / "target" / "screenshots"
 LIVE_CLOCK = "2022-10-20 12:00:00"
 
 # The seed's three invoices, as its cards print them.
@@ -90,7 +96,7 @@ def serving(database: Path) -> Iterator[str]:
             "--port",
             "0",
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(REPO_DIR),
         ],
         env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(served)},
         stdout=subprocess.DEVNULL,

@@ -33,6 +33,7 @@ from tests.support.killable_dbt import KillPoint, run_and_kill
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,
+    REPO_DIR,
     DbtFailedError,
     Pricing,
     incremental_models,
@@ -362,7 +363,7 @@ def test_builds_killed_at_random_moments_leave_no_wrong_invoice(bench: Bench, ba
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(REPO_DIR),
         "--target-path",
         str(bench.database.parent / "target"),
         "--log-path",

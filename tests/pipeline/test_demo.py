@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from sync.demo_events import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
-from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario
+from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, Scenario
 
 D = Decimal
 
@@ -22,7 +22,7 @@ D = Decimal
 @pytest.fixture(scope="module")
 def demo(demo_warehouse: Scenario) -> tuple[Scenario, str]:
     printed = subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "invoices", "--profiles-dir", str(PROJECT_DIR)],
+        [str(BIN_DIR / "usage-billing"), "invoices", "--profiles-dir", str(REPO_DIR)],
         env={
             **os.environ,
             "USAGE_BILLING_DUCKDB_PATH": str(demo_warehouse.database),
@@ -227,7 +227,7 @@ def test_demo_events_land_in_the_table_the_project_vars_name(tmp_path: Path) -> 
             str(BIN_DIR / "usage-billing"),
             "demo-events",
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(REPO_DIR),
             "--project-dir",
             str(project),
         ],

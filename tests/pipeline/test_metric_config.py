@@ -46,6 +46,17 @@ CASES: list[tuple[list[dict[str, Any]], str]] = [
         "metric orders: 'timestamp_column' is needed by a metric read 'from' a relation",
     ),
     (
+        [
+            {
+                "name": "orders",
+                "aggregation": "count",
+                "from": {"ref": ["orders"]},
+                "timestamp_column": "ordered_at",
+            }
+        ],
+        "metric orders: 'from' ref must be a list [package_name, model_name] or a model name",
+    ),
+    (
         [{"name": "gb", "aggregation": "sum", "property": "bytes", "round": "nearest"}],
         "metric gb: 'round' must be up, down or half_up, got 'nearest'",
     ),

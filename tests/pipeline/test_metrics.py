@@ -184,7 +184,7 @@ METRICS: list[dict[str, Any]] = [
     },
     {
         "name": "paid_orders",
-        "from": {"ref": "orders"},
+        "from": {"ref": ["usage_billing_integration_tests", "orders"]},
         "timestamp_column": "ordered_at",
         "id_column": "order_id",
         "aggregation": "sum",

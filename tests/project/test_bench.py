@@ -9,14 +9,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.support.warehouse_scenario import PROJECT_DIR
+from tests.support.warehouse_scenario import REPO_DIR
 
 
 def test_bench_small_runs_and_agrees_with_reference(tmp_path: Path) -> None:
     results = tmp_path / "results.md"
     completed = subprocess.run(
         ["make", "--no-print-directory", "bench-small", f"BENCH_SMALL_RESULTS={results}"],
-        cwd=PROJECT_DIR,
+        cwd=REPO_DIR,
         capture_output=True,
         text=True,
         timeout=600,

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from sync.contracts import RAW_EVENTS_COLUMNS
-from tests.support.warehouse_scenario import PROJECT_DIR, run_dbt
+from tests.support.warehouse_scenario import REPO_DIR, run_dbt
 
 PUBLIC_MODEL_DIR = "models/marts/"
 
@@ -32,7 +32,7 @@ def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> DbtArtifacts:
     the columns the SQL really outputs from the database) and generate the docs."""
     work_dir = tmp_path_factory.mktemp("habits")
     # The example profile, not the developer's profiles.yml: the DuckDB output, file from the env.
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", work_dir / "profiles.yml")
+    shutil.copy(REPO_DIR / "profiles.example.yml", work_dir / "profiles.yml")
     database = work_dir / "habits.duckdb"
     run_dbt(["parse"], database, profiles_dir=work_dir)
     with duckdb.connect(str(database)) as connection:
@@ -296,8 +296,8 @@ def _yaml_without_prose(text: str) -> str:
 
 def _checked_files() -> Iterator[Path]:
     for directory in CHECKED_DIRS:
-        for path in sorted((PROJECT_DIR / directory).rglob("*")):
-            relative = path.relative_to(PROJECT_DIR).as_posix()
+        for path in sorted((REPO_DIR / directory).rglob("*")):
+            relative = path.relative_to(REPO_DIR).as_posix()
             is_dialect_macro = relative.startswith(DIALECT_DIR + "/")
             if path.suffix in {".sql", ".yml", ".yaml"} and not is_dialect_macro:
                 yield path
@@ -321,7 +321,7 @@ def test_models_hold_no_dialect_specific_sql() -> None:
     findings = [
         finding
         for path in _checked_files()
-        for finding in dialect_findings(path, path.relative_to(PROJECT_DIR).as_posix())
+        for finding in dialect_findings(path, path.relative_to(REPO_DIR).as_posix())
     ]
     assert not findings, (
         "Dialect-only SQL outside macros/cross_db/ (use dbt.* cross-database macros or add a"

@@ -13,7 +13,7 @@ import pytest
 
 from sync.engine import OPENERS, open_warehouse, replace_placeholders
 from sync.warehouse import ProfileError, load_target
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
 
 
 def test_placeholders_are_replaced_outside_quotes_only() -> None:
@@ -25,7 +25,7 @@ def test_placeholders_are_replaced_outside_quotes_only() -> None:
 def test_every_profile_output_has_a_connector(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
+    shutil.copy(REPO_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
     monkeypatch.setenv("DBT_ENV_SECRET_SNOWFLAKE_PASSWORD", "hunter2-secret")
     outputs = ["duckdb", "spark", "postgres", "snowflake", "bigquery", "redshift", "databricks"]
     targets = [load_target(tmp_path, output) for output in outputs]
@@ -47,12 +47,12 @@ def test_unknown_engine_and_missing_options_are_named(tmp_path: Path) -> None:
 
 
 def test_load_refuses_another_engine_by_name(tmp_path: Path) -> None:
-    shutil.copy(PROJECT_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
+    shutil.copy(REPO_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
     events = tmp_path / "events.csv"
     events.write_text("event_id\n")
     result = subprocess.run(
         [str(BIN_DIR / "usage-billing"), "load", str(events), "--target", "postgres"],
-        cwd=PROJECT_DIR,
+        cwd=REPO_DIR,
         env={"PATH": "/usr/bin:/bin", "DBT_PROFILES_DIR": str(tmp_path)},
         capture_output=True,
         text=True,

@@ -23,7 +23,7 @@ from sync.targets import Job, make_target
 from sync.targets.stripe import StripeTarget
 from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.sync_harness import environment_for, make_version, settings_for, write_marts
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
 
 
 class Script:
@@ -140,7 +140,7 @@ def _cli(
     database: Path, *args: str, environment: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN_DIR / "usage-billing"), *args, "--profiles-dir", str(PROJECT_DIR)],
+        [str(BIN_DIR / "usage-billing"), *args, "--profiles-dir", str(REPO_DIR)],
         env={
             **os.environ,
             **environment,

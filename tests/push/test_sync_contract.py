@@ -49,9 +49,9 @@ from sync.targets.stripe import invoice_params, item_params
 from tests.support.api_specs import SEQUENCE, STRIPE_2023, STRIPE_CURRENT, load
 from tests.support.billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from tests.support.sync_harness import make_version, settings_for
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
+from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR, run_dbt
 
-STEADY = PROJECT_DIR / "tests" / "mock_servers" / "node_modules" / "@stdy" / "cli" / "steady.js"
+STEADY = REPO_DIR / "tests" / "mock_servers" / "node_modules" / "@stdy" / "cli" / "steady.js"
 STRIPE_FLAGS = [
     f"--validator-{where}-{shape}-format=brackets"
     for where in ("query", "form")
@@ -66,7 +66,7 @@ def demo_invoices(tmp_path_factory: pytest.TempPathFactory) -> list[InvoiceVersi
     database = directory / "warehouse.duckdb"
     environment = {**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database)}
     subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "demo-events", "--profiles-dir", str(PROJECT_DIR)],
+        [str(BIN_DIR / "usage-billing"), "demo-events", "--profiles-dir", str(REPO_DIR)],
         env=environment,
         check=True,
         capture_output=True,

@@ -26,7 +26,7 @@ from tests.support.sync_harness import (
     random_invoices,
     write_marts,
 )
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def _push(
             "--to",
             target,
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(REPO_DIR),
         ],
         env=environment,
         stdout=subprocess.DEVNULL,

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR
+from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
 
 
 def free_port() -> int:
@@ -50,7 +50,7 @@ class IngestServer:
             "--load-interval",
             "0.2",
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(REPO_DIR),
             "--project-dir",
             str(PROJECT_DIR),
             *extra,

@@ -21,7 +21,9 @@ import duckdb
 
 from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+REPO_DIR = Path(__file__).resolve().parents[2]  # the package: profiles, docs, models
+# The dbt project the tests build: integration_tests/ installs the package as a user does.
+PROJECT_DIR = REPO_DIR / "integration_tests"
 BIN_DIR = Path(sys.executable).parent
 MARTS_SCHEMA = "billing"
 
@@ -56,11 +58,28 @@ def dbt_problems(result: Any) -> list[str]:
     return problems
 
 
+def install_package() -> None:
+    """`dbt deps` in the integration project when its link to this checkout is missing or points
+    elsewhere (a moved clone): what `make deps` does, for a plain `pytest`."""
+    from dbt.cli.main import dbtRunner
+
+    installed = PROJECT_DIR / "dbt_packages" / "usage_billing"
+    if installed.exists() and installed.resolve() == REPO_DIR:
+        return
+    if installed.is_symlink():
+        installed.unlink()
+    result = dbtRunner().invoke(
+        ["deps", "--quiet", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(REPO_DIR)]
+    )
+    if not result.success:
+        raise DbtFailedError(f"dbt deps failed: {result.exception}")
+
+
 def run_dbt(
     args: Sequence[str],
     database: Path,
     vars_: Mapping[str, Any] | None = None,
-    profiles_dir: Path = PROJECT_DIR,
+    profiles_dir: Path = REPO_DIR,
 ) -> None:
     """Run dbt against the project on its DuckDB output with `database` as the file, in this
     process: a dbt process spends about 8 s on imports and schema building before it reads the
@@ -116,7 +135,7 @@ def parse_error(directory: Path, vars_: Mapping[str, Any]) -> str:
             "--project-dir",
             str(PROJECT_DIR),
             "--profiles-dir",
-            str(PROJECT_DIR),
+            str(REPO_DIR),
             "--target-path",
             str(directory / "target"),
             "--vars",
