@@ -28,8 +28,8 @@ import duckdb
 import pytest
 
 from killable_dbt import KillPoint, run_and_kill
-from sync.contracts import RAW_EVENTS_COLUMNS
 from test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,

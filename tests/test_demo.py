@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sync.demo_events import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
+from usage_billing.events.demo import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
 from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario
 
 D = Decimal

@@ -24,9 +24,9 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 
 from ingest_server import IngestServer, make_server
-from sync.server.auth import ApiKeys
-from sync.server.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
-from sync.settings import load_api_settings
+from usage_billing.events.auth import ApiKeys
+from usage_billing.events.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
+from usage_billing.settings import load_api_settings
 from warehouse_scenario import PROJECT_DIR, run_dbt
 
 KEY = "ub_test_key_0f3a9c"

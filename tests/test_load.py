@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.engine import DuckDBWarehouse
-from sync.errors import LoadError
-from sync.load import load_csv
-from sync.project import EventsTable, events_table
+from usage_billing.errors import LoadError
+from usage_billing.events.csv_load import load_csv
+from usage_billing.events.table import EventsTable, events_table
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 EVENTS = EventsTable("raw", "usage_events")

@@ -28,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from sync import formatting
+from usage_billing import formatting
 from warehouse_scenario import BIN_DIR, MARTS_SCHEMA, PROJECT_DIR, Scenario, run_dbt
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sync.contracts import RAW_EVENTS_COLUMNS
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from warehouse_scenario import PROJECT_DIR, run_dbt
 
 PUBLIC_MODEL_DIR = "models/marts/"

@@ -15,14 +15,15 @@ import httpx
 import pytest
 
 from billing_fakes import FakeBilling, serve
-from sync.documents import Document
-from sync.errors import ClientError, RateLimitedError, UnsupportedAmountError
-from sync.http import HttpClient, parse_retry_after
-from sync.money import stripe_minor_units
-from sync.settings import HttpSettings
-from sync.targets import Job, make_target
-from sync.targets.stripe import StripeTarget
 from sync_harness import environment_for, make_version, settings_for, write_marts
+from usage_billing.errors import ClientError, RateLimitedError, UnsupportedAmountError
+from usage_billing.http import HttpClient, parse_retry_after
+from usage_billing.money import stripe_minor_units
+from usage_billing.push.documents import Document
+from usage_billing.push.targets.base import Job
+from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.stripe import StripeTarget
+from usage_billing.settings import HttpSettings
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 

@@ -35,16 +35,18 @@ from openapi_schema_validator import OAS30Validator
 from standardwebhooks import Webhook
 
 from billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
-from sync.documents import Document, InvoiceVersion, idempotency_key
-from sync.engine import DuckDBWarehouse
-from sync.http import ssl_context
-from sync.ledger import Ledger
-from sync.marts import read_final_invoices
-from sync.push import plan, push
-from sync.settings import load_settings
-from sync.targets import Job, make_target
-from sync.targets.stripe import invoice_params, item_params
 from sync_harness import make_version, settings_for
+from usage_billing.http import ssl_context
+from usage_billing.marts.model import InvoiceVersion
+from usage_billing.marts.reader import read_final_invoices
+from usage_billing.push.documents import Document, idempotency_key
+from usage_billing.push.ledger import Ledger
+from usage_billing.push.run import plan, push
+from usage_billing.push.targets.base import Job
+from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.stripe import invoice_params, item_params
+from usage_billing.settings import load_settings
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 from warehouse_scenario import BIN_DIR, PROJECT_DIR, run_dbt
 
 SPECS = Path(os.environ.get("USAGE_BILLING_SPECS_DIR", PROJECT_DIR.parent / "shared" / "specs"))

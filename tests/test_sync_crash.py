@@ -16,8 +16,6 @@ import duckdb
 import pytest
 
 from billing_fakes import FakeBilling, Faults, serve
-from sync.engine import DuckDBWarehouse
-from sync.ledger import Ledger
 from sync_harness import (
     check_exactly_once,
     environment_for,
@@ -26,6 +24,8 @@ from sync_harness import (
     random_invoices,
     write_marts,
 )
+from usage_billing.push.ledger import Ledger
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 

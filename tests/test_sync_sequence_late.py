@@ -19,13 +19,13 @@ import httpx
 import pytest
 
 from billing_fakes import FakeBilling, Script, serve
-from sync.documents import InvoiceVersion
-from sync.engine import DuckDBWarehouse
-from sync.http import ssl_context
-from sync.ledger import Ledger
-from sync.push import PushReport, plan, push
-from sync.targets import make_target
 from sync_harness import Crash, check_exactly_once, make_version, new_ledger, settings_for
+from usage_billing.http import ssl_context
+from usage_billing.marts.model import InvoiceVersion
+from usage_billing.push.ledger import Ledger
+from usage_billing.push.run import PushReport, plan, push
+from usage_billing.push.targets.registry import make_target
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 LINES = r"/(invoices|credit-notes)/[^/]+/line-items"
 TIMEOUT = 5.0  # no request here is slow on purpose: a busy machine causes no extra faults

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.engine import OPENERS, open_warehouse, replace_placeholders
-from sync.warehouse import ProfileError, load_target
+from usage_billing.warehouse.engines import OPENERS, open_warehouse
+from usage_billing.warehouse.profile import ProfileError, load_target
+from usage_billing.warehouse.sql import replace_placeholders
 from warehouse_scenario import BIN_DIR, PROJECT_DIR
 
 

@@ -19,7 +19,8 @@ from unittest import mock
 
 import duckdb
 
-from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
+from usage_billing.pricing_tables import PRICING_TABLES
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent

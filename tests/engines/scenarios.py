@@ -11,7 +11,7 @@ from typing import Any
 import test_metrics
 import test_pricing_models
 import test_unbilled_usage
-from sync.demo_events import demo_events
+from usage_billing.events.demo import demo_events
 from warehouse_scenario import Pricing
 
 

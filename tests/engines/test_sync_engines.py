@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from engines.runs import EngineRun
-from sync.documents import InvoiceVersion
+from usage_billing.marts.model import InvoiceVersion
 
 pytestmark = pytest.mark.engines
 
