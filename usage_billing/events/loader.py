@@ -162,13 +162,7 @@ class Loader:
         truncate_torn_tail(segment)
         if segment.stat().st_size == 0:
             return 0
-        raw_column = {
-            "event_id": events.event_id,
-            "customer_alias": events.customer_alias,
-            "event_type": events.event_type,
-            "event_timestamp": events.event_timestamp,
-            "event_properties": events.event_properties,
-        }
+        raw_column = events.field_columns
         kinds = {"event_timestamp": "timestamp", "event_properties": "json"}
         stored = {
             name: stored_value(name, columns.get(raw_column[name], "varchar"), kinds.get(name, ""))

@@ -25,6 +25,17 @@ class EventsTable:
     event_properties: str = "event_properties"
     loaded_at: str | None = "loaded_at"
 
+    @property
+    def field_columns(self) -> dict[str, str]:
+        """Each event field's column in the table (loaded_at, a stamp, is not a field)."""
+        return {
+            "event_id": self.event_id,
+            "customer_alias": self.customer_alias,
+            "event_type": self.event_type,
+            "event_timestamp": self.event_timestamp,
+            "event_properties": self.event_properties,
+        }
+
 
 def _text(variables: dict[str, Any], name: str, default: str | None) -> str | None:
     value = variables.get(name, default)
@@ -66,13 +77,7 @@ def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict
     """Create the raw events table when absent (text columns, as the demo's); its column types."""
     columns = warehouse.table_columns(events.schema, events.table)
     if columns:
-        wanted = [
-            events.event_id,
-            events.customer_alias,
-            events.event_type,
-            events.event_timestamp,
-            events.event_properties,
-        ] + ([events.loaded_at] if events.loaded_at else [])
+        wanted = [*events.field_columns.values()] + ([events.loaded_at] if events.loaded_at else [])
         missing = [name for name in wanted if name not in columns]
         if missing:
             raise LoadError(
@@ -81,16 +86,7 @@ def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict
             )
         return columns
     warehouse.execute(f"create schema if not exists {quote_identifier(events.schema)}")
-    definitions = [
-        f"{quote_identifier(name)} varchar"
-        for name in (
-            events.event_id,
-            events.customer_alias,
-            events.event_type,
-            events.event_timestamp,
-            events.event_properties,
-        )
-    ]
+    definitions = [f"{quote_identifier(name)} varchar" for name in events.field_columns.values()]
     if events.loaded_at:
         definitions.append(f"{quote_identifier(events.loaded_at)} timestamp")
     warehouse.execute(

@@ -50,9 +50,9 @@ class MetricUsage:
 
 
 @dataclass(frozen=True)
-class Invoice(LocalPeriod):
-    """An invoice of the marts with its lines and its metrics' usage, as the CLI and the
-    invoice page show it."""
+class InvoiceHeader(LocalPeriod):
+    """Who an invoice bills, for which period (UTC bounds and local days), in which currency:
+    the first fields of `Invoice` and `LiveInvoice`."""
 
     invoice_id: str
     customer_id: str
@@ -63,6 +63,13 @@ class Invoice(LocalPeriod):
     period_start_date: date
     period_end_date: date
     currency: str
+
+
+@dataclass(frozen=True)
+class Invoice(InvoiceHeader):
+    """An invoice of the marts with its lines and its metrics' usage, as the CLI and the
+    invoice page show it."""
+
     subtotal: Decimal
     credits_applied: Decimal
     total: Decimal
@@ -133,18 +140,9 @@ class LiveMetric:
 
 
 @dataclass(frozen=True)
-class LiveInvoice(LocalPeriod):
+class LiveInvoice(InvoiceHeader):
     """An open period's invoice with its metrics so far (live_invoice_totals)."""
 
-    invoice_id: str
-    customer_id: str
-    customer_name: str | None
-    plan_name: str | None
-    period_start: datetime
-    period_end: datetime
-    period_start_date: date
-    period_end_date: date
-    currency: str
     total_so_far: Decimal
     as_of_at: datetime
     metrics: list[LiveMetric] = field(default_factory=list)

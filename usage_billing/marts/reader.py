@@ -204,21 +204,7 @@ class MartsReader:
             [customer_id, customer_id, status, status, invoice_id, invoice_id],
         )
         invoices = []
-        for (
-            found_id,
-            customer,
-            customer_name,
-            plan_name,
-            start,
-            end,
-            start_date,
-            end_date,
-            currency,
-            subtotal,
-            credits_applied,
-            total,
-            state,
-        ) in rows:
+        for row in rows:
             lines = [
                 InvoiceLine(*line)
                 for line in self._rows(
@@ -228,7 +214,7 @@ class MartsReader:
                     from {self._table(INVOICE_LINES)}
                     where invoice_id = ? order by line_number
                     """,  # noqa: S608 - as above
-                    [found_id],
+                    [row[0]],
                 )
             ]
             usage = [
@@ -240,28 +226,11 @@ class MartsReader:
                     from {self._table(BILLABLE_USAGE)}
                     where invoice_id = ? order by metric_name, group_value
                     """,  # noqa: S608 - as above
-                    [found_id],
+                    [row[0]],
                 )
             ]
-            invoices.append(
-                Invoice(
-                    found_id,
-                    customer,
-                    customer_name,
-                    plan_name,
-                    start,
-                    end,
-                    start_date,
-                    end_date,
-                    currency,
-                    subtotal,
-                    credits_applied,
-                    total,
-                    state,
-                    lines,
-                    usage,
-                )
-            )
+            # The columns above are Invoice's fields in order, lines and usage last.
+            invoices.append(Invoice(*[*row, lines, usage]))
         return invoices
 
     def invoice(self, invoice_id: str) -> Invoice | None:

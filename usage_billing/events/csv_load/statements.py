@@ -147,13 +147,7 @@ class Statements:
     ) -> None:
         self.relation = warehouse.quote(events.schema, events.table)
         self.shape, self.path, self.events = shape, path, events
-        self.raw_column = {
-            "event_id": events.event_id,
-            "customer_alias": events.customer_alias,
-            "event_type": events.event_type,
-            "event_timestamp": events.event_timestamp,
-            "event_properties": events.event_properties,
-        }
+        self.raw_column = events.field_columns
         kinds = {"event_timestamp": "timestamp", "event_properties": "json"}
         values = {
             "event_id": "event_id",
