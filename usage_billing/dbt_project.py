@@ -8,6 +8,7 @@ here); without a project file the documented defaults apply.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -45,8 +46,14 @@ class DbtProject:
         path = self.manifest_path
         if not path.exists():
             return None
-        loaded: dict[str, Any] = json.loads(path.read_text())
-        return loaded
+        return _read_manifest(path, path.stat().st_mtime_ns)
+
+
+# The pages look the marts up on every request; a manifest is parsed again only once rewritten.
+@functools.lru_cache(maxsize=4)
+def _read_manifest(path: Path, modified_ns: int) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
 
 
 def load_project(directory: Path | None = None) -> DbtProject:
