@@ -21,7 +21,12 @@ from usage_billing.marts.reader import MartsReader
 from usage_billing.marts.relations import MartsMissingError, mart_relations
 from usage_billing.push.ledger import Ledger
 from usage_billing.push.run import PushReport, Step, plan, push
-from usage_billing.push.targets.registry import TARGETS, describe, make_target
+from usage_billing.push.targets.registry import (
+    TARGETS,
+    describe,
+    make_target,
+    needs_customer_mapping,
+)
 from usage_billing.settings import load_api_settings, load_settings
 from usage_billing.warehouse.duckdb import connect_duckdb, open_duckdb
 from usage_billing.warehouse.engines import open_warehouse
@@ -263,9 +268,10 @@ def push_command(
             invoices = reader.final_invoices()
             exists = ledger.exists()
             entries = ledger.entries(to) if exists else []
-            needs_mapping = to != "webhook"
             mapping = (
-                (ledger.customer_external_ids(to) if exists else {}) if needs_mapping else None
+                (ledger.customer_external_ids(to) if exists else {})
+                if needs_customer_mapping(to)
+                else None
             )
             steps, up_to_date = plan(to, invoices, entries, mapping)
             if dry_run:

@@ -13,9 +13,11 @@ from usage_billing.push.targets import sequence, stripe, webhook
 from usage_billing.push.targets.base import Target
 from usage_billing.settings import Settings
 
-TargetFactory = Callable[[Settings, httpx.BaseTransport | None, Callable[[float], None]], Target]
+TargetClass = (
+    type[stripe.StripeTarget] | type[sequence.SequenceTarget] | type[webhook.WebhookTarget]
+)
 
-FACTORIES: dict[str, TargetFactory] = {
+FACTORIES: dict[str, TargetClass] = {
     "stripe": stripe.StripeTarget,
     "sequence": sequence.SequenceTarget,
     "webhook": webhook.WebhookTarget,
@@ -39,6 +41,12 @@ def make_target(
     if factory is None:
         raise ConfigError(f"unknown target {name!r}: use stripe, sequence or webhook")
     return factory(settings, transport, sleep)
+
+
+def needs_customer_mapping(name: str) -> bool:
+    """Whether target `name` bills its own customer ids (customer_external_ids) rather than
+    ours; known without building the target, so without its secrets."""
+    return FACTORIES[name].needs_customer_mapping
 
 
 def describe(name: str, document: Document) -> str:
