@@ -25,7 +25,7 @@ from openapi_schema_validator import OAS30Validator
 
 from ingest_server import IngestServer, make_server
 from usage_billing.events.auth import ApiKeys
-from usage_billing.events.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
+from usage_billing.events.usage_event import EVENT_VERSION_NAMESPACE, parse_event, parse_events
 from usage_billing.settings import load_api_settings
 from warehouse_scenario import PROJECT_DIR, run_dbt
 
