@@ -54,8 +54,8 @@ demo: install profiles.yml deps
 
 # Only folders that exist (git keeps no empty folder, so a fresh clone may lack bench/ or
 # snapshots/); mypy also needs Python files in one. .sqlfluffignore says why macros/ is skipped.
-PY_DIRS := $(wildcard sync tests bench)
-MYPY_DIRS := sync $(if $(wildcard bench/*.py bench/*/*.py),bench)
+PY_DIRS := $(wildcard usage_billing tests bench)
+MYPY_DIRS := usage_billing $(if $(wildcard bench/*.py bench/*/*.py),bench)
 SQL_DIRS := $(wildcard models tests/dbt snapshots)
 
 lint: install-dev profiles.yml

@@ -15,7 +15,8 @@ from datetime import datetime
 
 import duckdb
 
-from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
+from usage_billing.pricing_tables import PRICING_TABLES
 
 CUSTOMERS = 10_000
 PERIOD_START = datetime(2024, 1, 1)

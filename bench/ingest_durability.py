@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from sync.contracts import RAW_EVENTS_COLUMNS
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 
 GROUPS = (1, 32, 500)
 

@@ -3,8 +3,9 @@
     .venv/bin/python bench/load_csv.py [--rows 2000000] [--bad-every 0]
 
 Writes a CSV of demo-shaped events (id, alias, type, ISO timestamp, JSON properties) to a
-temporary directory, loads it into a fresh DuckDB file through `sync.load.load_csv` (the
-CLI's code path), then loads it again (the idempotent re-load: every row already present).
+temporary directory, loads it into a fresh DuckDB file through
+`usage_billing.events.csv_load.load_csv` (the CLI's code path), then loads it again (the
+idempotent re-load: every row already present).
 Last, the floor: DuckDB's own bare insert of the same file into a fresh table of the same
 columns, with no checks at all.
 Target: >= 1,000,000 rows/s for the first load on the 2-core reference machine. CPU seconds
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-from sync.engine import DuckDBWarehouse
-from sync.load import load_csv
-from sync.project import EventsTable
+from usage_billing.events.csv_load import load_csv
+from usage_billing.events.table import EventsTable
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 
 def write_csv(path: Path, rows: int, bad_every: int) -> None:

@@ -24,9 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
 from tests.engines.scenarios import SCENARIOS, ScenarioData
 from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR, column_names, dbt_problems
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
+from usage_billing.pricing_tables import PRICING_TABLES
 
 MARTS = [
     "invoices",
@@ -121,8 +122,8 @@ class SparkWarehouse:
 def connect(engine: str, output_dir: Path) -> Warehouse:
     environment = os.environ
     if engine == "duckdb":
-        from sync.warehouse import connect as connect_duckdb
-        from sync.warehouse import load_target
+        from usage_billing.warehouse.duckdb import connect_duckdb
+        from usage_billing.warehouse.profile import load_target
 
         # With the profile's options: dbt's database is still open in this process, and
         # DuckDB refuses a second connection to the same file with another configuration.
@@ -291,7 +292,7 @@ def sync(engine: str, output_dir: Path, scenario: str) -> dict[str, Any]:
     process (so Spark's commands share the session dbt built in): exit codes and output."""
     from typer.testing import CliRunner
 
-    from sync.cli import app
+    from usage_billing.cli import app
 
     outcomes = {}
     for name, command in SYNC_COMMANDS.items():

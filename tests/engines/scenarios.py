@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.demo_events import demo_events
 from tests.pipeline import test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
 from tests.support.warehouse_scenario import Pricing
+from usage_billing.events.demo import demo_events
 
 
 @dataclass(frozen=True)

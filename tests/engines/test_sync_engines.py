@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sync.documents import InvoiceVersion
 from tests.engines.runs import EngineRun
+from usage_billing.marts.model import InvoiceVersion
 
 pytestmark = pytest.mark.engines
 

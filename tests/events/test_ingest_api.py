@@ -22,12 +22,12 @@ import msgspec
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from sync.server.auth import ApiKeys
-from sync.server.ingest import EVENT_VERSION_NAMESPACE, parse_event, parse_events
-from sync.settings import load_api_settings
 from tests.support.api_specs import SEQUENCE, load
 from tests.support.ingest_server import IngestServer, make_server
 from tests.support.warehouse_scenario import run_dbt
+from usage_billing.events.auth import ApiKeys
+from usage_billing.events.usage_event import EVENT_VERSION_NAMESPACE, parse_event, parse_events
+from usage_billing.settings import load_api_settings
 
 KEY = "ub_test_key_0f3a9c"
 OTHER_KEY = "ub_test_second_key_77"

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.engine import DuckDBWarehouse
-from sync.errors import LoadError
-from sync.load import load_csv
-from sync.project import EventsTable, events_table
 from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
+from usage_billing.errors import LoadError
+from usage_billing.events.csv_load import load_csv
+from usage_billing.events.table import EventsTable, events_table
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 EVENTS = EventsTable("raw", "usage_events")
 UNSTAMPED = EventsTable("raw", "usage_events", loaded_at=None)

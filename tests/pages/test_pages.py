@@ -28,7 +28,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from sync import formatting
 from tests.support.warehouse_scenario import (
     BIN_DIR,
     MARTS_SCHEMA,
@@ -36,6 +35,7 @@ from tests.support.warehouse_scenario import (
     Scenario,
     run_dbt,
 )
+from usage_billing import formatting
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

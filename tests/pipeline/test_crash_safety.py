@@ -27,9 +27,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from sync.contracts import RAW_EVENTS_COLUMNS
 from tests.pipeline.test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
 from tests.support.killable_dbt import KillPoint, run_and_kill
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,

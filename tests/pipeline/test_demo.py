@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sync.demo_events import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
 from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, Scenario
+from usage_billing.events.demo import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
 
 D = Decimal
 

@@ -34,14 +34,15 @@ from typing import Any
 import duckdb
 import pytest
 
-from sync.documents import Document, InvoiceVersion
-from sync.engine import DuckDBWarehouse
-from sync.ledger import LedgerEntry
-from sync.marts import read_final_invoices
-from sync.push import entry_of, plan
-from sync.targets.sequence import line_specs
-from sync.targets.stripe import item_params
 from tests.support.warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build, run_dbt
+from usage_billing.marts.model import InvoiceVersion
+from usage_billing.marts.reader import read_final_invoices
+from usage_billing.push.documents import Document
+from usage_billing.push.ledger import LedgerEntry
+from usage_billing.push.run import entry_of, plan
+from usage_billing.push.targets.sequence import line_specs
+from usage_billing.push.targets.stripe import item_params
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 D = Decimal
 METRICS = [{"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"}]

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sync import formatting
-from sync.documents import Line
-from sync.targets.stripe import line_text
+from usage_billing import formatting
+from usage_billing.marts.model import Line
+from usage_billing.push.documents import line_text
 
 D = Decimal
 

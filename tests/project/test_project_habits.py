@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from sync.contracts import RAW_EVENTS_COLUMNS
 from tests.support.warehouse_scenario import REPO_DIR, run_dbt
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 
 PUBLIC_MODEL_DIR = "models/marts/"
 

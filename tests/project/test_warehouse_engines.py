@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sync.engine import OPENERS, open_warehouse, replace_placeholders
-from sync.warehouse import ProfileError, load_target
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
+from usage_billing.warehouse.engines import OPENERS, open_warehouse
+from usage_billing.warehouse.profile import ProfileError, load_target
+from usage_billing.warehouse.sql import replace_placeholders
 
 
 def test_placeholders_are_replaced_outside_quotes_only() -> None:

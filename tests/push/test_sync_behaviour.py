@@ -14,16 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.documents import Document
-from sync.errors import ClientError, RateLimitedError, UnsupportedAmountError
-from sync.http import HttpClient, parse_retry_after
-from sync.money import stripe_minor_units
-from sync.settings import HttpSettings
-from sync.targets import Job, make_target
-from sync.targets.stripe import StripeTarget
 from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.sync_harness import environment_for, make_version, settings_for, write_marts
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
+from usage_billing.errors import ClientError, RateLimitedError, UnsupportedAmountError
+from usage_billing.http import HttpClient, parse_retry_after
+from usage_billing.money import stripe_minor_units
+from usage_billing.push.documents import Document
+from usage_billing.push.targets.base import Job
+from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.stripe import StripeTarget
+from usage_billing.settings import HttpSettings
 
 
 class Script:

@@ -37,19 +37,21 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from standardwebhooks import Webhook
 
-from sync.documents import Document, InvoiceVersion, idempotency_key
-from sync.engine import DuckDBWarehouse
-from sync.http import ssl_context
-from sync.ledger import Ledger
-from sync.marts import read_final_invoices
-from sync.push import plan, push
-from sync.settings import load_settings
-from sync.targets import Job, make_target
-from sync.targets.stripe import invoice_params, item_params
 from tests.support.api_specs import SEQUENCE, STRIPE_2023, STRIPE_CURRENT, load
 from tests.support.billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from tests.support.sync_harness import make_version, settings_for
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR, run_dbt
+from usage_billing.http import ssl_context
+from usage_billing.marts.model import InvoiceVersion
+from usage_billing.marts.reader import read_final_invoices
+from usage_billing.push.documents import Document, idempotency_key
+from usage_billing.push.ledger import Ledger
+from usage_billing.push.run import plan, push
+from usage_billing.push.targets.base import Job
+from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.stripe import invoice_params, item_params
+from usage_billing.settings import load_settings
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 STEADY = REPO_DIR / "tests" / "mock_servers" / "node_modules" / "@stdy" / "cli" / "steady.js"
 STRIPE_FLAGS = [

@@ -15,8 +15,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sync.engine import DuckDBWarehouse
-from sync.ledger import Ledger
 from tests.support.billing_fakes import FakeBilling, Faults, serve
 from tests.support.sync_harness import (
     check_exactly_once,
@@ -27,6 +25,8 @@ from tests.support.sync_harness import (
     write_marts,
 )
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
+from usage_billing.push.ledger import Ledger
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,6 @@ import duckdb
 import httpx
 import pytest
 
-from sync.documents import InvoiceVersion
-from sync.engine import DuckDBWarehouse
-from sync.http import ssl_context
-from sync.ledger import Ledger
-from sync.push import PushReport, plan, push
-from sync.targets import make_target
 from tests.support.billing_fakes import FakeBilling, Script, serve
 from tests.support.sync_harness import (
     Crash,
@@ -32,6 +26,12 @@ from tests.support.sync_harness import (
     new_ledger,
     settings_for,
 )
+from usage_billing.http import ssl_context
+from usage_billing.marts.model import InvoiceVersion
+from usage_billing.push.ledger import Ledger
+from usage_billing.push.run import PushReport, plan, push
+from usage_billing.push.targets.registry import make_target
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 LINES = r"/(invoices|credit-notes)/[^/]+/line-items"
 TIMEOUT = 5.0  # no request here is slow on purpose: a busy machine causes no extra faults

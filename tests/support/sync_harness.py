@@ -16,17 +16,18 @@ from typing import Any
 import duckdb
 import httpx
 
-from sync.documents import Document, InvoiceVersion, Line
-from sync.engine import DuckDBWarehouse
-from sync.http import ssl_context
-from sync.ledger import Ledger
-from sync.money import stripe_minor_units
-from sync.push import document_of, plan, push
-from sync.settings import Settings, load_settings
-from sync.targets import make_target
-from sync.targets.sequence import line_specs
-from sync.targets.stripe import item_params
 from tests.support.billing_fakes import TICKET, WEBHOOK_SECRET, FakeBilling
+from usage_billing.http import ssl_context
+from usage_billing.marts.model import InvoiceVersion, Line
+from usage_billing.money import stripe_minor_units
+from usage_billing.push.documents import Document
+from usage_billing.push.ledger import Ledger
+from usage_billing.push.run import document_of, plan, push
+from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.sequence import line_specs
+from usage_billing.push.targets.stripe import item_params
+from usage_billing.settings import Settings, load_settings
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "KWD": 3}
 CURRENCIES = {

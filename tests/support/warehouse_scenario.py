@@ -19,7 +19,8 @@ from unittest import mock
 
 import duckdb
 
-from sync.contracts import PRICING_TABLES, RAW_EVENTS_COLUMNS
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
+from usage_billing.pricing_tables import PRICING_TABLES
 
 REPO_DIR = Path(__file__).resolve().parents[2]  # the package: profiles, docs, models
 # The dbt project the tests build: integration_tests/ installs the package as a user does.

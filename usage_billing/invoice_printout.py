@@ -1,0 +1,57 @@
+"""`usage-billing invoices`: each invoice printed as the seed's card (a rich panel)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from usage_billing import formatting
+from usage_billing.marts.figures import line_cells, period_text, usage_figures
+from usage_billing.marts.model import Invoice
+
+
+def invoice_panel(invoice: Invoice) -> Panel:
+    """One invoice as the seed's card: Description / QTY / Rate / Amount, total, effective rate."""
+    table = Table(expand=True, show_edge=False)
+    table.add_column("Description")
+    table.add_column("QTY", justify="right")
+    table.add_column("Rate", justify="right")
+    table.add_column("Amount", justify="right")
+    for line in invoice.lines:
+        cells = line_cells(line, invoice)
+        table.add_row(cells.description, cells.quantity, cells.rate, cells.amount)
+    table.add_section()
+    table.add_row(
+        "[bold]Total[/bold]",
+        "",
+        "",
+        f"[bold]{formatting.money(invoice.total, invoice.currency)}[/bold]",
+    )
+    summaries = []
+    for metric in invoice.usage:
+        figures = usage_figures(metric, invoice.currency)
+        if figures.effective is None:
+            summaries.append(f"{metric.metric_name}: no usage")
+            continue
+        summaries.append(
+            f"{metric.metric_name}: {figures.used} → {figures.amount},"
+            f" effective {figures.effective}"
+        )
+    plan = invoice.plan_name or invoice.invoice_id
+    title = f"[bold]{plan}[/bold] · {invoice.customer_name} · {period_text(invoice)}"
+    return Panel(
+        Group(table, *summaries),
+        title=title,
+        subtitle=f"{invoice.invoice_id} · {invoice.status}",
+        expand=False,
+        width=100,
+    )
+
+
+def print_invoices(invoices: list[Invoice], console: Console | None = None) -> None:
+    console = console or Console()
+    if not invoices:
+        console.print("No invoices: run `dbt build` first, or widen the filters.")
+    for invoice in invoices:
+        console.print(invoice_panel(invoice))

@@ -1,0 +1,92 @@
+"""Every figure of an invoice as text, the same on the terminal and on the pages: a line's
+Description / QTY / Rate / Amount cells, a metric's usage and effective rate, the period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from usage_billing import formatting
+from usage_billing.marts.model import Invoice, InvoiceLine, MetricUsage
+
+
+@dataclass(frozen=True)
+class LineCells:
+    """One invoice line as the card's Description / QTY / Rate / Amount text."""
+
+    description: str
+    quantity: str
+    rate: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class UsageFigures:
+    """A metric's usage on an invoice, as text: what was used, what it cost, the effective rate."""
+
+    used: str
+    amount: str
+    effective: str | None
+
+
+def _rate(line: InvoiceLine, currency: str) -> str:
+    if line.is_percentage:
+        return formatting.percent(line.unit_price)
+    return formatting.unit_rate(line.unit_price, currency)
+
+
+# Lines that settle an amount rather than price a quantity: their QTY (1) and rate (the amount
+# itself) would only repeat the Amount column. A late-usage adjustment is one: the difference a
+# closed period's late usage makes (docs/closing-periods.md).
+ADJUSTMENT_LINE_TYPES = frozenset(
+    {
+        "minimum_true_up",
+        "maximum_discount",
+        "commitment_true_up",
+        "late_usage_adjustment",
+        "credit",
+    }
+)
+
+
+def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
+    """A line's text on the card; the terminal and the web pages print the same."""
+    amount = formatting.money(line.amount, invoice.currency)
+    if line.line_type in ADJUSTMENT_LINE_TYPES:
+        return LineCells(line.description, "", "", amount)
+    rate = _rate(line, invoice.currency)
+    if line.flat_amount:
+        # A tier's entry fee, or a per-transaction price's fixed fees and limits (which may
+        # take off more than they add: "2.9% - €22.85").
+        sign = "+" if line.flat_amount > 0 else "-"
+        rate += f" {sign} {formatting.money(abs(line.flat_amount), invoice.currency)}"
+    return LineCells(
+        description=line.description,
+        quantity=formatting.quantity(
+            line.quantity, invoice.money_unit if line.is_percentage else None
+        ),
+        rate=rate,
+        amount=amount,
+    )
+
+
+def usage_figures(metric: MetricUsage, currency: str) -> UsageFigures:
+    """A metric's usage, amount and effective rate ($0.1198 per unit, 0.48%) as text."""
+    if metric.is_money:
+        used = formatting.quantity(metric.quantity, metric.unit)
+    else:
+        used = f"{formatting.quantity(metric.quantity)} {metric.unit}".strip()
+    effective = None
+    if metric.effective_unit_price is not None:
+        if metric.is_money:
+            effective = formatting.percent(metric.effective_unit_price, places=2)
+        else:
+            effective = (
+                formatting.unit_rate(formatting.rounded(metric.effective_unit_price, 4), currency)
+                + " per unit"
+            )
+    return UsageFigures(used, formatting.money(metric.amount, currency), effective)
+
+
+def period_text(invoice: Invoice) -> str:
+    """The period's local days, first to last: 01 Oct 2022 – 31 Oct 2022."""
+    return f"{invoice.period_start_date:%d %b %Y} – {invoice.last_day:%d %b %Y}"

@@ -1,0 +1,253 @@
+"""The invoices of the marts as Python values: what the reader returns and the CLI, the pages
+and the push use. Money is exact `Decimal`, as the marts hold it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+
+class LocalPeriod:
+    """An invoice's billing period in the customer's local days."""
+
+    period_end_date: date
+
+    @property
+    def last_day(self) -> date:
+        """The period's last local day (period_end_date is the first day after it)."""
+        return self.period_end_date - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One row of invoice_lines, as shown."""
+
+    line_number: int
+    line_type: str
+    description: str
+    tier: int | None
+    quantity: Decimal
+    unit_price: Decimal
+    flat_amount: Decimal
+    amount: Decimal
+    is_percentage: bool
+
+
+@dataclass(frozen=True)
+class MetricUsage:
+    """One metric (and group) of billable_usage on an invoice."""
+
+    metric_name: str
+    group_value: str | None
+    quantity: Decimal
+    amount: Decimal
+    effective_unit_price: Decimal | None
+    is_money: bool
+    unit: str
+
+
+@dataclass(frozen=True)
+class InvoiceHeader(LocalPeriod):
+    """Who an invoice bills, for which period (UTC bounds and local days), in which currency:
+    the first fields of `Invoice` and `LiveInvoice`."""
+
+    invoice_id: str
+    customer_id: str
+    customer_name: str | None
+    plan_name: str | None
+    period_start: datetime
+    period_end: datetime
+    period_start_date: date
+    period_end_date: date
+    currency: str
+
+
+@dataclass(frozen=True)
+class Invoice(InvoiceHeader):
+    """An invoice of the marts with its lines and its metrics' usage, as the CLI and the
+    invoice page show it."""
+
+    subtotal: Decimal
+    credits_applied: Decimal
+    total: Decimal
+    status: str
+    lines: list[InvoiceLine]
+    usage: list[MetricUsage]
+
+    @property
+    def money_unit(self) -> str | None:
+        """The currency of the invoice's money metric, in which its percentage lines count."""
+        return next((metric.unit for metric in self.usage if metric.is_money), None)
+
+
+@dataclass(frozen=True)
+class InvoiceSummary(LocalPeriod):
+    """One row of the invoice list."""
+
+    invoice_id: str
+    customer_id: str
+    customer_name: str | None
+    plan_name: str | None
+    period_start_date: date
+    period_end_date: date
+    currency: str
+    total: Decimal
+    status: str
+    line_count: int
+    revision_number: int | None
+    """The current revision's number when the invoice changed after it was final, else None."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One row of invoice_revisions: the invoice as it stood at one snapshot."""
+
+    revision_number: int
+    status: str
+    total: Decimal
+    previous_total: Decimal | None
+    total_delta: Decimal
+    revised_at: datetime
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """A metric's usage per UTC day over `days` (days without a row of metric_usage_daily
+    are zero), one series per group_value."""
+
+    metric_name: str
+    unit: str
+    is_money: bool
+    days: list[date]
+    groups: dict[str, list[Decimal]]
+
+
+@dataclass(frozen=True)
+class LiveMetric:
+    """One row of live_invoice_totals with its metric's unit from billable_usage."""
+
+    metric_name: str
+    group_value: str | None
+    unit: str
+    is_money: bool
+    quantity_so_far: Decimal
+    amount_so_far: Decimal
+    projected_quantity: Decimal | None
+    projected_amount: Decimal | None
+
+
+@dataclass(frozen=True)
+class LiveInvoice(InvoiceHeader):
+    """An open period's invoice with its metrics so far (live_invoice_totals)."""
+
+    total_so_far: Decimal
+    as_of_at: datetime
+    metrics: list[LiveMetric] = field(default_factory=list)
+
+    @property
+    def elapsed(self) -> Decimal:
+        """Share of the period elapsed at the billing clock (0.5 = halfway), exact."""
+        whole = (self.period_end - self.period_start) // timedelta(seconds=1)
+        elapsed = (self.as_of_at - self.period_start) // timedelta(seconds=1)
+        return Decimal(elapsed) / Decimal(whole)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an `InvoiceVersion`: what a target bills for it."""
+
+    line_number: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    flat_amount: Decimal
+    amount: Decimal
+    is_percentage: bool = False
+    tier: int | None = None
+    price_id: str | None = None
+    metric_name: str | None = None
+    group_value: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes two versions' lines "the same line": price, tier, group, description."""
+        return (
+            self.price_id or "",
+            "" if self.tier is None else str(self.tier),
+            self.group_value or "",
+            self.description,
+        )
+
+
+@dataclass(frozen=True)
+class InvoiceVersion:
+    """A final invoice as it stood when read: what the push sends and the ledger keeps (as
+    JSON, decimals as strings, so a later run knows exactly what was sent)."""
+
+    invoice_id: str
+    customer_id: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    total: Decimal
+    content_hash: str
+    lines: tuple[Line, ...]
+    customer_name: str | None = None
+    plan_name: str | None = None
+
+    @property
+    def last_day(self) -> date:
+        """The last day billed (period_end is exclusive)."""
+        end = self.period_end
+        return date.fromordinal(end.toordinal() - 1) if end.time() == end.min.time() else end.date()
+
+    def title(self) -> str:
+        name = self.plan_name or self.invoice_id
+        return f"{name} · {self.period_start:%Y-%m-%d} to {self.last_day:%Y-%m-%d}"
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        return json.dumps(data, default=_encode, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> InvoiceVersion:
+        data: dict[str, Any] = json.loads(text)
+        lines = tuple(
+            Line(
+                line_number=int(line["line_number"]),
+                description=str(line["description"]),
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                flat_amount=Decimal(line["flat_amount"]),
+                amount=Decimal(line["amount"]),
+                is_percentage=bool(line["is_percentage"]),
+                tier=line.get("tier"),
+                price_id=line.get("price_id"),
+                metric_name=line.get("metric_name"),
+                group_value=line.get("group_value"),
+            )
+            for line in data["lines"]
+        )
+        return cls(
+            invoice_id=data["invoice_id"],
+            customer_id=data["customer_id"],
+            currency=data["currency"],
+            period_start=datetime.fromisoformat(data["period_start"]),
+            period_end=datetime.fromisoformat(data["period_end"]),
+            total=Decimal(data["total"]),
+            content_hash=data["content_hash"],
+            lines=lines,
+            customer_name=data.get("customer_name"),
+            plan_name=data.get("plan_name"),
+        )
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")

@@ -1,0 +1,36 @@
+"""Column lists of the pricing tables users provide, as DuckDB DDL (the same columns as the demo
+seeds; README "Prices are data")."""
+
+from __future__ import annotations
+
+PRICING_TABLES: dict[str, str] = {
+    "customers": "customer_id varchar, name varchar, billing_email varchar, timezone varchar",
+    "customer_aliases": "alias varchar, customer_id varchar",
+    "plans": "plan_id varchar, name varchar",
+    "subscriptions": (
+        "subscription_id varchar, customer_id varchar, plan_id varchar, currency varchar,"
+        " start_date date, end_date date, billing_interval varchar, billing_anchor_day integer,"
+        " minimum_amount decimal(38, 10)"
+    ),
+    "prices": (
+        "price_id varchar, plan_id varchar, subscription_id varchar, metric varchar,"
+        " pricing_model varchar, description varchar, currency varchar,"
+        " unit_price decimal(38, 10), flat_amount decimal(38, 10), package_size decimal(38, 10),"
+        " free_units decimal(38, 10), free_events integer, transaction_fixed_fee decimal(38, 10),"
+        " transaction_minimum decimal(38, 10), transaction_maximum decimal(38, 10),"
+        " minimum_amount decimal(38, 10), maximum_amount decimal(38, 10), group_value varchar,"
+        " billing_timing varchar, prorate boolean, tier_1_flat_at_zero boolean,"
+        " effective_from date, effective_to date"
+    ),
+    "price_tiers": (
+        "price_id varchar, tier integer, up_to decimal(38, 10), unit_price decimal(38, 10),"
+        " flat_amount decimal(38, 10)"
+    ),
+    "credit_grants": (
+        "grant_id varchar, customer_id varchar, currency varchar, amount decimal(38, 10),"
+        " granted_at timestamp, expires_at timestamp, priority integer, metric varchar"
+    ),
+    "closed_periods": (
+        "customer_id varchar, closed_through date, closed_at timestamp, note varchar"
+    ),
+}
