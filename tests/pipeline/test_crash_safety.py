@@ -29,7 +29,6 @@ import pytest
 
 from tests.pipeline.test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
 from tests.support.killable_dbt import KillPoint, run_and_kill
-from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
     PROJECT_DIR,
@@ -41,6 +40,7 @@ from tests.support.warehouse_scenario import (
     run_dbt,
     write_table,
 )
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 
 D = Decimal
 BASE_VARS: dict[str, Any] = {**VARS, "usage_billing_pricing_schema": "pricing"}

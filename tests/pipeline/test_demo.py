@@ -152,7 +152,7 @@ def test_unbilled_usage_lists_what_no_invoice_bills(demo: tuple[Scenario, str]) 
         # The euro metrics filter the dollars out and no other metric reads transactions.
         ("matches_no_metric", None, "transaction", USD_TRANSACTION_COUNT, None),
         ("metric_not_priced", "card_payment_volume", None, len(card), sum(card.values())),
-        # integration_tests/seeds/orders.csv: four paid October orders (the refunded one is filtered out).
+        # the demo's integration_tests/seeds/orders.csv: four paid October orders, one refunded.
         ("metric_not_priced", "paid_orders", None, 4, D(4)),
         ("no_subscription", "api_requests", None, 2, D(2)),
         # ord_1006 of 2 November: the subscriptions end on 1 November.

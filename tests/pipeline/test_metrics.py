@@ -350,8 +350,8 @@ def test_metric_on_a_relation_without_events(scenario: Scenario) -> None:
         where metric_name = 'paid_orders' and quantity > 0 order by invoice_id
         """
     )
-    # integration_tests/seeds/orders.csv: paid orders of October 2022 total 120 + 80.50 + 45.25 + 999.99,
-    # November's order falls in the next period; the refunded one is filtered out.
+    # integration_tests/seeds/orders.csv: paid orders of October 2022 total 120 + 80.50 + 45.25
+    # + 999.99, November's order falls in the next period; the refunded one is filtered out.
     assert orders == [
         ("sub_1/2022-10-01", D("1245.74"), 4),
         ("sub_1/2022-11-01", D(60), 1),
