@@ -32,22 +32,31 @@ def _write_manifest(project: Path, nodes: dict[str, dict[str, str]]) -> None:
     (project / "target" / "manifest.json").write_text(json.dumps({"nodes": nodes}))
 
 
-def test_without_a_manifest_the_marts_are_in_the_target_schema(tmp_path: Path) -> None:
+def test_without_a_manifest_the_marts_are_in_the_package_schema(tmp_path: Path) -> None:
     relations = mart_relations(load_project(tmp_path), _target())
-    assert all(relations[model] == Relation("billing", model) for model in MART_MODELS)
+    assert all(
+        relations[model] == Relation("billing_usage_billing", model) for model in MART_MODELS
+    )
     assert relations.missing_manifest == tmp_path / "target" / "manifest.json"
+    # The user's project may rename the package's custom schema.
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nvars:\n  usage_billing_schema: bill\n")
+    assert mart_relations(load_project(tmp_path), _target())[INVOICES].schema == "billing_bill"
 
 
 def test_the_manifest_places_each_mart_by_schema_and_alias(tmp_path: Path) -> None:
     (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop_profile\n")
     node = {"database": "analytics", "schema": "finance", "name": INVOICES, "alias": "inv"}
-    _write_manifest(tmp_path, {f"model.shop.{INVOICES}": node})
+    # The marts are the package's nodes, whatever the user's project is called.
+    _write_manifest(
+        tmp_path,
+        {f"model.usage_billing.{INVOICES}": node, f"model.shop.{INVOICE_LINES}": node},
+    )
     project = load_project(tmp_path)
     assert project.profile == "shop_profile"
     on_duckdb = mart_relations(project, _target())
     # DuckDB's catalog is the open file's, whatever the manifest's build called it.
     assert on_duckdb[INVOICES] == Relation("finance", "inv")
-    assert on_duckdb[INVOICE_LINES] == Relation("billing", INVOICE_LINES)
+    assert on_duckdb[INVOICE_LINES] == Relation("billing_usage_billing", INVOICE_LINES)
     on_snowflake = mart_relations(project, _target("snowflake"))
     assert on_snowflake[INVOICES].parts == ("analytics", "finance", "inv")
 

@@ -40,7 +40,7 @@ from standardwebhooks import Webhook
 from tests.support.api_specs import SEQUENCE, STRIPE_2023, STRIPE_CURRENT, load
 from tests.support.billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from tests.support.sync_harness import make_version, settings_for
-from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR, run_dbt
+from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, run_dbt
 from usage_billing.http import ssl_context
 from usage_billing.marts.model import InvoiceVersion
 from usage_billing.marts.reader import read_final_invoices
@@ -75,7 +75,7 @@ def demo_invoices(tmp_path_factory: pytest.TempPathFactory) -> list[InvoiceVersi
     )
     run_dbt(["build"], database)
     with duckdb.connect(str(database), read_only=True) as connection:
-        invoices = read_final_invoices(DuckDBWarehouse(connection), "billing")
+        invoices = read_final_invoices(DuckDBWarehouse(connection), MARTS_SCHEMA)
     assert len(invoices) == 3
     return invoices
 

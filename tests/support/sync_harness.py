@@ -17,6 +17,7 @@ import duckdb
 import httpx
 
 from tests.support.billing_fakes import TICKET, WEBHOOK_SECRET, FakeBilling
+from tests.support.warehouse_scenario import MARTS_SCHEMA
 from usage_billing.http import ssl_context
 from usage_billing.marts.model import InvoiceVersion, Line
 from usage_billing.money import stripe_minor_units
@@ -429,7 +430,7 @@ LINES_DDL = (
 def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
     """The marts as dbt would leave them, for a test about the sync only."""
     with duckdb.connect(str(database)) as connection:
-        connection.execute("create schema if not exists billing")
+        connection.execute(f"create schema if not exists {MARTS_SCHEMA}")
         connection.execute(f"create or replace table billing.invoices ({INVOICES_DDL})")
         connection.execute(f"create or replace table billing.invoice_lines ({LINES_DDL})")
         for version in versions:

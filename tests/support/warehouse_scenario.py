@@ -26,7 +26,7 @@ REPO_DIR = Path(__file__).resolve().parents[2]  # the package: profiles, docs, m
 # The dbt project the tests build: integration_tests/ installs the package as a user does.
 PROJECT_DIR = REPO_DIR / "integration_tests"
 BIN_DIR = Path(sys.executable).parent
-MARTS_SCHEMA = "billing"
+MARTS_SCHEMA = "billing_usage_billing"  # the package's schema: <target schema>_usage_billing
 
 
 @dataclass

@@ -3,8 +3,8 @@
 The model names are written here only: renaming a mart in the dbt project means changing its
 name below and nothing else. A mart's relation comes from the manifest `dbt build` wrote (the
 node's database, schema and alias), so custom schemas and aliases are followed; before any
-manifest exists, the profile target's schema and the model's name are assumed, which is where
-the project builds them by default.
+manifest exists, the package's default placement is assumed: dbt's custom schema
+`<target schema>_<usage_billing_schema>` and the model's name.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any
 from usage_billing.dbt_project import DbtProject
 from usage_billing.warehouse.profile import WarehouseTarget
 
-INVOICES = "invoices"
-INVOICE_LINES = "invoice_lines"
-BILLABLE_USAGE = "billable_usage"
-BILLING_PERIODS = "billing_periods"
-METRIC_USAGE_DAILY = "metric_usage_daily"
-LIVE_INVOICE_TOTALS = "live_invoice_totals"
-INVOICE_REVISIONS = "invoice_revisions"
+INVOICES = "usage_billing__invoices"
+INVOICE_LINES = "usage_billing__invoice_lines"
+BILLABLE_USAGE = "usage_billing__billable_usage"
+BILLING_PERIODS = "usage_billing__billing_periods"
+METRIC_USAGE_DAILY = "usage_billing__metric_usage_daily"
+LIVE_INVOICE_TOTALS = "usage_billing__live_invoice_totals"
+INVOICE_REVISIONS = "usage_billing__invoice_revisions"
+
+# The dbt package that defines the marts, whatever the user's project is called.
+PACKAGE = "usage_billing"
 
 MART_MODELS = (
     INVOICES,
@@ -83,14 +86,14 @@ class MartRelations:
 
     @classmethod
     def from_manifest(
-        cls, manifest: dict[str, Any], project: str, engine: str, fallback_schema: str
+        cls, manifest: dict[str, Any], engine: str, fallback_schema: str
     ) -> MartRelations:
         """The marts as the manifest's model nodes place them. A model the manifest lacks (a
         mart disabled on this engine) keeps the default placement in `fallback_schema`."""
         relations = {}
         nodes = manifest.get("nodes", {})
         for model in MART_MODELS:
-            node = nodes.get(f"model.{project}.{model}")
+            node = nodes.get(f"model.{PACKAGE}.{model}")
             if node is None:
                 relations[model] = Relation(fallback_schema, model)
                 continue
@@ -103,7 +106,10 @@ class MartRelations:
 
 def mart_relations(project: DbtProject, target: WarehouseTarget) -> MartRelations:
     """Where the marts of `project`, built on `target`, live (see the module doc)."""
+    # dbt's default generate_schema_name: the target's schema, then the package's custom one.
+    custom = project.variables.get("usage_billing_schema") or PACKAGE
+    default_schema = f"{target.schema}_{custom}"
     manifest = project.manifest()
     if manifest is None:
-        return MartRelations.in_schema(target.schema, project.manifest_path)
-    return MartRelations.from_manifest(manifest, project.name, target.type, target.schema)
+        return MartRelations.in_schema(default_schema, project.manifest_path)
+    return MartRelations.from_manifest(manifest, target.type, default_schema)
