@@ -281,7 +281,7 @@ def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, 
     """Every row of each compared mart, in one order whatever the engine sorts nulls as."""
     marts = {}
     for table in MARTS:
-        rows = warehouse.query(f"select * from {scenario}_billing.{table}")
+        rows = warehouse.query(f"select * from {scenario}_billing_usage_billing.{table}")
         plain_rows = [{key: plain(value) for key, value in row.items()} for row in rows]
         marts[table] = sorted(plain_rows, key=lambda row: json.dumps(row, sort_keys=True))
     return marts
