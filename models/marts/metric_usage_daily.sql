@@ -1,9 +1,9 @@
 {#- Each metric per customer, group and UTC day, aggregated as the metric says (a day's max is
-    the max of that day). For charts and live totals; invoices never add these up. -#}
-{#- Incremental: a run aggregates again every event of the days it must recompute (where a
-    replaced version counted, or a metric that is not additive changed) and of metrics read from
-    relations; on every other day its new events of count and sum metrics are added to the stored
-    quantities, so the run reads the events it added, not the whole day's. -#}
+    the max of that day). For charts and live totals; invoices never add these up.
+    Incremental: a run aggregates again every event of the days it must recompute (where a
+    replaced version counted, or a metric that is not additive changed) and of relation metrics;
+    on every other day its new events of count and sum metrics are added to the stored
+    quantities (add_to_stored), so the run reads the events it added, not the whole day's. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 {%- set additive_metrics = usage_billing.additive_metrics() -%}
 {{ config(
@@ -130,16 +130,6 @@ aggregated as (
 
     ),
 
-    added_days as (
-
-        select distinct
-            customer_id,
-            metric_name,
-            usage_date
-        from added
-
-    ),
-
     stored as (
 
         -- Every group of the metric-days the added events fall in: they are written again.
@@ -151,7 +141,7 @@ aggregated as (
             stored_days.quantity,
             stored_days.event_count
         from {{ this }} as stored_days
-        inner join added_days
+        inner join (select distinct customer_id, metric_name, usage_date from added) as added_days
             on
                 stored_days.customer_id = added_days.customer_id
                 and stored_days.metric_name = added_days.metric_name
@@ -161,20 +151,10 @@ aggregated as (
 
     merged as (
 
-        -- A sum of sums (or counts) is the aggregate over all the events; null if all are null.
-        select
-            customer_id,
-            metric_name,
-            group_value,
-            usage_date,
-            cast(sum(quantity) as {{ usage_billing.type_decimal() }}) as quantity,
-            cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count
-        from (
-            select * from stored
-            union all
-            select * from added
-        ) as stored_and_added
-        group by customer_id, metric_name, group_value, usage_date
+        {{ usage_billing.add_to_stored('stored', 'added', [
+            ('customer_id', 'key'), ('metric_name', 'key'), ('group_value', 'key'), ('usage_date', 'key'),
+            ('quantity', 'sum'), ('event_count', 'count'),
+        ]) }}
 
     ),
 {% endif %}
