@@ -79,7 +79,7 @@ browser:
 		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends chromium chromium-driver fonts-liberation >/dev/null; }
 
-# The DuckDB suites and the portability suite at once (README "Engines"): the DuckDB suites run
+# The DuckDB suites and the portability suite at once (docs/engines.md): the DuckDB suites run
 # one dbt build at a time, leaving a core mostly idle that the portability suite's runners use.
 # The portability suite's report is printed after the DuckDB suites'; either failing fails.
 test: install-dev profiles.yml deps lint $(MOCKS)/node_modules/.installed browser engines
@@ -93,7 +93,7 @@ test: install-dev profiles.yml deps lint $(MOCKS)/node_modules/.installed browse
 test-engines: engines deps
 	$(BIN)/pytest -m engines tests/engines
 
-# The pipeline benchmark (README "Performance"): N events, 10 M unless given (N=100000000).
+# The pipeline benchmark (docs/performance.md): N events, 10 M unless given (N=100000000).
 N ?= 10000000
 BENCH_RESULTS ?= bench/results.md
 bench: install

@@ -1,4 +1,4 @@
-"""End-to-end benchmark of the dbt pipeline on the embedded DuckDB (README "Performance").
+"""End-to-end benchmark of the dbt pipeline on the embedded DuckDB (docs/performance.md).
 
     .venv/bin/python bench/pipeline.py [--events 10000000] [--results bench/results.md]
 
@@ -94,7 +94,7 @@ MISMATCH_QUERY = """
     pipeline as (
         select customer_id, date_trunc('month', usage_date) as usage_month, metric_name,
             sum(quantity) as quantity
-        from billing.metric_usage_daily
+        from billing_usage_billing.usage_billing__metric_usage_daily
         group by all
     )
     select count(*)

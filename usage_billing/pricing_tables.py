@@ -1,5 +1,5 @@
 """Column lists of the pricing tables users provide, as DuckDB DDL (the same columns as the demo
-seeds; README "Prices are data")."""
+seeds; docs/pricing.md)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ priced_metrics as (
         select distinct
             replaced_customer_id as customer_id,
             replaced_event_at as event_at
-        from {{ ref('int_usage_events_validated') }}
+        from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
         where {{ usage_billing.is_unconsumed_change(model_name) }} and replaced_customer_id is not null
 
     ),

@@ -1,6 +1,6 @@
 {#- Build state: what the stored rows of each event-level incremental model were computed from,
     so that a run catches up from the state it finds, not from its own start alone (docs/
-    build-guarantees.md). One row per model in `usage_billing_build_state`, written by the
+    build-guarantees.md). One row per model in `usage_billing__build_state`, written by the
     model's post-hook in the same transaction as its rows:
     - fingerprint: a hash of the definitions its rows depend on (definitions_fingerprint);
     - consumed_through: the newest processed_at of int_usage_events_validated its rows reflect
@@ -15,7 +15,7 @@
 
 {% macro build_state_relation() %}
     {{- return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier='usage_billing_build_state', type='table'
+        database=this.database, schema=this.schema, identifier='usage_billing__build_state', type='table'
     )) -}}
 {% endmacro %}
 
@@ -23,7 +23,7 @@
     names another customer (or none) has its events checked again. -#}
 {% macro billed_aliases_relation() %}
     {{- return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier='usage_billing_billed_aliases', type='table'
+        database=this.database, schema=this.schema, identifier='usage_billing__billed_aliases', type='table'
     )) -}}
 {% endmacro %}
 
@@ -68,7 +68,7 @@
 {% macro definitions_fingerprint(model_name) %}
     {%- set metrics = usage_billing.metric_definitions() -%}
     {%- set definitions = [] -%}
-    {%- if model_name == 'int_usage_events_validated' -%}
+    {%- if model_name == 'usage_billing__int_usage_events_validated' -%}
         {%- for metric in metrics if not metric.get('from') -%}
             {%- do definitions.append([
                 metric['name'], metric.get('aggregation'), metric.get('property'), metric.get('value'),
@@ -108,10 +108,10 @@
     {%- set fingerprint = usage_billing.definitions_fingerprint(model_name) -%}
     {%- set states = usage_billing.stored_build_state(model_name) -%}
     {%- set own = states.get(model_name) -%}
-    {%- set validated = states.get('int_usage_events_validated') or {} -%}
-    {%- set upstream = ['int_usage_events_validated'] if model_name != 'int_usage_events_validated' else [] -%}
-    {%- if model_name in ['metric_usage_daily', 'int_usage_by_billing_period'] -%}
-        {%- do upstream.append('int_usage_events_matched_to_metrics') -%}
+    {%- set validated = states.get('usage_billing__int_usage_events_validated') or {} -%}
+    {%- set upstream = ['usage_billing__int_usage_events_validated'] if model_name != 'usage_billing__int_usage_events_validated' else [] -%}
+    {%- if model_name in ['usage_billing__metric_usage_daily', 'usage_billing__int_usage_by_billing_period'] -%}
+        {%- do upstream.append('usage_billing__int_usage_events_matched_to_metrics') -%}
     {%- endif -%}
     {#- What the upstream model's rows reflect: a full build reads all of it, a delta up to it. -#}
     {%- set through = (states.get(upstream[-1]) or {}).get('consumed_through') if upstream else none -%}
@@ -138,10 +138,10 @@
             correct deltas only for a model that consumed everything before that run. -#}
         {%- set previous = validated.get('previous_through') -%}
         {%- set caught_up = previous is none or (after is not none and after >= previous) -%}
-        {%- if model_name != 'int_usage_events_matched_to_metrics' and through != validated.get('consumed_through') -%}
+        {%- if model_name != 'usage_billing__int_usage_events_matched_to_metrics' and through != validated.get('consumed_through') -%}
             {%- set caught_up = false -%}
         {%- endif -%}
-        {%- if not caught_up and model_name == 'int_usage_events_matched_to_metrics' -%}
+        {%- if not caught_up and model_name == 'usage_billing__int_usage_events_matched_to_metrics' -%}
             {%- set mode = 'catch_up' -%}
         {%- elif not caught_up -%}
             {%- set mode = 'full' -%}
@@ -214,7 +214,7 @@
     {%- set own = usage_billing.stored_build_state(model_name).get(model_name) or {} -%}
     {%- set run = usage_billing.run_started_timestamp() -%}
     {%- set rebuilt_run = run if mode['mode'] == 'full' else usage_billing.timestamp_literal(own.get('rebuilt_run')) -%}
-    {%- if model_name == 'int_usage_events_validated' -%}
+    {%- if model_name == 'usage_billing__int_usage_events_validated' -%}
         {#- Its newest processed_at is this run's, if the run wrote any; the zone maps of the
             rows just added answer that without a scan. -#}
         {%- set old_through = usage_billing.timestamp_literal(own.get('consumed_through')) -%}
@@ -228,8 +228,8 @@
         {%- endif -%}
     {%- else -%}
         {#- What the model before it had consumed (a first build may not see the state table). -#}
-        {%- set upstream = 'int_usage_events_validated' if model_name == 'int_usage_events_matched_to_metrics'
-            else 'int_usage_events_matched_to_metrics' -%}
+        {%- set upstream = 'usage_billing__int_usage_events_validated' if model_name == 'usage_billing__int_usage_events_matched_to_metrics'
+            else 'usage_billing__int_usage_events_matched_to_metrics' -%}
         {%- set consumed = '(select upstream_state.consumed_through from ' ~ usage_billing.build_state_relation()
             ~ " as upstream_state where upstream_state.model_name = '" ~ upstream ~ "')" -%}
         {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
@@ -242,10 +242,10 @@
         ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', " ~ consumed ~ ', ' ~ previous ~ ', '
         ~ run ~ ', ' ~ rebuilt_run ~ this_run,
     ] -%}
-    {%- if model_name == 'int_usage_events_validated' -%}
+    {%- if model_name == 'usage_billing__int_usage_events_validated' -%}
         {%- do statements.append('delete from ' ~ usage_billing.billed_aliases_relation()) -%}
         {%- do statements.append('insert into ' ~ usage_billing.billed_aliases_relation()
-            ~ ' (customer_alias, customer_id) select customer_alias, customer_id from ' ~ ref('stg_customer_aliases')) -%}
+            ~ ' (customer_alias, customer_id) select customer_alias, customer_id from ' ~ ref('usage_billing', 'usage_billing__stg_customer_aliases')) -%}
     {%- endif -%}
     {{- return(statements | join(';\n')) -}}
 {% endmacro %}
@@ -259,7 +259,7 @@
     {%- endif -%}
     {%- set rows = run_query(
         'select distinct billed.customer_id from ' ~ billed ~ ' as billed left join '
-        ~ ref('stg_customer_aliases') ~ ' as current_aliases on billed.customer_alias = current_aliases.customer_alias'
+        ~ ref('usage_billing', 'usage_billing__stg_customer_aliases') ~ ' as current_aliases on billed.customer_alias = current_aliases.customer_alias'
         ~ ' where current_aliases.customer_id is null or current_aliases.customer_id <> billed.customer_id'
     ) -%}
     {{ return(rows.columns[0].values() | list) }}

@@ -45,14 +45,14 @@
     the days where a version replaced by the changes it consumes used to count, and the days of
     those changes' events of metrics that are not additive. -#}
 {% macro usage_days_to_recompute() %}
-    {%- set changed = usage_billing.is_unconsumed_change('metric_usage_daily') -%}
+    {%- set changed = usage_billing.is_unconsumed_change('usage_billing__metric_usage_daily') -%}
     {%- set query -%}
         select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
-        from {{ ref('int_usage_events_validated') }}
+        from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
         where {{ changed }} and replaced_customer_id is not null
         union
         select customer_id, cast(event_at as date) as usage_date
-        from {{ ref('int_usage_events_matched_to_metrics') }}
+        from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
         where {{ changed }} and {{ usage_billing.is_non_additive_metric() }}
     {%- endset -%}
     {{ return(query) }}
@@ -73,11 +73,11 @@
     those are the events whose billed version changed (replaced_customer_id); catching up on
     several runs, every changed event, as a version stored in between may no longer show. -#}
 {% macro matched_rows_to_replace() %}
-    {%- set model_name = 'int_usage_events_matched_to_metrics' -%}
+    {%- set model_name = 'usage_billing__int_usage_events_matched_to_metrics' -%}
     {%- set replaced_only = usage_billing.build_mode(model_name)['mode'] == 'delta' -%}
     {{- return(
         usage_billing.is_relation_metric() ~ ' or event_id in (select event_key from '
-        ~ ref('int_usage_events_validated') ~ ' where ' ~ usage_billing.is_unconsumed_change(model_name)
+        ~ ref('usage_billing', 'usage_billing__int_usage_events_validated') ~ ' where ' ~ usage_billing.is_unconsumed_change(model_name)
         ~ (' and replaced_customer_id is not null' if replaced_only else '') ~ ')'
     ) -}}
 {% endmacro %}

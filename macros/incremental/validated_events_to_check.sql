@@ -161,7 +161,7 @@
     -- 100 M: 315 s stored, 179 to 189 s streamed).
     keyed_to_check as {{ usage_billing.not_materialized() }} (
 
-        select * from {{ ref('stg_usage_events') }}
+        select * from {{ ref('usage_billing', 'usage_billing__stg_usage_events') }}
 
     ),
 {% endif %}

@@ -45,11 +45,11 @@
 {#- The models of every pricing model's lines, for the models that take them all. -#}
 {% macro pricing_model_line_models() %}
     {{ return([
-        'int_invoice_lines_priced_flat',
-        'int_invoice_lines_priced_per_unit',
-        'int_invoice_lines_priced_package',
-        'int_invoice_lines_priced_graduated',
-        'int_invoice_lines_priced_volume',
-        'int_invoice_lines_priced_per_transaction',
+        'usage_billing__int_invoice_lines_priced_flat',
+        'usage_billing__int_invoice_lines_priced_per_unit',
+        'usage_billing__int_invoice_lines_priced_package',
+        'usage_billing__int_invoice_lines_priced_graduated',
+        'usage_billing__int_invoice_lines_priced_volume',
+        'usage_billing__int_invoice_lines_priced_per_transaction',
     ]) }}
 {% endmacro %}

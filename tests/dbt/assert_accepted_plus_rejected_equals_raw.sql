@@ -8,14 +8,14 @@ with raw_rows as (
 accepted as (
 
     select count(*) as row_count
-    from {{ ref('int_usage_events_validated') }}
+    from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
     where rejection_reason is null
 
 ),
 
 rejected as (
 
-    select count(*) as row_count from {{ ref('usage_events_rejected') }}
+    select count(*) as row_count from {{ ref('usage_billing', 'usage_billing__usage_events_rejected') }}
 
 )
 

@@ -4,8 +4,8 @@ select
     earlier.period_start as earlier_start,
     earlier.period_end as earlier_end,
     later.period_start as later_start
-from {{ ref('billing_periods') }} as earlier
-inner join {{ ref('billing_periods') }} as later
+from {{ ref('usage_billing', 'usage_billing__billing_periods') }} as earlier
+inner join {{ ref('usage_billing', 'usage_billing__billing_periods') }} as later
     on
         earlier.subscription_id = later.subscription_id
         and earlier.period_start < later.period_start

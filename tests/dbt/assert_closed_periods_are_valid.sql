@@ -4,19 +4,19 @@
 -- nothing it should not (int_invoice_closures closes final invoices only) and fails the build.
 with closed_periods as (
 
-    select * from {{ ref('stg_closed_periods') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_closed_periods') }}
 
 ),
 
 customers as (
 
-    select * from {{ ref('stg_customers') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
 
 ),
 
 closures as (
 
-    select * from {{ ref('int_invoice_closures') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_closures') }}
 
 ),
 

@@ -19,32 +19,32 @@
 
 with validated as (
 
-    select * from {{ ref('int_usage_events_validated') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
 
 ),
 
 matched as (
 
-    select * from {{ ref('int_usage_events_matched_to_metrics') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
 
 ),
 
 billed as (
 
-    select * from {{ ref('billable_usage') }}
+    select * from {{ ref('usage_billing', 'usage_billing__billable_usage') }}
 
 ),
 
 unbilled as (
 
-    select * from {{ ref('unbilled_usage') }}
+    select * from {{ ref('usage_billing', 'usage_billing__unbilled_usage') }}
 
 ),
 
 {% if gauge_names %}
     priced_groups as (
 
-        select * from {{ ref('int_priced_groups_by_billing_period') }}
+        select * from {{ ref('usage_billing', 'usage_billing__int_priced_groups_by_billing_period') }}
 
     ),
 
@@ -146,7 +146,7 @@ entries as (
         {{ no_text }} as metric_name,
         {{ no_text }} as invoice_id,
         -count(*) as signed_count
-    from {{ ref('usage_events_rejected') }}
+    from {{ ref('usage_billing', 'usage_billing__usage_events_rejected') }}
     union all
     select
         'accepted events = matched + matches_no_metric' as account_name,

@@ -10,7 +10,7 @@ with line_sums as (
             sum(case when line_type = 'credit' then 0 else amount end) as {{ usage_billing.type_decimal() }}
         ) as charges_total,
         count(*) as line_count
-    from {{ ref('invoice_lines') }}
+    from {{ ref('usage_billing', 'usage_billing__invoice_lines') }}
     group by invoice_id
 
 )
@@ -21,7 +21,7 @@ select
     line_sums.line_total,
     invoices.line_count,
     line_sums.line_count as counted_lines
-from {{ ref('invoices') }} as invoices
+from {{ ref('usage_billing', 'usage_billing__invoices') }} as invoices
 left join line_sums
     on invoices.invoice_id = line_sums.invoice_id
 where

@@ -4,5 +4,5 @@ select
     price_id,
     price_currency,
     subscription_currency
-from {{ ref('int_prices_by_billing_period') }}
+from {{ ref('usage_billing', 'usage_billing__int_prices_by_billing_period') }}
 where price_currency is not null and price_currency <> subscription_currency

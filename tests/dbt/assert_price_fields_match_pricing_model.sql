@@ -4,13 +4,13 @@
 -- price a sum or count metric.
 with prices as (
 
-    select * from {{ ref('stg_prices') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_prices') }}
 
 ),
 
 metrics as (
 
-    select * from {{ ref('int_metric_definitions') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }}
 
 ),
 
@@ -21,7 +21,7 @@ tiers as (
         lag(up_to) over (partition by price_id order by tier) as previous_up_to,
         row_number() over (partition by price_id order by tier) as tier_position,
         count(*) over (partition by price_id) as tier_count
-    from {{ ref('stg_price_tiers') }}
+    from {{ ref('usage_billing', 'usage_billing__stg_price_tiers') }}
 
 ),
 

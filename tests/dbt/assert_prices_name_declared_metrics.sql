@@ -2,7 +2,7 @@
 select
     prices.price_id,
     prices.metric_name
-from {{ ref('stg_prices') }} as prices
-left join {{ ref('int_metric_definitions') }} as metrics
+from {{ ref('usage_billing', 'usage_billing__stg_prices') }} as prices
+left join {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }} as metrics
     on prices.metric_name = metrics.metric_name
 where prices.metric_name is not null and metrics.metric_name is null

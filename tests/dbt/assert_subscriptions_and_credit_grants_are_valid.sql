@@ -3,31 +3,31 @@
 -- expires before it is given, or that belongs to no customer or to an undeclared metric.
 with subscriptions as (
 
-    select * from {{ ref('stg_subscriptions') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_subscriptions') }}
 
 ),
 
 credit_grants as (
 
-    select * from {{ ref('stg_credit_grants') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_credit_grants') }}
 
 ),
 
 customers as (
 
-    select * from {{ ref('stg_customers') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
 
 ),
 
 currencies as (
 
-    select * from {{ ref('stg_currencies') }}
+    select * from {{ ref('usage_billing', 'usage_billing__stg_currencies') }}
 
 ),
 
 metrics as (
 
-    select * from {{ ref('int_metric_definitions') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }}
 
 ),
 

@@ -9,7 +9,7 @@ with priced as (
         group_value,
         period_start,
         period_end
-    from {{ ref('int_prices_by_billing_period') }}
+    from {{ ref('usage_billing', 'usage_billing__int_prices_by_billing_period') }}
     where metric_name is not null
 
 )

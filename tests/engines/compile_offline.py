@@ -76,7 +76,7 @@ def write_service_account_key(path: Path) -> None:
     )
 
 
-BUILD_STATE_TABLES = frozenset({"usage_billing_build_state", "usage_billing_billed_aliases"})
+BUILD_STATE_TABLES = frozenset({"usage_billing__build_state", "usage_billing__billed_aliases"})
 
 
 def build_state_rows() -> Any:
@@ -89,10 +89,10 @@ def build_state_rows() -> Any:
 
     first, second = dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)
     rows = [
-        ("int_usage_events_validated", True, second, first, second, first),
-        ("int_usage_events_matched_to_metrics", True, second, None, second, first),
-        ("metric_usage_daily", True, first, None, first, first),
-        ("int_usage_by_billing_period", True, first, None, first, first),
+        ("usage_billing__int_usage_events_validated", True, second, first, second, first),
+        ("usage_billing__int_usage_events_matched_to_metrics", True, second, None, second, first),
+        ("usage_billing__metric_usage_daily", True, first, None, first, first),
+        ("usage_billing__int_usage_by_billing_period", True, first, None, first, first),
     ]
     names = [
         "model_name",
@@ -135,9 +135,9 @@ class OfflineRelations:
         original_execute = adapter_class.execute
 
         def execute(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
-            if "usage_billing_build_state" in sql and "consumed_through" in sql:
+            if "usage_billing__build_state" in sql and "consumed_through" in sql:
                 return AdapterResponse("OK"), build_state_rows()
-            if "usage_billing_billed_aliases" in sql:
+            if "usage_billing__billed_aliases" in sql:
                 return AdapterResponse("OK"), agate.Table([], ["customer_id"], [agate.Text()])
             return original_execute(self, sql, *args, **kwargs)
 

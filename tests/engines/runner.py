@@ -30,11 +30,11 @@ from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from usage_billing.pricing_tables import PRICING_TABLES
 
 MARTS = [
-    "invoices",
-    "invoice_lines",
-    "billable_usage",
-    "usage_events_rejected",
-    "unbilled_usage",
+    "usage_billing__invoices",
+    "usage_billing__invoice_lines",
+    "usage_billing__billable_usage",
+    "usage_billing__usage_events_rejected",
+    "usage_billing__unbilled_usage",
 ]
 # After this scenario is built, the sync pushes its final invoices to the webhook receiver the
 # suite runs on 127.0.0.1 (USAGE_BILLING_WEBHOOK_URL), through the engine's own connector.

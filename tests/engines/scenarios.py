@@ -66,7 +66,7 @@ def _demo_interrupted() -> ScenarioData:
         _demo(),
         events=[*_demo().events, *late],
         rerun_of="demo",
-        interrupted_after="int_usage_events_validated",
+        interrupted_after="usage_billing__int_usage_events_validated",
     )
 
 

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.engines
 
 REFERENCE = "duckdb"
 COMPARED_MARTS = [
-    "invoices",
-    "invoice_lines",
-    "billable_usage",
-    "usage_events_rejected",
-    "unbilled_usage",
+    "usage_billing__invoices",
+    "usage_billing__invoice_lines",
+    "usage_billing__billable_usage",
+    "usage_billing__usage_events_rejected",
+    "usage_billing__unbilled_usage",
 ]
 # What an engine cannot do, by (engine, scenario): the build is expected to fail with `error`
-# (checked, so another failure is not mistaken for it) and the test says why; README "Engines"
+# (checked, so another failure is not mistaken for it) and the test says why; docs/engines.md
 # lists each. Marts of a build that fails are not compared.
 FAKESNOW_INCREMENTAL = (
     "TEMPORARY table names can *only* use the",
@@ -101,7 +101,7 @@ def test_marts_match_duckdb(
 
 def test_reference_holds_the_demo_invoices(engine_runs: dict[str, EngineRun]) -> None:
     """The comparison is not vacuous: DuckDB's demo holds the seed's three invoices."""
-    invoices = _built(engine_runs[REFERENCE], "demo")["marts"]["invoices"]
+    invoices = _built(engine_runs[REFERENCE], "demo")["marts"]["usage_billing__invoices"]
     assert sorted((row["invoice_id"], row["currency"], row["total"]) for row in invoices) == [
         ("sub_acme_api/2022-10-01", "USD", "99.05"),
         ("sub_acme_payments/2022-10-01", "EUR", "7212.89"),
@@ -113,7 +113,7 @@ def test_reference_bills_what_an_interrupted_build_left(engine_runs: dict[str, E
     """The build after one interrupted right after int_usage_events_validated bills the late
     API calls that run validated: 827 + 10 requests, tier 2 now 337 x $0.15 = $50.55, so the
     API invoice is $50.00 + $50.55 = $100.55 (the others unchanged)."""
-    invoices = _built(engine_runs[REFERENCE], "demo_interrupted")["marts"]["invoices"]
+    invoices = _built(engine_runs[REFERENCE], "demo_interrupted")["marts"]["usage_billing__invoices"]
     assert sorted((row["invoice_id"], row["total"]) for row in invoices) == [
         ("sub_acme_api/2022-10-01", "100.55"),
         ("sub_acme_payments/2022-10-01", "7212.89"),

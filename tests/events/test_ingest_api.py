@@ -262,14 +262,14 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
             {"usage_billing_as_of": "2022-10-31 12:00:00"},
         )
     (payment_volume,) = server.rows(
-        "select measured_quantity, event_count from billing.billable_usage"
+        "select measured_quantity, event_count from billing_usage_billing.usage_billing__billable_usage"
         " where metric_name = 'payment_volume' and period_start = '2022-10-01'"
     )
     # Events of this module in October 2022 in EUR: auth_1 (×4, one event), the marker, dup_1
     # last version and dup_2 — 100 + 100 + 2500.5 + 100.
     assert payment_volume == (Decimal("2800.5"), 4)
     (rejected,) = server.rows(
-        "select count(*) from billing.usage_events_rejected"
+        "select count(*) from billing_usage_billing.usage_billing__usage_events_rejected"
         " where event_id = 'dup_1' and rejection_reason = 'duplicate'"
     )
     assert rejected == (1,)

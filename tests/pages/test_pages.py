@@ -63,7 +63,7 @@ def live_build(
 
     def build() -> Scenario:
         run_dbt(
-            ["run", "--select", "int_billing_periods+", "--exclude", "invoice_revisions"],
+            ["run", "--select", "int_billing_periods+", "--exclude", "usage_billing__invoice_revisions"],
             database,
             {"usage_billing_as_of": LIVE_CLOCK},
         )
@@ -195,7 +195,7 @@ def _daily(database: Path, metric: str) -> list[Decimal]:
         _marts(
             database,
             f"""
-            select usage_date, sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
+            select usage_date, sum(quantity) from {MARTS_SCHEMA}.usage_billing__metric_usage_daily
             where customer_id = 'cus_acme' and metric_name = ? group by usage_date
             """,
             [metric],
@@ -222,7 +222,7 @@ def test_invoice_list_shows_the_marts_and_filters(
     }
     marts = _marts(
         demo_warehouse.database,
-        f"select invoice_id, currency, total, status from {MARTS_SCHEMA}.invoices",
+        f"select invoice_id, currency, total, status from {MARTS_SCHEMA}.usage_billing__invoices",
     )
     assert sorted(rows) == sorted(invoice_id for invoice_id, *_ in marts) == sorted(SEED_TOTALS)
     for invoice_id, currency, total, status in marts:
@@ -293,7 +293,7 @@ def test_invoice_card_equals_the_marts(
     marts_lines = _marts(
         demo_warehouse.database,
         f"""
-        select amount, currency from {MARTS_SCHEMA}.invoice_lines
+        select amount, currency from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id = ? order by line_number
         """,
         [invoice_id],
@@ -301,7 +301,7 @@ def test_invoice_card_equals_the_marts(
     assert [row[3] for row in shown] == [formatting.money(*line) for line in marts_lines]
     [(total, currency, customer)] = _marts(
         demo_warehouse.database,
-        f"select total, currency, customer_name from {MARTS_SCHEMA}.invoices where invoice_id = ?",
+        f"select total, currency, customer_name from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
         [invoice_id],
     )
     assert _text(card, "tfoot [data-field=total]") == formatting.money(total, currency)
@@ -319,7 +319,7 @@ def test_invoice_card_equals_the_marts(
     metric = str(chart.get_attribute("data-metric"))
     [(unit, is_money)] = _marts(
         demo_warehouse.database,
-        f"select unit, is_money from {MARTS_SCHEMA}.billable_usage where invoice_id = ?",
+        f"select unit, is_money from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = ?",
         [invoice_id],
     )
     expected = [
@@ -349,7 +349,7 @@ def test_usage_page_shows_live_totals_and_daily_charts(
     }
     live = _marts(
         live_warehouse.database,
-        f"select invoice_id, total, currency from {MARTS_SCHEMA}.invoices where status = 'live'",
+        f"select invoice_id, total, currency from {MARTS_SCHEMA}.usage_billing__invoices where status = 'live'",
     )
     assert sorted(rows) == sorted(SEED_TOTALS)
     for invoice_id, total, currency in live:
@@ -363,7 +363,7 @@ def test_usage_page_shows_live_totals_and_daily_charts(
         live_warehouse.database,
         f"""
         select metric_name, amount_so_far, projected_amount, currency
-        from {MARTS_SCHEMA}.live_invoice_totals order by metric_name
+        from {MARTS_SCHEMA}.usage_billing__live_invoice_totals order by metric_name
         """,
     )
     assert [metric for metric, *_ in metrics] == ["api_requests", "payment_volume"]
@@ -417,7 +417,7 @@ def adjusted_site(
         ]:
             connection.execute(
                 f"""
-                insert into {MARTS_SCHEMA}.invoice_lines (invoice_line_id, invoice_id,
+                insert into {MARTS_SCHEMA}.usage_billing__invoice_lines (invoice_line_id, invoice_id,
                     line_number, line_type, description, quantity, unit_price, flat_amount,
                     amount, currency, is_percentage)
                 values (? || '#' || ?, ?, ?, ?, ?, 1, ?, 0, ?, 'USD', false)
@@ -426,7 +426,7 @@ def adjusted_site(
             )
         connection.execute(
             f"""
-            update {MARTS_SCHEMA}.invoices
+            update {MARTS_SCHEMA}.usage_billing__invoices
             set subtotal = 100.00, credits_applied = 20.00, total = 80.00, line_count = 4
             where invoice_id = ?
             """,
@@ -438,11 +438,11 @@ def adjusted_site(
         ]:
             connection.execute(
                 f"""
-                insert into {MARTS_SCHEMA}.invoice_revisions (invoice_revision_id, invoice_id,
+                insert into {MARTS_SCHEMA}.usage_billing__invoice_revisions (invoice_revision_id, invoice_id,
                     revision_number, status, total, previous_total, total_delta, revised_at)
                 select invoice_id || '@2', invoice_id, 2, ?, ?, total, ? - total,
                     revised_at + interval 3 day
-                from {MARTS_SCHEMA}.invoice_revisions where invoice_id = ?
+                from {MARTS_SCHEMA}.usage_billing__invoice_revisions where invoice_id = ?
                 """,
                 [status, "80.00", "80.00", revised_id],
             )

@@ -53,10 +53,10 @@ ALIASES = ["alpha", "alpha-eu", "beta", "gamma", "ghost", "nobody"]
 # seeds are loaded by its first build and never change (reloading them is a fifth of a build).
 BUILD = ["build", "--exclude", "resource_type:test", "resource_type:seed"]
 KNOWN_INCREMENTAL = {
-    "int_usage_events_validated",
-    "int_usage_events_matched_to_metrics",
-    "int_usage_by_billing_period",
-    "metric_usage_daily",
+    "usage_billing__int_usage_events_validated",
+    "usage_billing__int_usage_events_matched_to_metrics",
+    "usage_billing__int_usage_by_billing_period",
+    "usage_billing__metric_usage_daily",
 }
 # Tables as compared: column names, and rows in order.
 Tables = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
@@ -213,9 +213,9 @@ def _compared_tables(manifest: Mapping[str, Any]) -> list[str]:
         if node["resource_type"] == "model"
         and node["package_name"] == "usage_billing"
         and "marts" in node["fqn"]
-        and node["name"] != "invoice_revisions"
+        and node["name"] != "usage_billing__invoice_revisions"
     ]
-    return sorted([*marts, "int_usage_by_billing_period"])
+    return sorted([*marts, "usage_billing__int_usage_by_billing_period"])
 
 
 def _tables(database: Path, names: Sequence[str]) -> Tables:
@@ -273,8 +273,8 @@ def _revision_problems(database: Path) -> list[str]:
         rows = connection.execute(
             f"""
             select invoices.invoice_id, invoices.total, revisions.total
-            from {MARTS_SCHEMA}.invoices as invoices
-            left join {MARTS_SCHEMA}.invoice_revisions as revisions
+            from {MARTS_SCHEMA}.usage_billing__invoices as invoices
+            left join {MARTS_SCHEMA}.usage_billing__invoice_revisions as revisions
                 on invoices.invoice_id = revisions.invoice_id and revisions.is_current
             where revisions.content_hash is distinct from invoices.content_hash
             order by all
@@ -308,7 +308,7 @@ def base(bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Base:
     saved = bench.save(tmp_path_factory.mktemp("base") / "warehouse.duckdb")
     stage = Base(saved, newest, known, incremental_models(manifest), _compared_tables(manifest))
     stage.tables = _tables(saved, stage.compared)
-    for name in ["invoice_lines", "metric_usage_daily", "credit_balances", "usage_events_rejected"]:
+    for name in ["usage_billing__invoice_lines", "usage_billing__metric_usage_daily", "usage_billing__credit_balances", "usage_billing__usage_events_rejected"]:
         assert stage.tables[name][1], f"the scenario leaves {name} empty"
     return stage
 
@@ -330,7 +330,7 @@ def test_a_build_after_a_partial_run_equals_a_full_refresh(
     loaded = bench.save(tmp_path / "loaded.duckdb")
     run_dbt([*BUILD, "--full-refresh"], bench.database, BASE_VARS)
     reference = _tables(bench.database, base.compared)
-    assert reference["invoice_lines"] != base.tables["invoice_lines"], "the batch billed nothing"
+    assert reference["usage_billing__invoice_lines"] != base.tables["usage_billing__invoice_lines"], "the batch billed nothing"
 
     problems = []
     for model in base.incremental:
@@ -518,7 +518,7 @@ def test_a_changed_input_is_applied_or_refused(
     changed = bench.save(tmp_path / "changed.duckdb")
     run_dbt([*BUILD, "--full-refresh"], bench.database, change.vars_)
     full_refresh = bench.save(tmp_path / "full_refresh.duckdb")
-    changed_billing = _tables(full_refresh, ["invoice_lines"])["invoice_lines"]
-    assert changed_billing != base.tables["invoice_lines"], "the change bills the same"
+    changed_billing = _tables(full_refresh, ["usage_billing__invoice_lines"])["usage_billing__invoice_lines"]
+    assert changed_billing != base.tables["usage_billing__invoice_lines"], "the change bills the same"
     bench.restore(changed)
     _assert_applied_or_refused(bench, change, base.compared, full_refresh)

@@ -39,7 +39,7 @@ def _lines(scenario: Scenario, invoice_id: str) -> list[tuple[object, ...]]:
     return scenario.rows(
         f"""
         select description, tier, quantity, unit_price, amount, currency
-        from {MARTS_SCHEMA}.invoice_lines where invoice_id = ? order by line_number
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ? order by line_number
         """,
         [invoice_id],
     )
@@ -53,7 +53,7 @@ def test_api_product_graduated_count(demo: tuple[Scenario, str]) -> None:
     ]
     assert scenario.rows(
         f"""
-        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.billable_usage
+        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_acme_api/2022-10-01'
         """
     ) == [(D(827), D("99.05"), D("0.1198"))]
@@ -76,7 +76,7 @@ def test_embedded_payments_graduated_percentage(demo: tuple[Scenario, str]) -> N
     ]
     assert scenario.rows(
         f"""
-        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.billable_usage
+        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_acme_payments/2022-10-01'
         """
     ) == [(D(1487631), D("7212.89"), D("0.0048"))]
@@ -86,7 +86,7 @@ def test_three_final_invoices_with_their_totals(demo: tuple[Scenario, str]) -> N
     scenario, _ = demo
     assert scenario.rows(
         f"""
-        select plan_name, currency, total, status, line_count from {MARTS_SCHEMA}.invoices
+        select plan_name, currency, total, status, line_count from {MARTS_SCHEMA}.usage_billing__invoices
         order by plan_name
         """
     ) == [
@@ -100,7 +100,7 @@ def test_daily_series_covers_the_month(demo: tuple[Scenario, str]) -> None:
     scenario, _ = demo
     days = scenario.rows(
         f"""
-        select count(*), sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
+        select count(*), sum(quantity) from {MARTS_SCHEMA}.usage_billing__metric_usage_daily
         where metric_name = 'payment_volume' and usage_date between '2022-10-01' and '2022-10-31'
         """
     )
@@ -128,7 +128,7 @@ def test_several_metrics_read_one_event_type(demo: tuple[Scenario, str]) -> None
     expected = _euro_card_amounts()
     (total,) = scenario.rows(
         f"""
-        select sum(quantity) from {MARTS_SCHEMA}.metric_usage_daily
+        select sum(quantity) from {MARTS_SCHEMA}.usage_billing__metric_usage_daily
         where metric_name = 'card_payment_volume'
         """
     )
@@ -144,7 +144,7 @@ def test_unbilled_usage_lists_what_no_invoice_bills(demo: tuple[Scenario, str]) 
     assert scenario.rows(
         f"""
         select reason, metric_name, event_type, sum(event_count), sum(quantity)
-        from {MARTS_SCHEMA}.unbilled_usage
+        from {MARTS_SCHEMA}.usage_billing__unbilled_usage
         group by reason, metric_name, event_type
         order by reason, metric_name
         """
@@ -160,7 +160,7 @@ def test_unbilled_usage_lists_what_no_invoice_bills(demo: tuple[Scenario, str]) 
     ]
     assert scenario.rows(
         f"""
-        select usage_date, first_event_at, event_count from {MARTS_SCHEMA}.unbilled_usage
+        select usage_date, first_event_at, event_count from {MARTS_SCHEMA}.usage_billing__unbilled_usage
         where metric_name = 'api_requests' order by usage_date
         """
     ) == [
@@ -174,7 +174,7 @@ def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, s
     reasons = dict(
         scenario.rows(
             f"""
-            select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_events_rejected
+            select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_billing__usage_events_rejected
             group by rejection_reason
             """
         )

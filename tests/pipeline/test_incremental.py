@@ -55,12 +55,12 @@ VARS: dict[str, Any] = {
     ],
 }
 MARTS = [
-    "invoices",
-    "invoice_lines",
-    "billable_usage",
-    "billing_periods",
-    "metric_usage_daily",
-    "usage_events_rejected",
+    "usage_billing__invoices",
+    "usage_billing__invoice_lines",
+    "usage_billing__billable_usage",
+    "usage_billing__billing_periods",
+    "usage_billing__metric_usage_daily",
+    "usage_billing__usage_events_rejected",
 ]
 
 
@@ -245,7 +245,7 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path: Path, seed: int) -> N
             build_vars,
         )
         for invoice_id, content_hash, total in scenario.rows(
-            f"select invoice_id, content_hash, total from {MARTS_SCHEMA}.invoices"
+            f"select invoice_id, content_hash, total from {MARTS_SCHEMA}.usage_billing__invoices"
         ):
             history = seen_hashes[invoice_id]
             if not history or history[-1][0] != content_hash:
@@ -265,7 +265,7 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path: Path, seed: int) -> N
     revisions: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     for invoice_id, content_hash, total in scenario.rows(
         f"""
-        select invoice_id, content_hash, total from {MARTS_SCHEMA}.invoice_revisions
+        select invoice_id, content_hash, total from {MARTS_SCHEMA}.usage_billing__invoice_revisions
         order by invoice_id, revision_number
         """
     ):
@@ -306,7 +306,7 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     _load(database, first, [early, early, FIRST_LOAD, early])
     run_dbt(["build", "--exclude", "resource_type:test"], database, build_vars)
     ((first_run,),) = scenario.rows(
-        "select distinct processed_at from billing.int_usage_events_validated"
+        "select distinct processed_at from billing_usage_billing.usage_billing__int_usage_events_validated"
     )
 
     second = [
@@ -321,27 +321,27 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
 
     processed = dict(
         scenario.rows(
-            "select event_key, max(processed_at) from billing.int_usage_events_validated"
+            "select event_key, max(processed_at) from billing_usage_billing.usage_billing__int_usage_events_validated"
             " group by event_key"
         )
     )
     assert processed["e1"] == processed["e3"] == processed["e5"] == first_run
     assert scenario.rows(
-        "select rejection_reason from billing.int_usage_events_validated"
+        "select rejection_reason from billing_usage_billing.usage_billing__int_usage_events_validated"
         " where event_key = 'e5' order by all"
     ) == [("bad_properties",), (None,)]
     assert processed["e2"] == processed["e4"] != first_run
     assert scenario.rows(
         "select distinct event_key, replaced_customer_id, replaced_event_at"
-        " from billing.int_usage_events_validated where replaced_customer_id is not null"
+        " from billing_usage_billing.usage_billing__int_usage_events_validated where replaced_customer_id is not null"
     ) == [("e2", "cus_alpha", datetime(2024, 2, 10, 11))]
     matched = scenario.rows(
-        "select event_id, max(processed_at) from billing.int_usage_events_matched_to_metrics"
+        "select event_id, max(processed_at) from billing_usage_billing.usage_billing__int_usage_events_matched_to_metrics"
         " group by event_id"
     )
     assert dict(matched) == processed
     daily = scenario.rows(
-        f"select usage_day_id, quantity, event_count from {MARTS_SCHEMA}.metric_usage_daily"
+        f"select usage_day_id, quantity, event_count from {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
         " where metric_name in ('requests', 'volume') order by all"
     )
     assert daily == [
@@ -352,7 +352,7 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     ]
     assert scenario.rows(
         "select metric_name, measured_quantity, event_count"
-        " from billing.int_usage_by_billing_period"
+        " from billing_usage_billing.usage_billing__int_usage_by_billing_period"
         " where customer_id = 'cus_alpha' and period_start = '2024-02-01'"
         " and metric_name in ('requests', 'volume') order by all"
     ) == [("requests", D(2), 2), ("volume", D("26.5"), 3)]

@@ -269,7 +269,7 @@ def _quantities(scenario: Scenario, invoice_id: str) -> dict[str, Decimal]:
         metric: quantity
         for metric, group, quantity in scenario.rows(
             f"""
-            select metric_name, group_value, quantity from {MARTS_SCHEMA}.billable_usage
+            select metric_name, group_value, quantity from {MARTS_SCHEMA}.usage_billing__billable_usage
             where invoice_id = ? and group_value is null
             """,
             [invoice_id],
@@ -318,7 +318,7 @@ def test_non_additive_and_gauges_across_the_period_boundary(scenario: Scenario) 
 def test_daily_values_are_per_day_not_period(scenario: Scenario) -> None:
     peaks = scenario.rows(
         f"""
-        select usage_date, quantity from {MARTS_SCHEMA}.metric_usage_daily
+        select usage_date, quantity from {MARTS_SCHEMA}.usage_billing__metric_usage_daily
         where metric_name = 'peak_gb' order by usage_date
         """
     )
@@ -329,7 +329,7 @@ def test_matrix_prices_groups_and_falls_back_to_default(scenario: Scenario) -> N
     lines = scenario.rows(
         f"""
         select group_value, description, quantity, unit_price, amount
-        from {MARTS_SCHEMA}.invoice_lines
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id = ? and metric_name = 'volume_matrix'
         order by description
         """,
@@ -346,7 +346,7 @@ def test_matrix_prices_groups_and_falls_back_to_default(scenario: Scenario) -> N
 def test_metric_on_a_relation_without_events(scenario: Scenario) -> None:
     orders = scenario.rows(
         f"""
-        select invoice_id, quantity, event_count from {MARTS_SCHEMA}.billable_usage
+        select invoice_id, quantity, event_count from {MARTS_SCHEMA}.usage_billing__billable_usage
         where metric_name = 'paid_orders' and quantity > 0 order by invoice_id
         """
     )
@@ -360,12 +360,12 @@ def test_metric_on_a_relation_without_events(scenario: Scenario) -> None:
 
 def test_non_numeric_value_is_rejected_as_bad_value(scenario: Scenario) -> None:
     assert scenario.rows(
-        f"select event_id, rejection_reason from {MARTS_SCHEMA}.usage_events_rejected"
+        f"select event_id, rejection_reason from {MARTS_SCHEMA}.usage_billing__usage_events_rejected"
     ) == [("b3", "bad_value")]
 
 
 def test_relation_metrics_appear_in_lineage(scenario: Scenario) -> None:
     manifest = json.loads((scenario.database.parent / "target" / "manifest.json").read_text())
-    parents = manifest["parent_map"]["model.usage_billing.int_usage_events_matched_to_metrics"]
+    parents = manifest["parent_map"]["model.usage_billing.usage_billing__int_usage_events_matched_to_metrics"]
     assert "seed.usage_billing.orders" in parents
     assert "source.usage_billing.usage_billing.usage_events" in parents

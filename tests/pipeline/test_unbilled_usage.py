@@ -249,7 +249,7 @@ def test_unbilled_rows(scenario: Scenario) -> None:
         f"""
         select customer_id, reason, metric_name, group_value, event_type, usage_date,
             event_count, quantity, first_event_at, last_event_at
-        from {MARTS_SCHEMA}.unbilled_usage
+        from {MARTS_SCHEMA}.usage_billing__unbilled_usage
         order by customer_id, usage_date, reason, metric_name, event_type
         """
     )
@@ -295,7 +295,7 @@ def test_billed_events_are_on_their_invoices(scenario: Scenario) -> None:
     usage = scenario.rows(
         f"""
         select invoice_id, metric_name, group_value, quantity, event_count
-        from {MARTS_SCHEMA}.billable_usage
+        from {MARTS_SCHEMA}.usage_billing__billable_usage
         order by invoice_id, metric_name, group_value nulls first
         """
     )
@@ -323,7 +323,7 @@ def test_billed_events_are_on_their_invoices(scenario: Scenario) -> None:
     ]
     lines = scenario.rows(
         f"""
-        select metric_name, group_value, quantity, amount from {MARTS_SCHEMA}.invoice_lines
+        select metric_name, group_value, quantity, amount from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id = 'sub_a/2024-01-10' order by line_number
         """
     )
@@ -338,12 +338,12 @@ def test_billed_events_are_on_their_invoices(scenario: Scenario) -> None:
 def test_every_event_is_accounted_for(scenario: Scenario) -> None:
     """33 raw rows: x1 rejected; of the 32 accepted, 3 match no metric, the rest are billed or
     unbilled per metric."""
-    (rejected,) = scenario.rows(f"select count(*) from {MARTS_SCHEMA}.usage_events_rejected")
+    (rejected,) = scenario.rows(f"select count(*) from {MARTS_SCHEMA}.usage_billing__usage_events_rejected")
     assert rejected == (1,)
     by_metric = dict(
         scenario.rows(
             f"""
-            select coalesce(metric_name, '-'), sum(event_count) from {MARTS_SCHEMA}.unbilled_usage
+            select coalesce(metric_name, '-'), sum(event_count) from {MARTS_SCHEMA}.usage_billing__unbilled_usage
             group by metric_name
             """
         )
@@ -373,33 +373,33 @@ GAUGE = "gauge period event_count = levels held in it"
     ("statement", "unbalanced"),
     [
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.unbilled_usage where usage_date = '2024-01-09'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date = '2024-01-09'",
             # 12 api_calls matched - 5 billed - 6 still listed.
             [(METRIC, "cus_a", "api_calls", None, 1)],
             id="a1-unbilled-row-lost",
         ),
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.unbilled_usage where usage_date = '2024-01-13'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date = '2024-01-13'",
             # cus_a: 21 accepted - 18 matched to a metric - 2 left listed as matching none.
             [(ACCEPTED, "cus_a", None, None, 1)],
             id="p4-matching-no-metric-lost",
         ),
         pytest.param(
-            f"update {MARTS_SCHEMA}.billable_usage set event_count = 3"
+            f"update {MARTS_SCHEMA}.usage_billing__billable_usage set event_count = 3"
             " where invoice_id = 'sub_a/2024-01-10' and metric_name = 'api_calls'",
             # 12 - (3 + 1 billed) - 7 unbilled: one event too many on the invoices.
             [(METRIC, "cus_a", "api_calls", None, -1)],
             id="billed-twice",
         ),
         pytest.param(
-            f"update {MARTS_SCHEMA}.billable_usage set event_count = 2"
+            f"update {MARTS_SCHEMA}.usage_billing__billable_usage set event_count = 2"
             " where invoice_id = 'sub_a/2024-02-01' and metric_name = 'seats'",
             # February holds one level, g3's.
             [(GAUGE, None, "seats", "sub_a/2024-02-01", -1)],
             id="gauge-level-counted-twice",
         ),
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.int_usage_events_validated where event_key = 'a2'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__int_usage_events_validated where event_key = 'a2'",
             # 33 raw - 31 accepted - 1 rejected; cus_a: 20 accepted - 18 matched - 3.
             [(ACCEPTED, "cus_a", None, None, -1), (RAW, None, None, None, 1)],
             id="accepted-event-lost",
@@ -425,7 +425,7 @@ def test_reconciliation_passes_on_the_untouched_copy(scenario: Scenario, tmp_pat
     database = _broken_copy(
         scenario,
         tmp_path / "copy",
-        f"update {MARTS_SCHEMA}.unbilled_usage set event_count = event_count"
+        f"update {MARTS_SCHEMA}.usage_billing__unbilled_usage set event_count = event_count"
         " where usage_date = '2024-01-09'",
     )
     run_dbt(

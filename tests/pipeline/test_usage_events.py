@@ -85,7 +85,7 @@ def test_every_raw_row_is_accepted_or_rejected_with_a_reason(scenario: Scenario)
     rejected = scenario.rows(
         f"""
         select event_id, customer_alias, rejection_reason, event_properties
-        from {MARTS_SCHEMA}.usage_events_rejected
+        from {MARTS_SCHEMA}.usage_billing__usage_events_rejected
         order by event_id, rejection_reason
         """
     )
@@ -100,7 +100,7 @@ def test_every_raw_row_is_accepted_or_rejected_with_a_reason(scenario: Scenario)
         (None, "c1", "missing_event_id", '{"units": 1}'),
     ]
     (accepted,) = scenario.rows(
-        f"select count(*) from {MARTS_SCHEMA}.int_usage_events_validated"
+        f"select count(*) from {MARTS_SCHEMA}.usage_billing__int_usage_events_validated"
         " where rejection_reason is null"
     )
     assert accepted[0] + len(rejected) == len(EVENTS)
@@ -117,13 +117,13 @@ def test_accepted_events_store_no_raw_text_no_metric_reads(scenario: Scenario) -
             count(event_id) + count(customer_alias) + count(event_timestamp_text)
                 + count(event_properties),
             count(*) filter (where event_key like 'e\\_%' escape '\\')
-        from {MARTS_SCHEMA}.int_usage_events_validated
+        from {MARTS_SCHEMA}.usage_billing__int_usage_events_validated
         where rejection_reason is null
         """
     )
     assert stored == [(8, 0, 8)]  # e_no_properties too: accepted, though no metric counts it
     matched = scenario.rows(
-        f"select distinct event_id from {MARTS_SCHEMA}.int_usage_events_matched_to_metrics"
+        f"select distinct event_id from {MARTS_SCHEMA}.usage_billing__int_usage_events_matched_to_metrics"
         " order by event_id"
     )
     assert matched == [
@@ -140,7 +140,7 @@ def test_accepted_events_store_no_raw_text_no_metric_reads(scenario: Scenario) -
 def test_usage_lands_in_the_right_period(scenario: Scenario) -> None:
     quantities = scenario.rows(
         f"""
-        select invoice_id, quantity, event_count from {MARTS_SCHEMA}.billable_usage
+        select invoice_id, quantity, event_count from {MARTS_SCHEMA}.usage_billing__billable_usage
         order by invoice_id
         """
     )
@@ -155,7 +155,7 @@ def test_usage_lands_in_the_right_period(scenario: Scenario) -> None:
 
 def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
     statuses = scenario.rows(
-        f"select invoice_id, status, total from {MARTS_SCHEMA}.invoices order by invoice_id"
+        f"select invoice_id, status, total from {MARTS_SCHEMA}.usage_billing__invoices order by invoice_id"
     )
     assert statuses == [
         ("sub_1/2024-01-01", "final", D("11018.00")),
@@ -165,7 +165,7 @@ def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
 
 
 def test_content_hash_differs_when_lines_differ(scenario: Scenario) -> None:
-    hashes = scenario.rows(f"select distinct content_hash from {MARTS_SCHEMA}.invoices")
+    hashes = scenario.rows(f"select distinct content_hash from {MARTS_SCHEMA}.usage_billing__invoices")
     assert len(hashes) == 3
 
 
@@ -173,13 +173,13 @@ def test_first_wins_policy_keeps_the_first_load(tmp_path: Path) -> None:
     scenario = _build(tmp_path, {"usage_billing_dedup_policy": "first_wins"})
     assert scenario.rows(
         f"""
-        select event_properties from {MARTS_SCHEMA}.usage_events_rejected
+        select event_properties from {MARTS_SCHEMA}.usage_billing__usage_events_rejected
         where event_id = 'e_corrected'
         """
     ) == [('{"units": 7}',)]
     (january,) = scenario.rows(
         f"""
-        select quantity from {MARTS_SCHEMA}.billable_usage where invoice_id = 'sub_1/2024-01-01'
+        select quantity from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = 'sub_1/2024-01-01'
         """
     )
     assert january == (D(11016),)  # 5, the first load, instead of the correction's 7

@@ -151,37 +151,37 @@ def capture(scenario: Scenario) -> Stage:
     for invoice_id, *line in scenario.rows(
         f"""
         select invoice_id, line_type, description, amount, adjusted_invoice_id
-        from {MARTS_SCHEMA}.invoice_lines order by invoice_id, line_number
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines order by invoice_id, line_number
         """
     ):
         lines.setdefault(invoice_id, []).append(tuple(line))
     invoices = {
         row["invoice_id"]: row
-        for row in scenario.dicts(f"select * from {MARTS_SCHEMA}.invoices order by invoice_id")
+        for row in scenario.dicts(f"select * from {MARTS_SCHEMA}.usage_billing__invoices order by invoice_id")
     }
     adjustments = scenario.rows(
         f"""
         select adjusted_invoice_id, target_invoice_id, description, current_amount, frozen_amount,
             billed_before_amount, amount, status
-        from {MARTS_SCHEMA}.late_usage_adjustments order by adjustment_id
+        from {MARTS_SCHEMA}.usage_billing__late_usage_adjustments order by adjustment_id
         """
     )
     balances = scenario.rows(
         f"""
         select grant_id, used_amount, remaining_amount, invoice_count
-        from {MARTS_SCHEMA}.credit_balances order by grant_id
+        from {MARTS_SCHEMA}.usage_billing__credit_balances order by grant_id
         """
     )
     frozen = [
         row[0]
         for row in scenario.rows(
-            f"select distinct invoice_id from {MARTS_SCHEMA}.closed_invoice_lines order by 1"
+            f"select distinct invoice_id from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines order by 1"
         )
     ]
     closings = scenario.rows(
         f"""
         select distinct invoice_id, closed_through, closed_at
-        from {MARTS_SCHEMA}.closed_invoice_lines order by invoice_id
+        from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines order by invoice_id
         """
     )
     with duckdb.connect(str(scenario.database), read_only=True) as connection:

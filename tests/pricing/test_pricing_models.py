@@ -258,7 +258,7 @@ def test_lines_of_each_pricing_model(scenario: Scenario, case: Case) -> None:
     lines = scenario.rows(
         f"""
         select description, tier, quantity, unit_price, amount
-        from {MARTS_SCHEMA}.invoice_lines
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id = ?
         order by line_number
         """,
@@ -270,7 +270,7 @@ def test_lines_of_each_pricing_model(scenario: Scenario, case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_invoice_total_is_the_sum_of_rounded_lines(scenario: Scenario, case: Case) -> None:
     (invoice,) = scenario.dicts(
-        f"select * from {MARTS_SCHEMA}.invoices where invoice_id = ?",
+        f"select * from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
         [f"sub_{case.name}/2024-01-01"],
     )
     assert invoice["total"] == sum(line[4] for line in case.expected)
@@ -283,7 +283,7 @@ def test_percentage_lines_are_flagged_for_display(scenario: Scenario) -> None:
     flags = dict(
         scenario.rows(
             f"""
-            select invoice_id, is_percentage from {MARTS_SCHEMA}.invoice_lines
+            select invoice_id, is_percentage from {MARTS_SCHEMA}.usage_billing__invoice_lines
             where invoice_id in (
                 'sub_percentage_flat_rate/2024-01-01', 'sub_per_unit_bhd/2024-01-01'
             )
@@ -299,7 +299,7 @@ def test_percentage_lines_are_flagged_for_display(scenario: Scenario) -> None:
 def test_effective_rate_is_exact(scenario: Scenario) -> None:
     (rate,) = scenario.rows(
         f"""
-        select effective_unit_price from {MARTS_SCHEMA}.billable_usage
+        select effective_unit_price from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_graduated_far_above/2024-01-01'
         """
     )

@@ -171,7 +171,7 @@ def problems_by_case(directory: Path, cases: Sequence[Case]) -> dict[str, list[s
         f"""
         select invoice_id, line_type, price_id, credit_grant_id, description, tier, quantity,
             unit_price, amount, is_percentage
-        from {MARTS_SCHEMA}.invoice_lines order by invoice_id, line_number
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines order by invoice_id, line_number
         """
     ):
         actual_lines[invoice_id].append(tuple(line))
@@ -180,7 +180,7 @@ def problems_by_case(directory: Path, cases: Sequence[Case]) -> dict[str, list[s
         for invoice_id, *rest in scenario.rows(
             f"""
             select invoice_id, period_start, period_end, status, subtotal, credits_applied, total
-            from {MARTS_SCHEMA}.invoices
+            from {MARTS_SCHEMA}.usage_billing__invoices
             """
         )
     }
@@ -189,7 +189,7 @@ def problems_by_case(directory: Path, cases: Sequence[Case]) -> dict[str, list[s
         for grant_id, *rest in scenario.rows(
             f"""
             select grant_id, used_amount, expired_amount, remaining_amount, status
-            from {MARTS_SCHEMA}.credit_balances
+            from {MARTS_SCHEMA}.usage_billing__credit_balances
             """
         )
     }

@@ -419,7 +419,7 @@ def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
     return scenario.rows(
         f"""
         select line_type, description, tier, quantity, unit_price, amount
-        from {MARTS_SCHEMA}.invoice_lines where invoice_id = ? order by line_number
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ? order by line_number
         """,
         [invoice_id],
     )
@@ -427,7 +427,7 @@ def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
 
 def invoice(scenario: Scenario, invoice_id: str) -> dict[str, Any]:
     (row,) = scenario.dicts(
-        f"select * from {MARTS_SCHEMA}.invoices where invoice_id = ?", [invoice_id]
+        f"select * from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?", [invoice_id]
     )
     return row
 
@@ -441,7 +441,7 @@ def test_percentages_tiered(scenario: Scenario) -> None:
         ("usage", "Tier 2 - Payments", 2, D(1500), D("0.005"), D("7.50")),
     ]
     flags = scenario.rows(
-        f"select distinct is_percentage from {MARTS_SCHEMA}.invoice_lines"
+        f"select distinct is_percentage from {MARTS_SCHEMA}.usage_billing__invoice_lines"
         " where invoice_id like 'sub_percent_%'"
     )
     assert flags == [(True,)]
@@ -452,7 +452,7 @@ def test_per_transaction_fees_with_free_allowance_and_limits(scenario: Scenario)
         ("usage", "Card fees (4 transactions, 2 free)", None, D(1025), D("0.029"), D("6.88")),
     ]
     (flat_amount,) = scenario.rows(
-        f"select flat_amount from {MARTS_SCHEMA}.invoice_lines"
+        f"select flat_amount from {MARTS_SCHEMA}.usage_billing__invoice_lines"
         " where invoice_id = 'sub_per_transaction/2024-01-01'"
     )
     # Fixed fees and limits beyond the rate: 6.88 - 1,025 x 2.9% (29.725).
@@ -502,7 +502,7 @@ def test_prepaid_credits_draw_in_priority_then_expiry_order(scenario: Scenario) 
     credit_lines = scenario.rows(
         f"""
         select invoice_id, credit_grant_id, description, amount
-        from {MARTS_SCHEMA}.invoice_lines where line_type = 'credit'
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines where line_type = 'credit'
         order by invoice_id, line_number
         """
     )
@@ -515,7 +515,7 @@ def test_prepaid_credits_draw_in_priority_then_expiry_order(scenario: Scenario) 
     ]
     totals = scenario.rows(
         f"""
-        select invoice_id, status, subtotal, credits_applied, total from {MARTS_SCHEMA}.invoices
+        select invoice_id, status, subtotal, credits_applied, total from {MARTS_SCHEMA}.usage_billing__invoices
         where subscription_id = 'sub_credits' order by period_start
         """
     )
@@ -529,7 +529,7 @@ def test_prepaid_credits_draw_in_priority_then_expiry_order(scenario: Scenario) 
         f"""
         select grant_id, granted_amount, used_amount, expired_amount, remaining_amount, status,
             invoice_count
-        from {MARTS_SCHEMA}.credit_balances order by grant_id
+        from {MARTS_SCHEMA}.usage_billing__credit_balances order by grant_id
         """
     )
     assert balances == [
@@ -545,7 +545,7 @@ def periods(scenario: Scenario, subscription_id: str) -> list[tuple[Any, ...]]:
         f"""
         select period_start_date, period_end_date, period_start, period_end, service_days,
             full_period_days, status
-        from {MARTS_SCHEMA}.billing_periods where subscription_id = ? order by period_start
+        from {MARTS_SCHEMA}.usage_billing__billing_periods where subscription_id = ? order by period_start
         """,
         [subscription_id],
     )
@@ -585,7 +585,7 @@ def test_periods_start_at_local_midnight_across_daylight_saving(scenario: Scenar
     ]
     usage_by_period = scenario.rows(
         f"""
-        select invoice_id, metric_name, quantity from {MARTS_SCHEMA}.billable_usage
+        select invoice_id, metric_name, quantity from {MARTS_SCHEMA}.usage_billing__billable_usage
         where subscription_id = 'sub_new_york' and invoice_id < 'sub_new_york/2024-04'
         order by invoice_id, metric_name
         """
@@ -600,7 +600,7 @@ def test_periods_start_at_local_midnight_across_daylight_saving(scenario: Scenar
     ]
     (november,) = scenario.rows(
         f"""
-        select quantity, amount from {MARTS_SCHEMA}.billable_usage
+        select quantity, amount from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_new_york_fall/2023-11-01'
         """
     )
@@ -656,7 +656,7 @@ def test_plan_change_splits_usage_at_the_instant(scenario: Scenario) -> None:
 def test_plan_versions_and_subscription_override(scenario: Scenario) -> None:
     amounts = scenario.rows(
         f"""
-        select invoice_id, description, unit_price, amount from {MARTS_SCHEMA}.invoice_lines
+        select invoice_id, description, unit_price, amount from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id like 'sub_versions/%' order by invoice_id, line_number
         """
     )

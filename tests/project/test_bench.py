@@ -2,7 +2,7 @@
 monthly usage equals the reference query's (the benchmark exits non-zero when it does not).
 Its DuckDB memory limit (150 MB) makes the build spill to the temp directory, which once failed
 every later model ("Cannot switch temporary directory"). No timing is asserted: speed is
-measured by hand (README "Performance")."""
+measured by hand (docs/performance.md)."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ def test_documentation_check_lists_each_gap() -> None:
 
     manifest = {
         "nodes": {
-            "model.usage_billing.invoices": node(
+            "model.usage_billing.usage_billing__invoices": node(
                 "models/marts/invoices.sql", "", {"invoice_id": "Key.", "old": "Gone."}
             ),
             "model.usage_billing.stg_x": node("models/staging/stg_x.sql", "", {}),
@@ -138,7 +138,7 @@ def test_documentation_check_lists_each_gap() -> None:
     }
     catalog: dict[str, Any] = {
         "nodes": {
-            "model.usage_billing.invoices": {"columns": {"INVOICE_ID": {}, "total": {}}},
+            "model.usage_billing.usage_billing__invoices": {"columns": {"INVOICE_ID": {}, "total": {}}},
             "model.usage_billing.stg_x": {"columns": {"a": {}}},
             "seed.usage_billing.plans": {"columns": {"plan_id": {}, "name": {}}},
         }

@@ -1,5 +1,5 @@
 """The raw events table's columns, as DuckDB DDL: the table users provide and the demo and the
-ingestion API write (README "Configuration")."""
+ingestion API write (docs/configuration.md)."""
 
 from __future__ import annotations
 

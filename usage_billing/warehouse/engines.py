@@ -7,7 +7,7 @@
     databricks           databricks-sql-connector
     bigquery             google-cloud-bigquery
 
-The connectors other than DuckDB's come with the engine's extra (README "Engines") and are
+The connectors other than DuckDB's come with the engine's extra (docs/engines.md) and are
 imported only when that engine is opened.
 """
 

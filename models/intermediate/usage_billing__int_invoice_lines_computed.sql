@@ -1,0 +1,175 @@
+{#- Every invoice's lines as this build computes them: prices, the commitment true-up,
+    late-usage adjustments of closed periods, then prepaid credit, numbered. invoice_lines shows
+    these for every invoice that is not frozen (closed_invoice_lines keeps the others). -#}
+
+with price_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced') }}
+
+),
+
+commitment_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_commitments') }}
+
+),
+
+credit_draws as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_credit_draws') }}
+
+),
+
+adjustments as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_late_usage_adjustments') }}
+
+),
+
+billing_periods as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+lines as (
+
+    select
+        invoice_id,
+        1 as line_section,
+        cast('' as {{ dbt.type_string() }}) as line_group,
+        line_order,
+        price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        metric_name,
+        group_value,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        line_type,
+        description,
+        tier,
+        quantity,
+        unit_price,
+        flat_amount,
+        amount,
+        is_percentage
+    from price_lines
+
+    union all
+
+    select
+        invoice_id,
+        2 as line_section,
+        cast('' as {{ dbt.type_string() }}) as line_group,
+        0 as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        line_type,
+        description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        quantity,
+        unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        amount,
+        false as is_percentage
+    from commitment_lines
+
+    union all
+
+    -- Late usage of a closed period, billed here (docs/closing-periods.md): one settled amount
+    -- per price, before credit so that credit may pay it.
+    select
+        target_invoice_id as invoice_id,
+        3 as line_section,
+        adjusted_invoice_id as line_group,
+        0 as line_order,
+        price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        metric_name,
+        group_value,
+        adjusted_invoice_id,
+        'late_usage_adjustment' as line_type,
+        description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        cast(1 as {{ usage_billing.type_decimal() }}) as quantity,
+        amount as unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        amount,
+        false as is_percentage
+    from adjustments
+    where target_invoice_id is not null
+
+    union all
+
+    -- Prepaid credit drawn by a final invoice, a negative line per grant.
+    select
+        invoice_id,
+        4 as line_section,
+        cast('' as {{ dbt.type_string() }}) as line_group,
+        grant_rank as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        grant_id as credit_grant_id,
+        metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        'credit' as line_type,
+        case
+            when metric_name is null then {{ dbt.concat(["'Prepaid credit '", 'grant_id']) }}
+            else {{ dbt.concat(["'Prepaid credit '", 'grant_id', "' ('", 'metric_name', "' only)'"]) }}
+        end as description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        cast(1 as {{ usage_billing.type_decimal() }}) as quantity,
+        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as amount,
+        false as is_percentage
+    from credit_draws
+
+),
+
+numbered as (
+
+    select
+        lines.*,
+        billing_periods.currency,
+        -- Prices first (by price id, then tier, minimum and cap), the commitment, late-usage
+        -- adjustments (by the period adjusted, then price), then credits.
+        row_number() over (
+            partition by lines.invoice_id
+            order by lines.line_section, lines.line_group, coalesce(lines.price_id, ''), lines.line_order
+        ) as line_number
+    from lines
+    inner join billing_periods
+        on lines.invoice_id = billing_periods.invoice_id
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(['invoice_id', "'#'", 'cast(line_number as ' ~ dbt.type_string() ~ ')']) }} as invoice_line_id,
+        invoice_id,
+        line_number,
+        line_type,
+        price_id,
+        credit_grant_id,
+        metric_name,
+        group_value,
+        adjusted_invoice_id,
+        description,
+        tier,
+        -- One exact type on every engine (PostgreSQL would otherwise keep each value's own
+        -- scale, which shows in the text the invoice's content_hash is taken of).
+        cast(quantity as {{ usage_billing.type_decimal() }}) as quantity,
+        cast(unit_price as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(amount as {{ usage_billing.type_decimal() }}) as amount,
+        currency,
+        is_percentage
+    from numbered
+
+)
+
+select * from final

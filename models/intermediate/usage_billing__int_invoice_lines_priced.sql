@@ -1,0 +1,32 @@
+{#- One row per invoice line of a price, before numbering: each price of the period turned into
+    amounts by its pricing model (a model each: int_invoice_lines_priced_flat, _per_unit,
+    _package, _graduated, _volume, _per_transaction), then the price's minimum (a true-up line)
+    and maximum (a discount line), int_invoice_lines_priced_adjustments. Amounts are rounded
+    per line to the currency's minor units; minimums and caps compare the rounded lines, so a
+    price's lines add up to exactly its minimum or maximum. -#}
+
+with model_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced_by_model') }}
+
+),
+
+adjustment_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced_adjustments') }}
+
+),
+
+final as (
+
+    select
+        {{ usage_billing.priced_line_names('model_lines') }}
+    from model_lines
+    union all
+    select
+        {{ usage_billing.priced_line_names('adjustment_lines') }}
+    from adjustment_lines
+
+)
+
+select * from final

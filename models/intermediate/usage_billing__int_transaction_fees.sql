@@ -1,0 +1,176 @@
+{#- Per-transaction prices: every event priced on its own, value × rate + fixed fee, clamped to
+    [transaction_minimum, transaction_maximum], then summed per invoice and price (unrounded; the
+    line is rounded once). The free allowance is used up first, in timestamp order (then event_id):
+    the first free_events events are free, then free_units are taken off the values of the events
+    that follow. An event made entirely free costs 0, not the minimum. -#}
+
+with prices_by_billing_period as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_prices_by_billing_period') }}
+
+),
+
+events as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
+
+),
+
+transaction_prices as (
+
+    select
+        invoice_id,
+        customer_id,
+        period_start,
+        period_end,
+        price_id,
+        metric_name,
+        group_value,
+        transaction_minimum,
+        transaction_maximum,
+        coalesce(unit_price, 0) as unit_price,
+        coalesce(transaction_fixed_fee, 0) as transaction_fixed_fee,
+        coalesce(free_units, 0) as free_units,
+        coalesce(free_events, 0) as free_events
+    from prices_by_billing_period
+    where pricing_model = 'per_transaction'
+
+),
+
+priced_groups as (
+
+    select distinct
+        invoice_id,
+        metric_name,
+        group_value
+    from prices_by_billing_period
+    where metric_name is not null
+
+),
+
+priced_events as (
+
+    -- As in int_usage_by_billing_period: a group with a price of its own is priced by it, every
+    -- other group by the metric's default price (empty group_value).
+    select
+        transaction_prices.invoice_id,
+        transaction_prices.price_id,
+        transaction_prices.unit_price,
+        transaction_prices.transaction_fixed_fee,
+        transaction_prices.transaction_minimum,
+        transaction_prices.transaction_maximum,
+        transaction_prices.free_units,
+        transaction_prices.free_events,
+        events.event_id,
+        events.event_at,
+        coalesce(events.metric_value, 0) as event_value
+    from transaction_prices
+    inner join events
+        on
+            transaction_prices.customer_id = events.customer_id
+            and transaction_prices.metric_name = events.metric_name
+            and transaction_prices.period_start <= events.event_at
+            and transaction_prices.period_end > events.event_at
+    left join priced_groups
+        on
+            transaction_prices.invoice_id = priced_groups.invoice_id
+            and transaction_prices.metric_name = priced_groups.metric_name
+            and events.group_value = priced_groups.group_value
+    where coalesce(priced_groups.group_value, '') = coalesce(transaction_prices.group_value, '')
+
+),
+
+numbered as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_id, price_id
+            order by event_at, event_id
+        ) as event_number
+    from priced_events
+
+),
+
+allowance_used as (
+
+    select
+        *,
+        -- Free units already used by earlier events (after the free events); refunds use none.
+        coalesce(sum(
+            case when event_number > free_events and event_value > 0 then event_value else 0 end
+        ) over (
+            partition by invoice_id, price_id
+            order by event_at, event_id
+            rows between unbounded preceding and 1 preceding
+        ), 0) as free_units_used_before
+    from numbered
+
+),
+
+free_parts as (
+
+    select
+        *,
+        case
+            when event_number <= free_events then event_value
+            when event_value <= 0 or free_units <= free_units_used_before then 0
+            when free_units - free_units_used_before >= event_value then event_value
+            else free_units - free_units_used_before
+        end as free_value
+    from allowance_used
+
+),
+
+charged as (
+
+    select
+        *,
+        event_value - free_value as charged_value,
+        event_number <= free_events or (free_value > 0 and free_value = event_value) as is_free,
+        (event_value - free_value) * unit_price + transaction_fixed_fee as unclamped_fee
+    from free_parts
+
+),
+
+raised_to_minimum as (
+
+    select
+        *,
+        case
+            when transaction_minimum is not null and unclamped_fee < transaction_minimum then transaction_minimum
+            else unclamped_fee
+        end as fee_with_minimum
+    from charged
+
+),
+
+clamped as (
+
+    select
+        *,
+        case
+            when is_free then 0
+            when transaction_maximum is not null and fee_with_minimum > transaction_maximum then transaction_maximum
+            else fee_with_minimum
+        end as fee
+    from raised_to_minimum
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        price_id,
+        cast(sum(case when is_free then 0 else charged_value end) as {{ usage_billing.type_decimal() }})
+            as charged_quantity,
+        sum(fee) as fee_total,
+        sum(case when is_free then 0 else 1 end) as charged_event_count,
+        sum(case when is_free then 1 else 0 end) as free_event_count
+    from clamped
+    group by invoice_id, price_id
+
+)
+
+select * from final

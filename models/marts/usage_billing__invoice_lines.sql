@@ -1,0 +1,42 @@
+{#- Every invoice's lines: a closed invoice's as frozen in closed_invoice_lines (policy
+    next_open_period), every other invoice's as this build computes them
+    (int_invoice_lines_computed). -#}
+
+with computed_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_computed') }}
+
+),
+
+frozen_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__closed_invoice_lines') }}
+    -- amend_closed revises closed invoices: frozen lines (of an earlier policy) are not shown.
+    where {{ 'true' if usage_billing.late_usage_policy() == 'next_open_period' else 'false' }}
+
+),
+
+frozen_invoices as (
+
+    select distinct invoice_id from frozen_lines
+
+),
+
+final as (
+
+    select
+        {{ usage_billing.invoice_line_select('frozen_lines') }}
+    from frozen_lines
+
+    union all
+
+    select
+        {{ usage_billing.invoice_line_select('computed_lines') }}
+    from computed_lines
+    left join frozen_invoices
+        on computed_lines.invoice_id = frozen_invoices.invoice_id
+    where frozen_invoices.invoice_id is null
+
+)
+
+select * from final

@@ -1,0 +1,90 @@
+with billing_periods as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__invoice_lines') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_plans') }}
+
+),
+
+closures as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_closures') }}
+
+),
+
+line_totals as (
+
+    select
+        invoice_id,
+        sum(case when line_type = 'credit' then 0 else amount end) as subtotal,
+        0 - sum(case when line_type = 'credit' then amount else 0 end) as credits_applied,
+        sum(amount) as total,
+        count(*) as line_count,
+        -- Any change to a line (late usage, a corrected price) changes the hash.
+        {{ dbt.hash(usage_billing.listagg_ordered(
+            dbt.concat([
+                'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
+                'coalesce(price_id, credit_grant_id, line_type)', "'|'",
+                "coalesce(cast(tier as " ~ dbt.type_string() ~ "), '')", "'|'",
+                usage_billing.canonical_decimal_text('quantity'), "'|'",
+                usage_billing.canonical_decimal_text('unit_price'), "'|'",
+                usage_billing.canonical_decimal_text('amount'),
+            ]),
+            "';'",
+            'line_number',
+        )) }} as content_hash
+    from invoice_lines
+    group by invoice_id
+
+),
+
+final as (
+
+    select
+        billing_periods.invoice_id,
+        billing_periods.subscription_id,
+        billing_periods.customer_id,
+        customers.customer_name,
+        billing_periods.plan_id,
+        plans.plan_name,
+        billing_periods.period_start,
+        billing_periods.period_end,
+        billing_periods.period_start_date,
+        billing_periods.period_end_date,
+        billing_periods.currency,
+        cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as subtotal,
+        cast(coalesce(line_totals.credits_applied, 0) as {{ usage_billing.type_decimal() }}) as credits_applied,
+        cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as total,
+        billing_periods.status,
+        coalesce(line_totals.line_count, 0) as line_count,
+        coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
+        coalesce(closures.is_closed, false) as is_closed
+    from billing_periods
+    left join line_totals
+        on billing_periods.invoice_id = line_totals.invoice_id
+    left join customers
+        on billing_periods.customer_id = customers.customer_id
+    left join plans
+        on billing_periods.plan_id = plans.plan_id
+    left join closures
+        on billing_periods.invoice_id = closures.invoice_id
+
+)
+
+select * from final

@@ -1,0 +1,185 @@
+{#- Accepted usage that no invoice bills, per customer, metric, group, UTC day and reason, so
+    that rejected + billed + unbilled accounts for every event (docs/unbilled-usage.md). The
+    rows come from int_usage_events_unbilled (the rule of what is billed is there); here each
+    gets the first reason that fits and the day's quantity as metric_usage_daily computes it.
+    No subscription_id: an unbilled instant is held by none, or by several that do not price
+    it. A plain table rebuilt every build. The reasons come from each customer's periods cut
+    into segments that do not overlap, so each unbilled row joins one segment at most: no
+    grouping per event, which the unbilled rows of a metric no plan prices would make costly. -#}
+{%- set metrics = usage_billing.metric_definitions() -%}
+
+with unbilled as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_unbilled') }}
+
+),
+
+billing_periods as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+segment_starts as (
+
+    -- Distinct by a select over union all: BigQuery has no plain union.
+    select distinct
+        customer_id,
+        segment_start
+    from (
+        select
+            customer_id,
+            period_start as segment_start
+        from billing_periods
+        union all
+        select
+            customer_id,
+            period_end as segment_start
+        from billing_periods
+    ) as boundaries
+
+),
+
+segments as (
+
+    -- Each customer's time cut at every boundary of any of their periods: the segments do not
+    -- overlap, so an instant joins one at most, however many subscriptions hold it.
+    select
+        customer_id,
+        segment_start,
+        lead(segment_start) over (partition by customer_id order by segment_start) as segment_end
+    from segment_starts
+
+),
+
+segment_prices as (
+
+    -- Each segment a period holds, with each metric and group those periods price in it (a
+    -- row with no metric when they price none).
+    select distinct
+        segments.customer_id,
+        segments.segment_start,
+        segments.segment_end,
+        priced.metric_name,
+        priced.group_value,
+        priced.is_default_price
+    from segments
+    inner join billing_periods
+        on
+            segments.customer_id = billing_periods.customer_id
+            and segments.segment_start >= billing_periods.period_start
+            and segments.segment_start < billing_periods.period_end
+    left join {{ ref('usage_billing', 'usage_billing__int_priced_groups_by_billing_period') }} as priced
+        on billing_periods.invoice_id = priced.invoice_id
+
+),
+
+held_segments as (
+
+    select distinct
+        customer_id,
+        segment_start,
+        segment_end
+    from segment_prices
+
+),
+
+segment_metrics as (
+
+    select
+        customer_id,
+        segment_start,
+        segment_end,
+        metric_name,
+        max(case when is_default_price then 1 else 0 end) as has_default_price
+    from segment_prices
+    group by customer_id, segment_start, segment_end, metric_name
+
+),
+
+classified as (
+
+    -- The first reason that fits. One row per unbilled row: each join matches one row at most.
+    select
+        unbilled.*,
+        cast(unbilled.event_at as date) as usage_date,
+        case
+            when unbilled.metric_name is null then 'matches_no_metric'
+            -- Held by a period that prices its group, yet unbilled: a gauge's report after the
+            -- clock, or one replaced at the same instant at a period's start (held no time).
+            when priced_metric.has_default_price = 1 or priced_group.customer_id is not null
+                then
+                    case
+                        when unbilled.event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
+                        else 'replaced_at_same_instant'
+                    end
+            when priced_metric.customer_id is not null then 'group_not_priced'
+            when held.customer_id is not null then 'metric_not_priced'
+            when unbilled.event_at >= {{ usage_billing.as_of_timestamp() }} then 'after_billing_clock'
+            -- Also a relation's row without a timestamp or customer: nothing holds it.
+            else 'no_subscription'
+        end as reason
+    from unbilled
+    left join held_segments as held
+        on
+            unbilled.customer_id = held.customer_id
+            and unbilled.event_at >= held.segment_start
+            and unbilled.event_at < held.segment_end
+    left join segment_metrics as priced_metric
+        on
+            unbilled.customer_id = priced_metric.customer_id
+            and unbilled.metric_name = priced_metric.metric_name
+            and unbilled.event_at >= priced_metric.segment_start
+            and unbilled.event_at < priced_metric.segment_end
+    left join segment_prices as priced_group
+        on
+            unbilled.customer_id = priced_group.customer_id
+            and unbilled.metric_name = priced_group.metric_name
+            and unbilled.group_value = priced_group.group_value
+            and unbilled.event_at >= priced_group.segment_start
+            and unbilled.event_at < priced_group.segment_end
+            and not priced_group.is_default_price
+
+),
+
+ranked as (
+
+    -- The day's last event, for `latest` and a gauge's daily level, as in metric_usage_daily.
+    select
+        *,
+        {% if usage_billing.metrics_need_recency_rank(metrics, daily=true) -%}
+            row_number() over (
+                partition by customer_id, metric_name, group_value, usage_date, reason
+                order by event_at desc, event_id desc
+            )
+        {%- else -%}
+            cast(null as {{ dbt.type_int() }})
+        {%- endif %} as recency_rank
+    from classified
+
+),
+
+final as (
+
+    select
+        customer_id,
+        reason,
+        metric_name,
+        group_value,
+        event_type,
+        usage_date,
+        count(*) as event_count,
+        {% if metrics -%}
+            {{ usage_billing.metrics_aggregate_by_name(metrics, daily=true) }}
+        {%- else -%}
+            cast(null as {{ usage_billing.type_decimal() }})
+        {%- endif %} as quantity,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+        is_from_relation
+    from ranked
+    group by customer_id, reason, metric_name, group_value, event_type, usage_date, is_from_relation
+
+)
+
+select * from final
