@@ -40,15 +40,17 @@ with accepted_events as (
 
 ),
 
-customer_aliases as (
+{% if relation_metrics %}
+    customer_aliases as (
 
-    -- Renamed so a relation's own columns never collide with the alias table's.
-    select
-        customer_alias as alias_key,
-        customer_id as alias_customer_id
-    from {{ ref('usage_billing', 'usage_billing__stg_customer_aliases') }}
+        -- Renamed so a relation's own columns never collide with the alias table's.
+        select
+            customer_alias as alias_key,
+            customer_id as alias_customer_id
+        from {{ ref('usage_billing', 'usage_billing__stg_customer_aliases') }}
 
-),
+    ),
+{% endif %}
 
 {% if event_metrics %}
     event_metric_indexes as (

@@ -113,7 +113,9 @@ def test_reference_bills_what_an_interrupted_build_left(engine_runs: dict[str, E
     """The build after one interrupted right after int_usage_events_validated bills the late
     API calls that run validated: 827 + 10 requests, tier 2 now 337 x $0.15 = $50.55, so the
     API invoice is $50.00 + $50.55 = $100.55 (the others unchanged)."""
-    invoices = _built(engine_runs[REFERENCE], "demo_interrupted")["marts"]["usage_billing__invoices"]
+    invoices = _built(engine_runs[REFERENCE], "demo_interrupted")["marts"][
+        "usage_billing__invoices"
+    ]
     assert sorted((row["invoice_id"], row["total"]) for row in invoices) == [
         ("sub_acme_api/2022-10-01", "100.55"),
         ("sub_acme_payments/2022-10-01", "7212.89"),

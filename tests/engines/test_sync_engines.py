@@ -35,7 +35,9 @@ def _final_invoices(run: EngineRun) -> dict[str, dict[str, Any]]:
     result = run.scenario("demo")
     assert result["success"], f"the demo did not build on {run.engine}: {result['problems']}"
     return {
-        row["invoice_id"]: row for row in result["marts"]["usage_billing__invoices"] if row["status"] == "final"
+        row["invoice_id"]: row
+        for row in result["marts"]["usage_billing__invoices"]
+        if row["status"] == "final"
     }
 
 

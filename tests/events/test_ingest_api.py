@@ -262,7 +262,8 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
             {"usage_billing_as_of": "2022-10-31 12:00:00"},
         )
     (payment_volume,) = server.rows(
-        "select measured_quantity, event_count from billing_usage_billing.usage_billing__billable_usage"
+        "select measured_quantity, event_count from"
+        " billing_usage_billing.usage_billing__billable_usage"
         " where metric_name = 'payment_volume' and period_start = '2022-10-01'"
     )
     # Events of this module in October 2022 in EUR: auth_1 (×4, one event), the marker, dup_1

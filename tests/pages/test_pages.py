@@ -63,7 +63,13 @@ def live_build(
 
     def build() -> Scenario:
         run_dbt(
-            ["run", "--select", "int_billing_periods+", "--exclude", "usage_billing__invoice_revisions"],
+            [
+                "run",
+                "--select",
+                "int_billing_periods+",
+                "--exclude",
+                "usage_billing__invoice_revisions",
+            ],
             database,
             {"usage_billing_as_of": LIVE_CLOCK},
         )
@@ -301,7 +307,8 @@ def test_invoice_card_equals_the_marts(
     assert [row[3] for row in shown] == [formatting.money(*line) for line in marts_lines]
     [(total, currency, customer)] = _marts(
         demo_warehouse.database,
-        f"select total, currency, customer_name from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
+        f"select total, currency, customer_name from {MARTS_SCHEMA}.usage_billing__invoices where"
+        " invoice_id = ?",
         [invoice_id],
     )
     assert _text(card, "tfoot [data-field=total]") == formatting.money(total, currency)
@@ -319,7 +326,8 @@ def test_invoice_card_equals_the_marts(
     metric = str(chart.get_attribute("data-metric"))
     [(unit, is_money)] = _marts(
         demo_warehouse.database,
-        f"select unit, is_money from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = ?",
+        f"select unit, is_money from {MARTS_SCHEMA}.usage_billing__billable_usage where"
+        " invoice_id = ?",
         [invoice_id],
     )
     expected = [
@@ -349,7 +357,8 @@ def test_usage_page_shows_live_totals_and_daily_charts(
     }
     live = _marts(
         live_warehouse.database,
-        f"select invoice_id, total, currency from {MARTS_SCHEMA}.usage_billing__invoices where status = 'live'",
+        f"select invoice_id, total, currency from {MARTS_SCHEMA}.usage_billing__invoices where"
+        " status = 'live'",
     )
     assert sorted(rows) == sorted(SEED_TOTALS)
     for invoice_id, total, currency in live:
@@ -417,7 +426,8 @@ def adjusted_site(
         ]:
             connection.execute(
                 f"""
-                insert into {MARTS_SCHEMA}.usage_billing__invoice_lines (invoice_line_id, invoice_id,
+                insert into {MARTS_SCHEMA}.usage_billing__invoice_lines (invoice_line_id,
+                invoice_id,
                     line_number, line_type, description, quantity, unit_price, flat_amount,
                     amount, currency, is_percentage)
                 values (? || '#' || ?, ?, ?, ?, ?, 1, ?, 0, ?, 'USD', false)
@@ -438,7 +448,8 @@ def adjusted_site(
         ]:
             connection.execute(
                 f"""
-                insert into {MARTS_SCHEMA}.usage_billing__invoice_revisions (invoice_revision_id, invoice_id,
+                insert into {MARTS_SCHEMA}.usage_billing__invoice_revisions (invoice_revision_id,
+                invoice_id,
                     revision_number, status, total, previous_total, total_delta, revised_at)
                 select invoice_id || '@2', invoice_id, 2, ?, ?, total, ? - total,
                     revised_at + interval 3 day

@@ -308,7 +308,12 @@ def base(bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Base:
     saved = bench.save(tmp_path_factory.mktemp("base") / "warehouse.duckdb")
     stage = Base(saved, newest, known, incremental_models(manifest), _compared_tables(manifest))
     stage.tables = _tables(saved, stage.compared)
-    for name in ["usage_billing__invoice_lines", "usage_billing__metric_usage_daily", "usage_billing__credit_balances", "usage_billing__usage_events_rejected"]:
+    for name in [
+        "usage_billing__invoice_lines",
+        "usage_billing__metric_usage_daily",
+        "usage_billing__credit_balances",
+        "usage_billing__usage_events_rejected",
+    ]:
         assert stage.tables[name][1], f"the scenario leaves {name} empty"
     return stage
 
@@ -330,7 +335,9 @@ def test_a_build_after_a_partial_run_equals_a_full_refresh(
     loaded = bench.save(tmp_path / "loaded.duckdb")
     run_dbt([*BUILD, "--full-refresh"], bench.database, BASE_VARS)
     reference = _tables(bench.database, base.compared)
-    assert reference["usage_billing__invoice_lines"] != base.tables["usage_billing__invoice_lines"], "the batch billed nothing"
+    assert (
+        reference["usage_billing__invoice_lines"] != base.tables["usage_billing__invoice_lines"]
+    ), "the batch billed nothing"
 
     problems = []
     for model in base.incremental:
@@ -518,7 +525,11 @@ def test_a_changed_input_is_applied_or_refused(
     changed = bench.save(tmp_path / "changed.duckdb")
     run_dbt([*BUILD, "--full-refresh"], bench.database, change.vars_)
     full_refresh = bench.save(tmp_path / "full_refresh.duckdb")
-    changed_billing = _tables(full_refresh, ["usage_billing__invoice_lines"])["usage_billing__invoice_lines"]
-    assert changed_billing != base.tables["usage_billing__invoice_lines"], "the change bills the same"
+    changed_billing = _tables(full_refresh, ["usage_billing__invoice_lines"])[
+        "usage_billing__invoice_lines"
+    ]
+    assert changed_billing != base.tables["usage_billing__invoice_lines"], (
+        "the change bills the same"
+    )
     bench.restore(changed)
     _assert_applied_or_refused(bench, change, base.compared, full_refresh)

@@ -53,7 +53,8 @@ def test_api_product_graduated_count(demo: tuple[Scenario, str]) -> None:
     ]
     assert scenario.rows(
         f"""
-        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.usage_billing__billable_usage
+        select quantity, amount, round(effective_unit_price, 4)
+        from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_acme_api/2022-10-01'
         """
     ) == [(D(827), D("99.05"), D("0.1198"))]
@@ -76,7 +77,8 @@ def test_embedded_payments_graduated_percentage(demo: tuple[Scenario, str]) -> N
     ]
     assert scenario.rows(
         f"""
-        select quantity, amount, round(effective_unit_price, 4) from {MARTS_SCHEMA}.usage_billing__billable_usage
+        select quantity, amount, round(effective_unit_price, 4)
+        from {MARTS_SCHEMA}.usage_billing__billable_usage
         where invoice_id = 'sub_acme_payments/2022-10-01'
         """
     ) == [(D(1487631), D("7212.89"), D("0.0048"))]
@@ -86,7 +88,8 @@ def test_three_final_invoices_with_their_totals(demo: tuple[Scenario, str]) -> N
     scenario, _ = demo
     assert scenario.rows(
         f"""
-        select plan_name, currency, total, status, line_count from {MARTS_SCHEMA}.usage_billing__invoices
+        select plan_name, currency, total, status, line_count
+        from {MARTS_SCHEMA}.usage_billing__invoices
         order by plan_name
         """
     ) == [
@@ -160,7 +163,8 @@ def test_unbilled_usage_lists_what_no_invoice_bills(demo: tuple[Scenario, str]) 
     ]
     assert scenario.rows(
         f"""
-        select usage_date, first_event_at, event_count from {MARTS_SCHEMA}.usage_billing__unbilled_usage
+        select usage_date, first_event_at, event_count
+        from {MARTS_SCHEMA}.usage_billing__unbilled_usage
         where metric_name = 'api_requests' order by usage_date
         """
     ) == [
@@ -174,7 +178,8 @@ def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, s
     reasons = dict(
         scenario.rows(
             f"""
-            select rejection_reason, count(*) from {MARTS_SCHEMA}.usage_billing__usage_events_rejected
+            select rejection_reason, count(*)
+            from {MARTS_SCHEMA}.usage_billing__usage_events_rejected
             group by rejection_reason
             """
         )

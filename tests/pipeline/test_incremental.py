@@ -306,7 +306,8 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     _load(database, first, [early, early, FIRST_LOAD, early])
     run_dbt(["build", "--exclude", "resource_type:test"], database, build_vars)
     ((first_run,),) = scenario.rows(
-        "select distinct processed_at from billing_usage_billing.usage_billing__int_usage_events_validated"
+        "select distinct processed_at from"
+        " billing_usage_billing.usage_billing__int_usage_events_validated"
     )
 
     second = [
@@ -321,27 +322,32 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
 
     processed = dict(
         scenario.rows(
-            "select event_key, max(processed_at) from billing_usage_billing.usage_billing__int_usage_events_validated"
+            "select event_key, max(processed_at) from"
+            " billing_usage_billing.usage_billing__int_usage_events_validated"
             " group by event_key"
         )
     )
     assert processed["e1"] == processed["e3"] == processed["e5"] == first_run
     assert scenario.rows(
-        "select rejection_reason from billing_usage_billing.usage_billing__int_usage_events_validated"
+        "select rejection_reason from"
+        " billing_usage_billing.usage_billing__int_usage_events_validated"
         " where event_key = 'e5' order by all"
     ) == [("bad_properties",), (None,)]
     assert processed["e2"] == processed["e4"] != first_run
     assert scenario.rows(
         "select distinct event_key, replaced_customer_id, replaced_event_at"
-        " from billing_usage_billing.usage_billing__int_usage_events_validated where replaced_customer_id is not null"
+        " from billing_usage_billing.usage_billing__int_usage_events_validated where"
+        " replaced_customer_id is not null"
     ) == [("e2", "cus_alpha", datetime(2024, 2, 10, 11))]
     matched = scenario.rows(
-        "select event_id, max(processed_at) from billing_usage_billing.usage_billing__int_usage_events_matched_to_metrics"
+        "select event_id, max(processed_at) from"
+        " billing_usage_billing.usage_billing__int_usage_events_matched_to_metrics"
         " group by event_id"
     )
     assert dict(matched) == processed
     daily = scenario.rows(
-        f"select usage_day_id, quantity, event_count from {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
+        "select usage_day_id, quantity, event_count from"
+        f" {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
         " where metric_name in ('requests', 'volume') order by all"
     )
     assert daily == [

@@ -269,7 +269,8 @@ def _quantities(scenario: Scenario, invoice_id: str) -> dict[str, Decimal]:
         metric: quantity
         for metric, group, quantity in scenario.rows(
             f"""
-            select metric_name, group_value, quantity from {MARTS_SCHEMA}.usage_billing__billable_usage
+            select metric_name, group_value, quantity
+            from {MARTS_SCHEMA}.usage_billing__billable_usage
             where invoice_id = ? and group_value is null
             """,
             [invoice_id],
@@ -360,12 +361,15 @@ def test_metric_on_a_relation_without_events(scenario: Scenario) -> None:
 
 def test_non_numeric_value_is_rejected_as_bad_value(scenario: Scenario) -> None:
     assert scenario.rows(
-        f"select event_id, rejection_reason from {MARTS_SCHEMA}.usage_billing__usage_events_rejected"
+        "select event_id, rejection_reason from"
+        f" {MARTS_SCHEMA}.usage_billing__usage_events_rejected"
     ) == [("b3", "bad_value")]
 
 
 def test_relation_metrics_appear_in_lineage(scenario: Scenario) -> None:
     manifest = json.loads((scenario.database.parent / "target" / "manifest.json").read_text())
-    parents = manifest["parent_map"]["model.usage_billing.usage_billing__int_usage_events_matched_to_metrics"]
+    parents = manifest["parent_map"][
+        "model.usage_billing.usage_billing__int_usage_events_matched_to_metrics"
+    ]
     assert "seed.usage_billing.orders" in parents
     assert "source.usage_billing.usage_billing.usage_events" in parents

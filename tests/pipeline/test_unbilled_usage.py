@@ -323,7 +323,8 @@ def test_billed_events_are_on_their_invoices(scenario: Scenario) -> None:
     ]
     lines = scenario.rows(
         f"""
-        select metric_name, group_value, quantity, amount from {MARTS_SCHEMA}.usage_billing__invoice_lines
+        select metric_name, group_value, quantity, amount
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id = 'sub_a/2024-01-10' order by line_number
         """
     )
@@ -338,12 +339,15 @@ def test_billed_events_are_on_their_invoices(scenario: Scenario) -> None:
 def test_every_event_is_accounted_for(scenario: Scenario) -> None:
     """33 raw rows: x1 rejected; of the 32 accepted, 3 match no metric, the rest are billed or
     unbilled per metric."""
-    (rejected,) = scenario.rows(f"select count(*) from {MARTS_SCHEMA}.usage_billing__usage_events_rejected")
+    (rejected,) = scenario.rows(
+        f"select count(*) from {MARTS_SCHEMA}.usage_billing__usage_events_rejected"
+    )
     assert rejected == (1,)
     by_metric = dict(
         scenario.rows(
             f"""
-            select coalesce(metric_name, '-'), sum(event_count) from {MARTS_SCHEMA}.usage_billing__unbilled_usage
+            select coalesce(metric_name, '-'), sum(event_count)
+            from {MARTS_SCHEMA}.usage_billing__unbilled_usage
             group by metric_name
             """
         )
@@ -373,13 +377,15 @@ GAUGE = "gauge period event_count = levels held in it"
     ("statement", "unbalanced"),
     [
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date = '2024-01-09'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date ="
+            " '2024-01-09'",
             # 12 api_calls matched - 5 billed - 6 still listed.
             [(METRIC, "cus_a", "api_calls", None, 1)],
             id="a1-unbilled-row-lost",
         ),
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date = '2024-01-13'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__unbilled_usage where usage_date ="
+            " '2024-01-13'",
             # cus_a: 21 accepted - 18 matched to a metric - 2 left listed as matching none.
             [(ACCEPTED, "cus_a", None, None, 1)],
             id="p4-matching-no-metric-lost",
@@ -399,7 +405,8 @@ GAUGE = "gauge period event_count = levels held in it"
             id="gauge-level-counted-twice",
         ),
         pytest.param(
-            f"delete from {MARTS_SCHEMA}.usage_billing__int_usage_events_validated where event_key = 'a2'",
+            f"delete from {MARTS_SCHEMA}.usage_billing__int_usage_events_validated where"
+            " event_key = 'a2'",
             # 33 raw - 31 accepted - 1 rejected; cus_a: 20 accepted - 18 matched - 3.
             [(ACCEPTED, "cus_a", None, None, -1), (RAW, None, None, None, 1)],
             id="accepted-event-lost",

@@ -123,7 +123,8 @@ def test_accepted_events_store_no_raw_text_no_metric_reads(scenario: Scenario) -
     )
     assert stored == [(8, 0, 8)]  # e_no_properties too: accepted, though no metric counts it
     matched = scenario.rows(
-        f"select distinct event_id from {MARTS_SCHEMA}.usage_billing__int_usage_events_matched_to_metrics"
+        "select distinct event_id from"
+        f" {MARTS_SCHEMA}.usage_billing__int_usage_events_matched_to_metrics"
         " order by event_id"
     )
     assert matched == [
@@ -155,7 +156,8 @@ def test_usage_lands_in_the_right_period(scenario: Scenario) -> None:
 
 def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
     statuses = scenario.rows(
-        f"select invoice_id, status, total from {MARTS_SCHEMA}.usage_billing__invoices order by invoice_id"
+        f"select invoice_id, status, total from {MARTS_SCHEMA}.usage_billing__invoices order by"
+        " invoice_id"
     )
     assert statuses == [
         ("sub_1/2024-01-01", "final", D("11018.00")),
@@ -165,7 +167,9 @@ def test_statuses_follow_the_clock_and_grace_days(scenario: Scenario) -> None:
 
 
 def test_content_hash_differs_when_lines_differ(scenario: Scenario) -> None:
-    hashes = scenario.rows(f"select distinct content_hash from {MARTS_SCHEMA}.usage_billing__invoices")
+    hashes = scenario.rows(
+        f"select distinct content_hash from {MARTS_SCHEMA}.usage_billing__invoices"
+    )
     assert len(hashes) == 3
 
 
@@ -179,7 +183,8 @@ def test_first_wins_policy_keeps_the_first_load(tmp_path: Path) -> None:
     ) == [('{"units": 7}',)]
     (january,) = scenario.rows(
         f"""
-        select quantity from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = 'sub_1/2024-01-01'
+        select quantity
+        from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = 'sub_1/2024-01-01'
         """
     )
     assert january == (D(11016),)  # 5, the first load, instead of the correction's 7

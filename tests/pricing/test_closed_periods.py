@@ -157,7 +157,9 @@ def capture(scenario: Scenario) -> Stage:
         lines.setdefault(invoice_id, []).append(tuple(line))
     invoices = {
         row["invoice_id"]: row
-        for row in scenario.dicts(f"select * from {MARTS_SCHEMA}.usage_billing__invoices order by invoice_id")
+        for row in scenario.dicts(
+            f"select * from {MARTS_SCHEMA}.usage_billing__invoices order by invoice_id"
+        )
     }
     adjustments = scenario.rows(
         f"""
@@ -175,7 +177,8 @@ def capture(scenario: Scenario) -> Stage:
     frozen = [
         row[0]
         for row in scenario.rows(
-            f"select distinct invoice_id from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines order by 1"
+            f"select distinct invoice_id from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines"
+            " order by 1"
         )
     ]
     closings = scenario.rows(

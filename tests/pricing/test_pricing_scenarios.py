@@ -515,7 +515,8 @@ def test_prepaid_credits_draw_in_priority_then_expiry_order(scenario: Scenario) 
     ]
     totals = scenario.rows(
         f"""
-        select invoice_id, status, subtotal, credits_applied, total from {MARTS_SCHEMA}.usage_billing__invoices
+        select invoice_id, status, subtotal, credits_applied, total
+        from {MARTS_SCHEMA}.usage_billing__invoices
         where subscription_id = 'sub_credits' order by period_start
         """
     )
@@ -545,7 +546,8 @@ def periods(scenario: Scenario, subscription_id: str) -> list[tuple[Any, ...]]:
         f"""
         select period_start_date, period_end_date, period_start, period_end, service_days,
             full_period_days, status
-        from {MARTS_SCHEMA}.usage_billing__billing_periods where subscription_id = ? order by period_start
+        from {MARTS_SCHEMA}.usage_billing__billing_periods where subscription_id = ? order by
+        period_start
         """,
         [subscription_id],
     )
@@ -656,7 +658,8 @@ def test_plan_change_splits_usage_at_the_instant(scenario: Scenario) -> None:
 def test_plan_versions_and_subscription_override(scenario: Scenario) -> None:
     amounts = scenario.rows(
         f"""
-        select invoice_id, description, unit_price, amount from {MARTS_SCHEMA}.usage_billing__invoice_lines
+        select invoice_id, description, unit_price, amount
+        from {MARTS_SCHEMA}.usage_billing__invoice_lines
         where invoice_id like 'sub_versions/%' order by invoice_id, line_number
         """
     )

@@ -138,7 +138,9 @@ def test_documentation_check_lists_each_gap() -> None:
     }
     catalog: dict[str, Any] = {
         "nodes": {
-            "model.usage_billing.usage_billing__invoices": {"columns": {"INVOICE_ID": {}, "total": {}}},
+            "model.usage_billing.usage_billing__invoices": {
+                "columns": {"INVOICE_ID": {}, "total": {}}
+            },
             "model.usage_billing.stg_x": {"columns": {"a": {}}},
             "seed.usage_billing.plans": {"columns": {"plan_id": {}, "name": {}}},
         }

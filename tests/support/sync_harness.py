@@ -431,11 +431,18 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
     """The marts as dbt would leave them, for a test about the sync only."""
     with duckdb.connect(str(database)) as connection:
         connection.execute(f"create schema if not exists {MARTS_SCHEMA}")
-        connection.execute(f"create or replace table billing_usage_billing.usage_billing__invoices ({INVOICES_DDL})")
-        connection.execute(f"create or replace table billing_usage_billing.usage_billing__invoice_lines ({LINES_DDL})")
+        connection.execute(
+            "create or replace table billing_usage_billing.usage_billing__invoices"
+            f" ({INVOICES_DDL})"
+        )
+        connection.execute(
+            "create or replace table billing_usage_billing.usage_billing__invoice_lines"
+            f" ({LINES_DDL})"
+        )
         for version in versions:
             connection.execute(
-                "insert into billing_usage_billing.usage_billing__invoices values (?, ?, ?, ?, 'plan', ?, ?, ?, ?, ?, ?,"
+                "insert into billing_usage_billing.usage_billing__invoices values (?, ?, ?, ?,"
+                " 'plan', ?, ?, ?, ?, ?, ?,"
                 " 'final', ?, ?)",
                 [
                     version.invoice_id,
@@ -454,7 +461,8 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
             )
             for line in version.lines:
                 connection.execute(
-                    "insert into billing_usage_billing.usage_billing__invoice_lines values (?, ?, ?, ?, null, null, ?, null,"
+                    "insert into billing_usage_billing.usage_billing__invoice_lines values (?, ?,"
+                    " ?, ?, null, null, ?, null,"
                     " ?, ?, ?, ?, ?, false)",
                     [
                         f"{version.invoice_id}/{line.line_number}",
