@@ -1,4 +1,5 @@
-{#- numerator / denominator as an exact decimal, truncated toward zero to `scale` places. -#}
+{#- numerator / denominator as an exact decimal, rounded half-up (half away from zero) to `scale`
+    places, as OpenMeter and Lago round: 5/3 is 1.6666666667 at 10 places, -5/3 -1.6666666667. -#}
 {% macro divide_exact(numerator, denominator, scale=10) %}
     {{- return(adapter.dispatch('divide_exact', 'usage_billing')(numerator, denominator, scale)) -}}
 {% endmacro %}
@@ -6,24 +7,44 @@
 {#- A plain division rounds to an engine-chosen scale (Spark 6 or 18 places, Snowflake 12)
     before the cast. Shifted by `scale` places and with its remainder subtracted, the quotient is a whole
     number that every engine divides exactly, and shifting back by a power of ten is exact too.
+    The remainder decides the rounding: at least half the divisor rounds the quotient away from
+    zero (mod() takes the dividend's sign on every engine, so the quotient is truncated toward zero
+    first). Comparing by a subtraction, not a doubling: Spark narrows a decimal(38, 10) sum to 9
+    places, exact for the divisors used here (counts, seconds, days, divide_by).
     Both operands are cast first: PostgreSQL's datediff yields floats, which mod() refuses. -#}
 {% macro default__divide_exact(numerator, denominator, scale) -%}
     {%- set decimal = usage_billing.type_decimal() -%}
     {%- set shifted = 'cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * ' ~ 10 ** scale -%}
     {%- set divisor = 'cast(' ~ denominator ~ ' as ' ~ decimal ~ ')' -%}
+    {%- set remainder = 'mod(' ~ shifted ~ ', ' ~ divisor ~ ')' -%}
     cast(
-        cast(({{ shifted }} - mod({{ shifted }}, {{ divisor }})) / {{ divisor }} as {{ decimal }})
+        cast(
+            ({{ shifted }} - {{ remainder }}) / {{ divisor }}
+            + case
+                when abs({{ divisor }}) - abs({{ remainder }}) <= abs({{ remainder }})
+                    then case when ({{ shifted }} < 0) = ({{ divisor }} < 0) then 1 else -1 end
+                else 0
+            end
+            as {{ decimal }}
+        )
         / {{ 10 ** scale }}
         as {{ decimal }}
     )
 {%- endmacro %}
 
-{#- DuckDB divides decimals in floating point; integer division of scaled values stays exact. -#}
+{#- DuckDB divides decimals in floating point; integer division of scaled values stays exact.
+    Its // truncates toward zero and % takes the dividend's sign, as mod() above. -#}
 {% macro duckdb__divide_exact(numerator, denominator, scale) -%}
+    {%- set shifted = 'cast((' ~ numerator ~ ') * 10000000000 as hugeint) * ' ~ 10 ** scale -%}
+    {%- set divisor = 'cast((' ~ denominator ~ ') * 10000000000 as hugeint)' -%}
     (
         cast(
-            cast({{ numerator }} * 10000000000 as hugeint) * {{ 10 ** scale }}
-            // cast({{ denominator }} * 10000000000 as hugeint)
+            {{ shifted }} // {{ divisor }}
+            + case
+                when abs({{ divisor }}) - abs({{ shifted }} % {{ divisor }}) <= abs({{ shifted }} % {{ divisor }})
+                    then case when ({{ shifted }} < 0) = ({{ divisor }} < 0) then 1 else -1 end
+                else 0
+            end
             as decimal(38, 0)
         ) * cast('0.{{ '0' * (scale - 1) }}1' as decimal(38, {{ scale }}))
     )

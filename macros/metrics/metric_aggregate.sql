@@ -1,6 +1,8 @@
 {#- The aggregate that turns a metric's events of one period (and group) into its quantity.
     Reads the columns metric_value (decimal), metric_value_text and recency_rank (1 = the
-    period's last event). Always over the whole period: a month's max is not a sum of daily maxes.
+    period's last event with a value, recency_order). Always over the whole period: a month's max
+    is not a sum of daily maxes. Like sum, min, max and avg, latest skips null values; with none,
+    it measures nothing (0 once coalesced).
     time_weighted over a period integrates held intervals (int_usage_by_billing_period); its
     daily value, for charts, is the last level reported that day (`daily=true`). -#}
 {% macro metric_aggregate(metric, daily=false) %}
@@ -46,6 +48,12 @@
         {%- endif -%}
     {%- endif -%}
     {{- return('cast(' ~ converted ~ ' as ' ~ usage_billing.type_decimal() ~ ')') -}}
+{% endmacro %}
+
+{#- The window order of recency_rank: events with a value first, then the latest (OpenMeter's
+    latest: the last non-null value), so rank 1 is a null only when every event is. -#}
+{% macro recency_order() %}
+    {{- return('case when metric_value is null then 1 else 0 end, event_at desc, event_id desc') -}}
 {% endmacro %}
 
 {#- True when an aggregate of these metrics reads recency_rank (latest, a gauge's daily level,

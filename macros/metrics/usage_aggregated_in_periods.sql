@@ -39,7 +39,7 @@ ranked_events as (
         {% if usage_billing.metrics_need_recency_rank(metrics) -%}
             row_number() over (
                 partition by invoice_id, metric_name, group_value
-                order by event_at desc, event_id desc
+                order by {{ usage_billing.recency_order() }}
             )
         {%- else -%}
             cast(null as {{ dbt.type_int() }})

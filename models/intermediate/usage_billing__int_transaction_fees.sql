@@ -1,8 +1,11 @@
 {#- Per-transaction prices: every event priced on its own, value × rate + fixed fee, clamped to
     [transaction_minimum, transaction_maximum], then summed per invoice and price (unrounded; the
-    line is rounded once). The free allowance is used up first, in timestamp order (then event_id):
-    the first free_events events are free, then free_units are taken off the values of the events
-    that follow. An event made entirely free costs 0, not the minimum. -#}
+    line is rounded once). The free allowance is used up first, in timestamp order (then event_id).
+    With both free_events and free_units, free_allowance_rule decides (docs/pricing.md):
+    events_then_units (default) frees the first free_events events, then takes free_units off the
+    values of the events that follow; first_exhausted (Lago's) frees events only while neither
+    allowance has run out, the event that exhausts the units partly. An event made entirely free
+    costs 0, not the minimum. -#}
 
 with prices_by_billing_period as (
 
@@ -31,7 +34,11 @@ transaction_prices as (
         coalesce(unit_price, 0) as unit_price,
         coalesce(transaction_fixed_fee, 0) as transaction_fixed_fee,
         coalesce(free_units, 0) as free_units,
-        coalesce(free_events, 0) as free_events
+        coalesce(free_events, 0) as free_events,
+        -- Lago's rule only differs when both allowances are set; with one, both rules agree.
+        coalesce(
+            free_allowance_rule = 'first_exhausted' and free_events > 0 and free_units > 0, false
+        ) as frees_until_first_exhausted
     from prices_by_billing_period
     where pricing_model = 'per_transaction'
 
@@ -61,6 +68,7 @@ priced_events as (
         transaction_prices.transaction_maximum,
         transaction_prices.free_units,
         transaction_prices.free_events,
+        transaction_prices.frees_until_first_exhausted,
         events.event_id,
         events.event_at,
         coalesce(events.metric_value, 0) as event_value
@@ -96,9 +104,14 @@ allowance_used as (
 
     select
         *,
-        -- Free units already used by earlier events (after the free events); refunds use none.
+        -- Free units already used by earlier events (by default only those after the free events;
+        -- under first_exhausted the free events spend units too); refunds use none.
         coalesce(sum(
-            case when event_number > free_events and event_value > 0 then event_value else 0 end
+            case
+                when (frees_until_first_exhausted or event_number > free_events) and event_value > 0
+                    then event_value
+                else 0
+            end
         ) over (
             partition by invoice_id, price_id
             order by event_at, event_id
@@ -113,6 +126,14 @@ free_parts as (
     select
         *,
         case
+            -- first_exhausted: free up to the units left, nothing once either allowance has run out.
+            when frees_until_first_exhausted
+                then case
+                    when event_number > free_events or free_units <= free_units_used_before then 0
+                    when event_value <= 0 or free_units - free_units_used_before >= event_value
+                        then event_value
+                    else free_units - free_units_used_before
+                end
             when event_number <= free_events then event_value
             when event_value <= 0 or free_units <= free_units_used_before then 0
             when free_units - free_units_used_before >= event_value then event_value
@@ -127,7 +148,15 @@ charged as (
     select
         *,
         event_value - free_value as charged_value,
-        event_number <= free_events or (free_value > 0 and free_value = event_value) as is_free,
+        case
+            -- Within both allowances and wholly covered by the units left.
+            when frees_until_first_exhausted
+                then
+                    event_number <= free_events
+                    and free_units > free_units_used_before
+                    and free_value = event_value
+            else event_number <= free_events or (free_value > 0 and free_value = event_value)
+        end as is_free,
         (event_value - free_value) * unit_price + transaction_fixed_fee as unclamped_fee
     from free_parts
 

@@ -86,7 +86,7 @@ ranked_events as (
         {% if usage_billing.metrics_need_recency_rank(metrics, daily=true) -%}
             row_number() over (
                 partition by customer_id, metric_name, group_value, cast(event_at as date)
-                order by event_at desc, event_id desc
+                order by {{ usage_billing.recency_order() }}
             )
         {%- else -%}
             cast(null as {{ dbt.type_int() }})

@@ -150,7 +150,7 @@ ranked as (
         {% if usage_billing.metrics_need_recency_rank(metrics, daily=true) -%}
             row_number() over (
                 partition by customer_id, metric_name, group_value, usage_date, reason
-                order by event_at desc, event_id desc
+                order by {{ usage_billing.recency_order() }}
             )
         {%- else -%}
             cast(null as {{ dbt.type_int() }})

@@ -19,6 +19,8 @@ renamed as (
         cast(package_size as {{ usage_billing.type_decimal() }}) as package_size,
         cast(free_units as {{ usage_billing.type_decimal() }}) as free_units,
         cast(free_events as {{ dbt.type_int() }}) as free_events,
+        lower(cast(coalesce(free_allowance_rule, 'events_then_units') as {{ dbt.type_string() }}))
+            as free_allowance_rule,
         cast(transaction_fixed_fee as {{ usage_billing.type_decimal() }}) as transaction_fixed_fee,
         cast(transaction_minimum as {{ usage_billing.type_decimal() }}) as transaction_minimum,
         cast(transaction_maximum as {{ usage_billing.type_decimal() }}) as transaction_maximum,

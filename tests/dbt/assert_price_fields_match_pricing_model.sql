@@ -95,6 +95,19 @@ problems as (
 
     union all
 
+    -- stg_prices reads an empty rule as events_then_units, so only a misspelt rule or Lago's on
+    -- another model shows here.
+    select
+        price_id,
+        'free_allowance_rule must be events_then_units or first_exhausted (per_transaction only)'
+            as problem
+    from prices
+    where
+        free_allowance_rule not in ('events_then_units', 'first_exhausted')
+        or (free_allowance_rule = 'first_exhausted' and pricing_model <> 'per_transaction')
+
+    union all
+
     select
         price_id,
         'transaction_minimum above transaction_maximum' as problem

@@ -41,6 +41,18 @@ EVENTS = [
     # A gauge: 4 seats reported before the subscription, 10 from 11 January on.
     _event("s1", "seats", "2023-12-20T00:00:00Z", '{"seats": 4}'),
     _event("s2", "seats", "2024-01-11T00:00:00Z", '{"seats": 10}'),
+    # latest skips a null value: January's last report has none, nor has February's only one.
+    _event("q1", "quota", "2024-01-04T00:00:00Z", '{"limit": 7}'),
+    _event("q2", "quota", "2024-01-25T08:00:00Z", '{"limit": 9}'),
+    _event("q3", "quota", "2024-01-25T20:00:00Z", '{"limit": null}'),
+    _event("q4", "quota", "2024-02-05T00:00:00Z", '{"limit": null}'),
+    # Exact division rounds half-up at the 10th decimal: an average of 5/3, and a gauge of
+    # 10 nodes reported before January and 18 from 12 January on.
+    _event("c1", "cpu", "2024-01-02T00:00:00Z", '{"cores": 1}'),
+    _event("c2", "cpu", "2024-01-03T00:00:00Z", '{"cores": 2}'),
+    _event("c3", "cpu", "2024-01-04T00:00:00Z", '{"cores": 2}'),
+    _event("n1", "nodes", "2023-12-20T00:00:00Z", '{"nodes": 10}'),
+    _event("n2", "nodes", "2024-01-12T00:00:00Z", '{"nodes": 18}'),
     # Payments for filters and the matrix.
     _event(
         "p1",
@@ -100,6 +112,10 @@ METRICS: list[dict[str, Any]] = [
     },
     {"name": "plan_seats", "event_type": "plan", "aggregation": "latest", "property": "seats"},
     {"name": "seats", "event_type": "seats", "aggregation": "time_weighted", "property": "seats"},
+    {"name": "quota_limit", "event_type": "quota", "aggregation": "latest", "property": "limit"},
+    {"name": "quota_total", "event_type": "quota", "aggregation": "sum", "property": "limit"},
+    {"name": "mean_cores", "event_type": "cpu", "aggregation": "avg", "property": "cores"},
+    {"name": "nodes", "event_type": "nodes", "aggregation": "time_weighted", "property": "nodes"},
     {
         "name": "seat_days",
         "event_type": "seats",
@@ -287,6 +303,10 @@ EXPECTED_JANUARY = {
     "plan_seats": D(8),  # the report of the 28th, though loaded before the 3rd's
     "seats": D("8.0645161290"),  # (4 seats * 10 days + 10 * 21) / 31 days
     "seat_days": D(250),
+    "quota_limit": D(9),  # the last report with a value (25th, 08:00), not the 20:00 null
+    "quota_total": D(16),  # 7 + 9, the null skipped
+    "mean_cores": D("1.6666666667"),  # (1 + 2 + 2) / 3 = 1.66666666666…, half-up, not cut
+    "nodes": D("15.1612903226"),  # (10 nodes * 11 days + 18 * 20) / 31 = 15.16129032258…
     "card_volume": D("1149.99"),  # p1 + p2 + p3 (GBP is in the list)
     "not_test": D(4),  # p1 (prod), and p3, p5, p6 without env; not p2 (test), p4 (staging)
     "with_coupon": D(2),
@@ -314,6 +334,34 @@ def test_non_additive_and_gauges_across_the_period_boundary(scenario: Scenario) 
     assert february["seats"] == D(10)  # carried over from January, held all of February
     assert february["seat_days"] == D(290)  # 10 seats * 29 days of February 2024
     assert february["peak_gb"] == D(0)  # no report in February
+    assert february["nodes"] == D(18)  # held all of February
+
+
+def test_latest_of_a_period_without_any_value_is_no_usage(scenario: Scenario) -> None:
+    # February's one quota report has no value: latest measures 0 and prices 0, with the event
+    # still counted, exactly as a sum of the same values does.
+    rows = scenario.rows(
+        f"""
+        select metric_name, measured_quantity, quantity, event_count
+        from {MARTS_SCHEMA}.usage_billing__billable_usage
+        where invoice_id = ? and metric_name in ('quota_limit', 'quota_total')
+        order by metric_name
+        """,
+        [FEBRUARY],
+    )
+    assert rows == [("quota_limit", D(0), D(0), 1), ("quota_total", D(0), D(0), 1)]
+
+
+def test_daily_latest_skips_a_null_value(scenario: Scenario) -> None:
+    # Each day's last report with a value: the 25th's is 9 (08:00), not the null of 20:00.
+    days = scenario.rows(
+        f"""
+        select cast(usage_date as varchar), quantity
+        from {MARTS_SCHEMA}.usage_billing__metric_usage_daily
+        where metric_name = 'quota_limit' and usage_date < '2024-02-01' order by usage_date
+        """
+    )
+    assert days == [("2024-01-04", D(7)), ("2024-01-25", D(9))]
 
 
 def test_daily_values_are_per_day_not_period(scenario: Scenario) -> None:
@@ -371,5 +419,5 @@ def test_relation_metrics_appear_in_lineage(scenario: Scenario) -> None:
     parents = manifest["parent_map"][
         "model.usage_billing.usage_billing__int_usage_events_matched_to_metrics"
     ]
-    assert "seed.usage_billing.orders" in parents
+    assert "seed.usage_billing_integration_tests.orders" in parents
     assert "source.usage_billing.usage_billing.usage_events" in parents

@@ -191,6 +191,41 @@ for event_id, day, amount in [
 ]:
     usage(name, "volume", f"2024-01-0{day}T09:00:00Z", amount, event_id=f"pt_{event_id}")
 
+# 2b. Both allowances under free_allowance_rule first_exhausted (Lago's): an event is free only
+#     while neither allowance has run out. 2.9% + €0.30, no limits.
+#     Events run out first (2 events, €100): a €30 free (€30 used) · b €50 free (€80 used) ·
+#     c €40: the 2 free events are spent, 40 x 2.9% + 0.30 = 1.16 + 0.30 = €1.46 · d €10:
+#     0.29 + 0.30 = €0.59. Total €2.05, 2 charged, 2 free, volume 50. (The default rule would
+#     free c and d from the €20 of units left: €0.00.)
+#     Units run out first (3 events, €100): a €60 free (€60 used) · b €70: €40 of units left, 30
+#     charged, 0.87 + 0.30 = €1.17 · c €20: units spent, 0.58 + 0.30 = €0.88 · d €5: 0.145 +
+#     0.30 = €0.445. Total €2.495 → €2.50, 3 charged, 1 free, volume 30 + 20 + 5 = 55. (The
+#     default rule would free a, b and c as events, d from the units: €0.00.)
+for label, free_events, amounts in [
+    ("events_first", 2, [30, 50, 40, 10]),
+    ("units_first", 3, [60, 70, 20, 5]),
+]:
+    name = customer(f"first_exhausted_{label}")
+    subscription(
+        f"sub_first_exhausted_{label}",
+        name,
+        [
+            {
+                "metric": "volume",
+                "pricing_model": "per_transaction",
+                "description": "Card fees",
+                "unit_price": D("0.029"),
+                "transaction_fixed_fee": D("0.30"),
+                "free_events": free_events,
+                "free_units": D(100),
+                "free_allowance_rule": "first_exhausted",
+            }
+        ],
+        currency="EUR",
+    )
+    for day, amount in enumerate(amounts, start=2):
+        usage(name, "volume", f"2024-01-0{day}T09:00:00Z", amount)
+
 # 3. Tier 1's flat fee at zero usage: charged by default, not when the price says so.
 TIERS_WITH_FEE = [(D(100), D(1), D(10)), (None, D("0.5"), None)]
 for model, charged in [("graduated", None), ("graduated", False), ("volume", False)]:
@@ -457,6 +492,15 @@ def test_per_transaction_fees_with_free_allowance_and_limits(scenario: Scenario)
     )
     # Fixed fees and limits beyond the rate: 6.88 - 1,025 x 2.9% (29.725).
     assert flat_amount == (D("6.88") - D("29.725"),)
+
+
+def test_per_transaction_free_allowance_whichever_runs_out_first(scenario: Scenario) -> None:
+    assert lines(scenario, "sub_first_exhausted_events_first/2024-01-01") == [
+        ("usage", "Card fees (2 transactions, 2 free)", None, D(50), D("0.029"), D("2.05")),
+    ]
+    assert lines(scenario, "sub_first_exhausted_units_first/2024-01-01") == [
+        ("usage", "Card fees (3 transactions, 1 free)", None, D(55), D("0.029"), D("2.50")),
+    ]
 
 
 def test_tier_1_flat_fee_at_zero_usage(scenario: Scenario) -> None:

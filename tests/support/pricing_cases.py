@@ -145,6 +145,7 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                         "package_size": price.package_size,
                         "free_units": price.free_units,
                         "free_events": price.free_events,
+                        "free_allowance_rule": price.free_allowance_rule,
                         "transaction_fixed_fee": price.transaction_fixed_fee,
                         "transaction_minimum": price.transaction_minimum,
                         "transaction_maximum": price.transaction_maximum,
@@ -349,6 +350,10 @@ def usage_price(rng: Random, currency: str) -> oracle.Price:
         price["transaction_minimum"] = low
         price["transaction_maximum"] = high
         price["free_events"] = maybe(rng, 0.6, lambda: rng.randint(0, 3))
+        # Empty (the default) or either rule named; Lago's rule oftener, as it differs.
+        price["free_allowance_rule"] = rng.choice(
+            [None, "events_then_units", "first_exhausted", "first_exhausted"]
+        )
     return oracle.Price(**price)
 
 
@@ -598,6 +603,7 @@ def _simpler_prices(price: oracle.Price) -> Iterator[oracle.Price]:
     for name in [
         "free_units",
         "free_events",
+        "free_allowance_rule",
         "transaction_fixed_fee",
         "transaction_minimum",
         "transaction_maximum",

@@ -12,7 +12,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 D = Decimal
@@ -40,6 +40,7 @@ class Price:
     package_size: Decimal | None = None
     free_units: Decimal | None = None
     free_events: int | None = None
+    free_allowance_rule: str | None = None  # events_then_units (default) | first_exhausted
     transaction_fixed_fee: Decimal | None = None
     transaction_minimum: Decimal | None = None
     transaction_maximum: Decimal | None = None
@@ -140,9 +141,10 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(D(1).scaleb(-MINOR_UNITS[currency]), ROUND_HALF_UP)
 
 
-def truncate_10(value: Decimal) -> Decimal:
-    """Exact to 10 decimals, the rest cut off (README: prorated fees are exact to 10 decimals)."""
-    return value.quantize(D("1e-10"), ROUND_DOWN)
+def round_10(value: Decimal) -> Decimal:
+    """Exact to 10 decimals, rounded half-up (away from zero), as divide_exact stores a quotient
+    (docs/metrics.md)."""
+    return value.quantize(D("1e-10"), ROUND_HALF_UP)
 
 
 def text(value: Decimal) -> str:
@@ -244,7 +246,7 @@ def flat_lines(price: Price, period: Period, currency: str) -> list[Line]:
         return []  # billed once the period has ended
     assert price.flat_amount is not None
     if price.prorate and period.service_days < period.full_period_days:
-        exact = truncate_10(price.flat_amount * period.service_days / period.full_period_days)
+        exact = round_10(price.flat_amount * period.service_days / period.full_period_days)
         amount = round_money(exact, currency)
         description = (
             f"{price.description} (prorated {period.service_days}/{period.full_period_days} days)"
@@ -364,29 +366,48 @@ def volume_lines(price: Price, quantity: Decimal, currency: str, is_money: bool)
 def transaction_lines(
     price: Price, events: Sequence[Event], currency: str, is_money: bool
 ) -> list[Line]:
-    """Each event on its own: value * rate + fixed fee, clamped to [minimum, maximum]. The
-    first free_events events are free; then free_units come off the values of the events that
-    follow, in timestamp order; an event made entirely free costs nothing."""
+    """Each event on its own: value * rate + fixed fee, clamped to [minimum, maximum], in
+    timestamp order. By default (events_then_units) the first free_events events are free, then
+    free_units come off the values of the events that follow. Under first_exhausted, with both
+    allowances set, an event is free only while neither has run out: its value comes off the
+    units left (the event that exhausts them is partly free), and it spends one free event. An
+    event made entirely free costs nothing."""
     rate = price.unit_price or ZERO
     fixed = price.transaction_fixed_fee or ZERO
     free_events_left = price.free_events or 0
     free_units_left = price.free_units or ZERO
+    first_exhausted = (
+        price.free_allowance_rule == "first_exhausted"
+        and free_events_left > 0
+        and free_units_left > 0
+    )
     charged_value = ZERO
     fees = ZERO
     charged = free = 0
     for event in sorted(events, key=lambda event: (event.at, event.event_id)):
-        if free_events_left > 0:
-            free_events_left -= 1
-            free += 1
-            continue
         value = event.value
-        free_part = ZERO
-        if value > 0 and free_units_left > 0:
-            free_part = min(free_units_left, value)
-            free_units_left -= free_part
-        if free_part > 0 and free_part == value:
-            free += 1
-            continue
+        if first_exhausted:
+            if free_events_left == 0 or free_units_left <= 0:
+                free_part = ZERO
+            else:
+                free_events_left -= 1
+                free_part = value if value <= free_units_left else free_units_left
+                free_units_left -= max(free_part, ZERO)  # a refund spends no units
+                if free_part == value:
+                    free += 1
+                    continue
+        else:
+            if free_events_left > 0:
+                free_events_left -= 1
+                free += 1
+                continue
+            free_part = ZERO
+            if value > 0 and free_units_left > 0:
+                free_part = min(free_units_left, value)
+                free_units_left -= free_part
+            if free_part > 0 and free_part == value:
+                free += 1
+                continue
         value -= free_part
         fee = value * rate + fixed
         if price.transaction_minimum is not None:
