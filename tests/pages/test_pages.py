@@ -66,7 +66,7 @@ def live_build(
             [
                 "run",
                 "--select",
-                "int_billing_periods+",
+                "usage_billing__int_billing_periods+",
                 "--exclude",
                 "usage_billing__invoice_revisions",
             ],
