@@ -371,5 +371,5 @@ def test_relation_metrics_appear_in_lineage(scenario: Scenario) -> None:
     parents = manifest["parent_map"][
         "model.usage_billing.usage_billing__int_usage_events_matched_to_metrics"
     ]
-    assert "seed.usage_billing.orders" in parents
+    assert "seed.usage_billing_integration_tests.orders" in parents
     assert "source.usage_billing.usage_billing.usage_events" in parents
