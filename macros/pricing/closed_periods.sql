@@ -54,7 +54,7 @@
     {%- set columns = usage_billing.closed_invoice_line_columns() -%}
     {%- set existing = none -%}
     {%- if execute and usage_billing.late_usage_policy() == 'next_open_period' -%}
-        {%- set node = graph.nodes.get('model.usage_billing.closed_invoice_lines') -%}
+        {%- set node = graph.nodes.get('model.usage_billing.usage_billing__closed_invoice_lines') -%}
         {%- if node is not none -%}
             {%- set existing = adapter.get_relation(
                 database=node.database, schema=node.schema, identifier=node.alias

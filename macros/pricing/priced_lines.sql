@@ -1,4 +1,4 @@
-{#- The lines a pricing model prices (int_invoice_lines_priced_* ), before numbering: one
+{#- The lines a pricing model prices (usage_billing__int_priced_lines_* ), before numbering: one
     layout, in one order, so the thin int_invoice_lines_priced unions them with `select *`. -#}
 
 {#- The columns of a priced line, with their types, in the order every pricing model's lines
@@ -45,11 +45,11 @@
 {#- The models of every pricing model's lines, for the models that take them all. -#}
 {% macro pricing_model_line_models() %}
     {{ return([
-        'usage_billing__int_invoice_lines_priced_flat',
-        'usage_billing__int_invoice_lines_priced_per_unit',
-        'usage_billing__int_invoice_lines_priced_package',
-        'usage_billing__int_invoice_lines_priced_graduated',
-        'usage_billing__int_invoice_lines_priced_volume',
-        'usage_billing__int_invoice_lines_priced_per_transaction',
+        'usage_billing__int_priced_lines_flat',
+        'usage_billing__int_priced_lines_per_unit',
+        'usage_billing__int_priced_lines_package',
+        'usage_billing__int_priced_lines_graduated',
+        'usage_billing__int_priced_lines_volume',
+        'usage_billing__int_priced_lines_per_transaction',
     ]) }}
 {% endmacro %}

@@ -1,19 +1,19 @@
 {#- One row per invoice line of a price, before numbering: each price of the period turned into
-    amounts by its pricing model (a model each: int_invoice_lines_priced_flat, _per_unit,
+    amounts by its pricing model (a model each: int_priced_lines_flat, _per_unit,
     _package, _graduated, _volume, _per_transaction), then the price's minimum (a true-up line)
-    and maximum (a discount line), int_invoice_lines_priced_adjustments. Amounts are rounded
+    and maximum (a discount line), int_priced_lines_adjustments. Amounts are rounded
     per line to the currency's minor units; minimums and caps compare the rounded lines, so a
     price's lines add up to exactly its minimum or maximum. -#}
 
 with model_lines as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced_by_model') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_priced_lines_by_model') }}
 
 ),
 
 adjustment_lines as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced_adjustments') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_priced_lines_adjustments') }}
 
 ),
 

@@ -1,7 +1,7 @@
 {#- Each tier of a graduated or volume price with its period's usage: the tier's floor (the
     previous tier's up_to; the tier holds the quantities above it, up to its own up_to
     inclusive) and its flat amount, which tier 1 charges at zero usage unless the price says
-    otherwise. int_invoice_lines_priced_graduated and _volume read it. -#}
+    otherwise. int_priced_lines_graduated and _volume read it. -#}
 {{ config(materialized='ephemeral') }}
 
 with priced_usage as (

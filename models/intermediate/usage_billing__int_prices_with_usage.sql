@@ -1,7 +1,7 @@
 {#- Each price of a billing period with the usage it prices, before any pricing model turns it
     into lines: the quantity, what of it is billable after the free units, the line description
     and the currency's minor units, beside the price's columns the pricing models read. Every
-    int_invoice_lines_priced_* model reads it. -#}
+    usage_billing__int_priced_lines_* model reads it. -#}
 {{ config(materialized='ephemeral') }}
 
 with prices_by_billing_period as (

@@ -254,7 +254,7 @@ def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_i
             [
                 "build",
                 "--select",
-                "+billable_usage +usage_events_rejected",
+                "+usage_billing__billable_usage +usage_billing__usage_events_rejected",
                 "--indirect-selection",
                 "cautious",
             ],

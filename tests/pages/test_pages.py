@@ -66,7 +66,7 @@ def live_build(
             [
                 "run",
                 "--select",
-                "int_billing_periods+",
+                "usage_billing__int_billing_periods+",
                 "--exclude",
                 "usage_billing__invoice_revisions",
             ],
@@ -500,6 +500,7 @@ def test_pages_say_when_the_marts_cannot_be_read(tmp_path: Path) -> None:
         with duckdb.connect(str(_served(database))):
             busy = httpx.get(f"{url}/usage")
     assert unbuilt.status_code == 503
-    assert "the marts are not built in schema billing: run `dbt build` first" in unbuilt.text
+    not_built = "the marts are not built in schema billing_usage_billing: run `dbt build` first"
+    assert not_built in unbuilt.text
     assert busy.status_code == 503
     assert "is busy, probably a `dbt build` is running" in busy.text

@@ -422,7 +422,7 @@ def test_reconciliation_fails_when_the_account_does_not_balance(
         run_dbt(["test", "--select", RECONCILIATION, "--store-failures"], database, test_vars)
     with duckdb.connect(str(database), read_only=True) as connection:
         failures = connection.execute(
-            f"select * from {MARTS_SCHEMA}_dbt_test__audit.{RECONCILIATION} order by account_name"
+            f"select * from billing_dbt_test__audit.{RECONCILIATION} order by account_name"
         ).fetchall()
     assert failures == unbalanced
 

@@ -386,3 +386,21 @@ def test_dialect_check_skips_yaml_descriptions(tmp_path: Path) -> None:
     findings = dialect_findings(schema, schema.name)
     assert len(findings) == 1
     assert ":10: '::' cast" in findings[0]
+
+
+# PostgreSQL and Redshift refuse identifiers over 63 characters: a table's name plus the
+# suffix dbt gives its backup while replacing it, and an ephemeral model's CTE name.
+IDENTIFIER_LIMIT = 63
+
+
+def test_relation_names_fit_postgres_identifiers(dbt_artifacts: DbtArtifacts) -> None:
+    too_long = []
+    for node in dbt_artifacts.manifest["nodes"].values():
+        if node["package_name"] != "usage_billing" or node["resource_type"] != "model":
+            continue
+        materialized = node["config"]["materialized"]
+        name = f"__dbt__cte__{node['name']}" if materialized == "ephemeral" else node["alias"]
+        longest = name if materialized == "ephemeral" else f"{name}__dbt_backup"
+        if len(longest) > IDENTIFIER_LIMIT:
+            too_long.append(f"{node['name']}: {longest} has {len(longest)} characters")
+    assert not too_long, "\n".join(too_long)

@@ -11,7 +11,7 @@ with priced_usage as (
 
 model_lines as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced_by_model') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_priced_lines_by_model') }}
 
 ),
 

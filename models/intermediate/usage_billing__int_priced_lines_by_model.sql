@@ -1,5 +1,5 @@
-{#- Every pricing model's lines (int_invoice_lines_priced_*), before a price's minimum and
-    maximum: the lines int_invoice_lines_priced_adjustments totals. -#}
+{#- Every pricing model's lines (usage_billing__int_priced_lines_*), before a price's minimum and
+    maximum: the lines int_priced_lines_adjustments totals. -#}
 {{ config(materialized='ephemeral') }}
 
 {% for model_name in usage_billing.pricing_model_line_models() -%}
