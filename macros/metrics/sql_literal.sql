@@ -5,5 +5,5 @@
     {%- else -%}
         {%- set text = value | string -%}
     {%- endif -%}
-    {{- return("'" ~ text | replace("'", "''") ~ "'") -}}
+    {{- return(usage_billing.string_literal(text)) -}}
 {% endmacro %}

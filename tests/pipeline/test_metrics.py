@@ -93,6 +93,7 @@ EVENTS = [
     _event("b3", "transfer", "2024-01-15T00:00:00Z", '{"bytes": "lots"}'),
 ]
 
+PAID_ORDERS_DESCRIPTION = "The shop's paid orders, from C:\\shop\\orders.csv"
 METRICS: list[dict[str, Any]] = [
     {
         "name": "active_users",
@@ -200,6 +201,8 @@ METRICS: list[dict[str, Any]] = [
     },
     {
         "name": "paid_orders",
+        # A quote and a backslash: each engine spells them differently in a literal.
+        "description": PAID_ORDERS_DESCRIPTION,
         "from": {"ref": ["usage_billing_integration_tests", "orders"]},
         "timestamp_column": "ordered_at",
         "id_column": "order_id",
@@ -405,6 +408,13 @@ def test_metric_on_a_relation_without_events(scenario: Scenario) -> None:
         ("sub_1/2022-10-01", D("1245.74"), 4),
         ("sub_1/2022-11-01", D(60), 1),
     ]
+
+
+def test_metric_description_keeps_quotes_and_backslashes(scenario: Scenario) -> None:
+    assert scenario.rows(
+        f"select description from {MARTS_SCHEMA}.usage_billing__int_metric_definitions"
+        " where metric_name = 'paid_orders'"
+    ) == [("The shop's paid orders, from C:\\shop\\orders.csv",)]
 
 
 def test_non_numeric_value_is_rejected_as_bad_value(scenario: Scenario) -> None:
