@@ -1,11 +1,7 @@
-{#- Per-transaction prices: every event priced on its own, value × rate + fixed fee, clamped to
-    [transaction_minimum, transaction_maximum], then summed per invoice and price (unrounded; the
-    line is rounded once). The free allowance is used up first, in timestamp order (then event_id).
-    With both free_events and free_units, free_allowance_rule decides (docs/pricing.md):
-    events_then_units (default) frees the first free_events events, then takes free_units off the
-    values of the events that follow; first_exhausted (Lago's) frees events only while neither
-    allowance has run out, the event that exhausts the units partly. An event made entirely free
-    costs 0, not the minimum. -#}
+{#- Per-transaction prices: each event priced on its own, value × rate + fixed fee, clamped to
+    [transaction_minimum, transaction_maximum], summed per invoice and price (unrounded; the line
+    is rounded once). Free allowances are used in timestamp order (then event_id), by the rule
+    free_allowance_rule names (docs/pricing.md); an event made entirely free costs 0, not the minimum. -#}
 
 with prices_by_billing_period as (
 
