@@ -36,7 +36,8 @@ import pytest
 
 from tests.support.warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build, run_dbt
 from usage_billing.marts.model import InvoiceVersion
-from usage_billing.marts.reader import read_final_invoices
+from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.relations import MartRelations
 from usage_billing.push.documents import Document
 from usage_billing.push.ledger import LedgerEntry
 from usage_billing.push.run import entry_of, plan
@@ -188,7 +189,9 @@ def capture(scenario: Scenario) -> Stage:
         """
     )
     with duckdb.connect(str(scenario.database), read_only=True) as connection:
-        versions = read_final_invoices(DuckDBWarehouse(connection), MARTS_SCHEMA)
+        versions = MartsReader(
+            DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA)
+        ).final_invoices()
     return Stage(
         lines,
         invoices,

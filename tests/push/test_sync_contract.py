@@ -43,7 +43,8 @@ from tests.support.sync_harness import make_version, settings_for
 from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, run_dbt
 from usage_billing.http import ssl_context
 from usage_billing.marts.model import InvoiceVersion
-from usage_billing.marts.reader import read_final_invoices
+from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.relations import MartRelations
 from usage_billing.push.documents import Document, idempotency_key
 from usage_billing.push.ledger import Ledger
 from usage_billing.push.run import plan, push
@@ -75,7 +76,9 @@ def demo_invoices(tmp_path_factory: pytest.TempPathFactory) -> list[InvoiceVersi
     )
     run_dbt(["build"], database)
     with duckdb.connect(str(database), read_only=True) as connection:
-        invoices = read_final_invoices(DuckDBWarehouse(connection), MARTS_SCHEMA)
+        invoices = MartsReader(
+            DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA)
+        ).final_invoices()
     assert len(invoices) == 3
     return invoices
 

@@ -462,8 +462,3 @@ class MartsReader:
                 as_of_at,
             ) in invoices
         ]
-
-
-def read_final_invoices(warehouse: Warehouse, schema: str) -> list[InvoiceVersion]:
-    """The final invoices of marts built in `schema` (the project's default placement)."""
-    return MartsReader(warehouse, MartRelations.in_schema(schema)).final_invoices()
