@@ -1,4 +1,5 @@
-{#- The raw events of `relation` renamed by the column vars, cast (timestamps parsed to UTC) and
+{#- The raw events of `relation` renamed by the column vars, cast (timestamps of the event
+    contract's forms parsed to UTC, docs/events.md) and
     keyed: stg_usage_events over the whole source, and incremental runs over just the rows they
     re-check, so both read events the same way. -#}
 {% macro staged_usage_events(relation) %}
@@ -18,8 +19,12 @@
         {{ text_of['customer_alias'] }} as customer_alias,
         {{ text_of['event_type'] }} as event_type,
         {{ timestamp_text }} as event_timestamp_text,
-        {{ usage_billing.parse_timestamp_utc(timestamp_text) }} as event_at,
-        {{ text_of['event_properties'] }} as event_properties,
+        {{ usage_billing.event_timestamp_utc(timestamp_text) }} as event_at,
+        -- Spaces only are no properties, as an empty CSV cell is ({} by the contract).
+        case
+            when {{ usage_billing.is_blank_text(text_of['event_properties']) }} then null
+            else {{ text_of['event_properties'] }}
+        end as event_properties,
         {{ loaded_at }} as loaded_at,
         -- The key repeats share; a row without an event_id is keyed by its own content.
         coalesce(

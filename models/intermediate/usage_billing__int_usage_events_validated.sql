@@ -43,7 +43,7 @@ properties_checked as (
     select
         *,
         event_properties is null
-        or {{ usage_billing.is_json_object('event_properties') }} as has_valid_properties
+        or {{ usage_billing.event_properties_are_valid('event_properties') }} as has_valid_properties
     from keyed_and_flagged
 
 ),
@@ -81,12 +81,19 @@ events_to_check as (
 
     select
         *,
-        event_id is not null
-        and customer_alias is not null
-        and event_at is not null
-        and has_valid_properties
-        and has_valid_metric_values as is_well_formed
+        -- The reason the event contract refuses the row on its own (docs/events.md), if any.
+        case {{ usage_billing.event_contract_reasons() }}
+        end as contract_reason
     from values_checked
+
+),
+
+well_formed_checked as (
+
+    select
+        *,
+        contract_reason is null and has_valid_metric_values as is_well_formed
+    from events_to_check
 
 ),
 
@@ -96,7 +103,7 @@ events_to_check as (
 ranked as (
 
     {{ usage_billing.rank_repeated_keys(
-        'events_to_check', 'event_id_rank', 'is_well_formed', 'event_key, is_well_formed', [
+        'well_formed_checked', 'event_id_rank', 'is_well_formed', 'event_key, is_well_formed', [
             'loaded_at ' ~ usage_billing.dedup_order() ~ ' nulls last',
             'event_at ' ~ usage_billing.dedup_order(),
             'event_properties desc nulls last',
@@ -124,11 +131,7 @@ reasoned as (
         *,
         -- The first failing check names the reason; null means the event is billed.
         case
-            when event_id is null then 'missing_event_id'
-            when customer_alias is null then 'missing_customer_alias'
-            when event_timestamp_text is null then 'missing_timestamp'
-            when event_at is null then 'bad_timestamp'
-            when not has_valid_properties then 'bad_properties'
+            when contract_reason is not null then contract_reason
             when not has_valid_metric_values then 'bad_value'
             when event_id_rank > 1 then 'duplicate'
             when customer_id is null then 'unknown_customer'

@@ -1,6 +1,8 @@
 """A usage event as the ingestion API takes it: the body parsed and checked field by field,
 the event's stored version (its id a UUID of the content) and its line in the journal.
 
+Every field is checked by the event contract (contract.py), so an event the API accepts is one
+the build bills or reports; an error's code is the contract's rejection reason.
 `customerEventId` is a new UUID when absent; alias and type are kept as sent;
 `eventTimestamp` is normalised to UTC (absent means now, as Sequence does); `eventProperties`
 is kept as sent with its whitespace removed, so numbers keep their exact digits and strings
@@ -12,11 +14,21 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
+
+from usage_billing.events.contract import (
+    MAX_PROPERTIES_DEPTH,
+    REASON_MEANINGS,
+    nesting_depth,
+    parse_timestamp,
+    text_reason,
+    timestamp_reason,
+    utc_text,
+)
 
 # Stable namespace for the ids of stored event versions (uuid5 of the version's content).
 EVENT_VERSION_NAMESPACE = uuid.UUID("5a0f3c9e-2f4b-4c51-9d36-7b1e0c2a8e41")
@@ -129,50 +141,51 @@ class JournalLine(msgspec.Struct, gc=False):
     event_properties: str
 
 
-def utc_text(moment: datetime) -> str:
-    """ISO 8601 in UTC with a Z, microseconds only when there are any."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    text = moment.replace(tzinfo=None).isoformat()
-    return text + "Z"
-
-
 def stored_timestamp(text: str) -> str:
-    """An ISO 8601 timestamp as stored: in UTC, `utc_text`'s form; ValueError when it is not
-    one. Text already in that form (the common case) is only checked."""
-    moment = datetime.fromisoformat(text)
+    """An event_timestamp as stored: in UTC, `utc_text`'s form. ValueError naming the event
+    contract's reason when it refuses the text. Text already in that form is only checked."""
+    reason = timestamp_reason(text)
+    if reason is not None:
+        raise ValueError(reason)
     if len(text) == 20 and text[19] == "Z" and text[10] == "T":
         return text
+    moment = parse_timestamp(text)
+    assert moment is not None
     return utc_text(moment)
 
 
 def _text_field(
-    item: dict[str, msgspec.Raw], name: str, required: bool
-) -> tuple[str | None, str | None]:
-    """(value, error message) of a string field."""
+    item: dict[str, msgspec.Raw], name: str, field: str, required: bool
+) -> tuple[str | None, FieldError | None]:
+    """(value, error) of an id, alias or type, by the event contract."""
     raw = item.get(name)
-    if raw is None:
-        return None, f"{name} is required" if required else None
-    value = _decode_value.decode(raw)
-    if value is None:
-        return None, f"{name} is required" if required else None
-    if not isinstance(value, str):
-        return None, f"{name} must be a string, not {type(value).__name__}"
-    if not value.strip():
-        return None, f"{name} must not be blank"
+    value = None if raw is None else _decode_value.decode(raw)
+    if value is None and not required:
+        return None, None
+    if value is not None and not isinstance(value, str):
+        message = f"{name} must be a string, not {type(value).__name__}"
+        return None, FieldError(f"bad_{field}", message, name)
+    reason = text_reason(field, value)
+    if reason is not None:
+        return None, FieldError(reason, f"{name}: {REASON_MEANINGS[reason]}", name)
     return value, None
 
 
-def _timestamp(item: dict[str, msgspec.Raw], now: datetime) -> tuple[str | None, str | None]:
+def _timestamp(item: dict[str, msgspec.Raw], now: datetime) -> tuple[str | None, FieldError | None]:
+    """(stored timestamp, error): absent means now, as Sequence does."""
     raw = item.get("eventTimestamp")
     value = None if raw is None else _decode_value.decode(raw)
     if value is None:
         return utc_text(now), None
     if not isinstance(value, str):
-        return None, f"eventTimestamp must be an ISO 8601 string, not {type(value).__name__}"
+        message = f"eventTimestamp must be an ISO 8601 string, not {type(value).__name__}"
+        return None, FieldError("bad_timestamp", message, "eventTimestamp")
     try:
         return stored_timestamp(value), None
-    except (ValueError, OverflowError):
-        return None, f"eventTimestamp {value[:60]!r} is not an ISO 8601 timestamp"
+    except ValueError as refused:
+        reason = str(refused)
+        message = f"eventTimestamp {value[:60]!r}: {REASON_MEANINGS[reason]}"
+        return None, FieldError(reason, message, "eventTimestamp")
 
 
 def _properties(item: dict[str, msgspec.Raw]) -> tuple[bytes | None, str | None]:
@@ -184,6 +197,8 @@ def _properties(item: dict[str, msgspec.Raw]) -> tuple[bytes | None, str | None]
         value = _decode_value.decode(raw)
         shown = "null" if value is None else type(value).__name__
         return None, f"eventProperties must be a JSON object, not {shown}"
+    if nesting_depth(compact) > MAX_PROPERTIES_DEPTH:
+        return None, f"eventProperties nests deeper than {MAX_PROPERTIES_DEPTH} levels"
     return compact, None
 
 
@@ -192,18 +207,13 @@ def parse_event(
 ) -> UsageEvent | list[FieldError]:
     """One event of a request (its fields, undecoded), or what is wrong with it."""
     errors: list[FieldError] = []
-    event_id, problem = _text_field(item, "customerEventId", required=False)
-    if problem:
-        errors.append(FieldError("bad_event_id", problem, "customerEventId", index))
-    alias, problem = _text_field(item, "customerAlias", required=True)
-    if problem:
-        errors.append(FieldError("missing_customer_alias", problem, "customerAlias", index))
-    event_type, problem = _text_field(item, "eventType", required=True)
-    if problem:
-        errors.append(FieldError("missing_event_type", problem, "eventType", index))
-    timestamp, problem = _timestamp(item, now)
-    if problem:
-        errors.append(FieldError("bad_timestamp", problem, "eventTimestamp", index))
+    event_id, error = _text_field(item, "customerEventId", "event_id", required=False)
+    alias, alias_error = _text_field(item, "customerAlias", "customer_alias", required=True)
+    event_type, type_error = _text_field(item, "eventType", "event_type", required=True)
+    timestamp, timestamp_error = _timestamp(item, now)
+    for found in (error, alias_error, type_error, timestamp_error):
+        if found is not None:
+            errors.append(FieldError(found.code, found.message, found.field, index))
     properties, problem = _properties(item)
     if problem:
         errors.append(FieldError("bad_properties", problem, "eventProperties", index))
@@ -235,17 +245,17 @@ def _well_typed(
     events: list[UsageEvent] = []
     for item in items:
         event_id, alias, event_type = item.customer_event_id, item.customer_alias, item.event_type
-        if not alias.strip() or not event_type.strip():
+        if text_reason("customer_alias", alias) or text_reason("event_type", event_type):
             return None
-        if event_id is not None and not event_id.strip():
+        if event_id is not None and text_reason("event_id", event_id):
             return None
         timestamp = item.event_timestamp
         try:
             stored = now_text if timestamp is None else stored_timestamp(timestamp)
-        except (ValueError, OverflowError):
+        except ValueError:
             return None
         properties = compact_object(item.event_properties)
-        if properties is None:
+        if properties is None or nesting_depth(properties) > MAX_PROPERTIES_DEPTH:
             return None
         events.append(
             UsageEvent(

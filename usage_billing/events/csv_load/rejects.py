@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from usage_billing.events.contract import REASON_MEANINGS
+
 # DuckDB's reader errors → our reasons.
 STRUCTURAL_REASONS = {
     "MISSING COLUMNS": "wrong_field_count",
@@ -161,11 +163,11 @@ def _ends_with_blank_line(path: Path) -> bool:
 
 
 def reject_detail(reason: str, timestamp: object) -> str:
-    if reason == "bad_timestamp":
-        return f"event_timestamp {str(timestamp)[:60]!r} is not an ISO 8601 timestamp"
-    if reason == "bad_properties":
-        return "event_properties is not a JSON object"
-    return reason.replace("_", " ")
+    """The event contract's meaning of the reason, with the timestamp when that is what failed."""
+    meaning = REASON_MEANINGS.get(reason, reason.replace("_", " "))
+    if reason in ("bad_timestamp", "timestamp_out_of_range"):
+        return f"{meaning}: {str(timestamp)[:60]!r}"
+    return meaning
 
 
 def _record_numbers(indexes: list[int], rejected_records: list[int]) -> list[int]:

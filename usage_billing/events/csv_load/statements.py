@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from usage_billing.events import contract_sql
 from usage_billing.events.csv_load.header import MAX_LINE_BYTES, Layout
 from usage_billing.events.table import EventsTable
 from usage_billing.warehouse.duckdb import DuckDBWarehouse
@@ -57,31 +58,23 @@ def _read_csv(path: Path, shape: Layout) -> str:
 
 
 def _checks(shape: Layout) -> list[tuple[str, str]]:
-    """(reason, SQL true for a valid value) in the order a row's reason is chosen. Cheap tests
-    come first: DuckDB runs the later ones only on the rows the earlier ones leave."""
-
-    def present(name: str) -> str:
-        # Blank is missing; trim() only runs on the rare value that starts with a space.
-        return f"({name} <> '' and (not starts_with({name}, ' ') or trim({name}) <> ''))"
-
-    checks = [
-        ("missing_event_id", present("event_id")),
-        ("missing_customer_alias", present("customer_alias")),
-        ("missing_event_type", present("event_type")),
-        ("missing_timestamp", present("event_timestamp")),
-        ("bad_timestamp", "isfinite(try_cast(event_timestamp as timestamptz))"),
+    """(reason, SQL true for a valid value) in the event contract's order (contract.py), which
+    chooses a row's reason. DuckDB runs the later tests only on the rows the earlier ones leave,
+    so the cheap ones come first within that order."""
+    checks = []
+    for field in ("event_id", "customer_alias", "event_type"):
+        checks.append((f"missing_{field}", contract_sql.is_present(field)))
+        checks.append((f"bad_{field}", contract_sql.has_no_control_character(field)))
+    checks += [
+        ("missing_timestamp", contract_sql.is_present("event_timestamp")),
+        ("bad_timestamp", contract_sql.timestamp_parses("event_timestamp")),
+        ("timestamp_out_of_range", contract_sql.timestamp_in_range("event_timestamp")),
     ]
     if "event_properties" in shape.fields:
-        checks.append(
-            (
-                "bad_properties",
-                "(properties_text is null or properties_text = ''"
-                " or ((starts_with(properties_text, '{')"
-                " or starts_with(ltrim(properties_text, ' \t\n\r'), '{'))"
-                " and json_valid(properties_text))"
-                " or trim(properties_text) = '')",
-            )
-        )
+        # An empty cell is no properties; the loader stores it as null.
+        blank = "(properties_text is null or trim(properties_text) = '')"
+        properties_valid = contract_sql.properties_are_valid("properties_text")
+        checks.append(("bad_properties", f"({blank} or {properties_valid})"))
     return checks
 
 
