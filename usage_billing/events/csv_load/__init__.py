@@ -17,7 +17,8 @@ Loading is idempotent: a row whose event_id and payload (alias, type, timestamp,
 already sit in the raw table is skipped, so loading the same file twice inserts nothing the
 second time, and a corrected event (same id, new payload) is appended and wins in dbt's staging
 (last loaded wins). Within one file, a repeat of a row is loaded once and a changed repeat
-replaces the earlier row, which is rejected as `superseded_in_file`.
+replaces the earlier row, which is rejected as `superseded_in_file`: it is never inserted, not
+even when the file is loaded again, so a re-load cannot make it the last loaded.
 """
 
 from usage_billing.events.csv_load.load import LoadResult, load_csv

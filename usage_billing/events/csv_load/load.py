@@ -101,7 +101,8 @@ def _load(
 
     The fast pass inserts every valid row not already in the table straight from the reader,
     in parallel. Only when the counts leave room for a reject, a repeat or a skipped row does a
-    second, numbered pass over the file find them (bad rows and repeated ids only)."""
+    second, numbered pass over the file find them (bad rows and repeated ids only); of a
+    repeated id only the file's last version may stay in the table."""
     connection = warehouse.connection
     sql = Statements(warehouse, events, columns, shape, path)
     loaded_at = _stamp(warehouse, events, columns, now)
@@ -151,6 +152,13 @@ def _load(
 
     connection.execute("set preserve_insertion_order = true")
     try:
+        if events.loaded_at:
+            # A row was left out, maybe as already loaded: the inserted rows no longer show
+            # every repeated id (the file's last version of an id skipped, an earlier one
+            # inserted, which would then be billed), so count the repeats over the file itself.
+            run_with_progress(
+                connection, progress, _repeats_sql(f"({sql.candidates(False)})", "true")
+            )
         audit = run_with_progress(connection, progress, _audit_sql(sql))
         parsed, valid, bad_rows, repeated_rows = audit[0]
     except duckdb.Error as error:
