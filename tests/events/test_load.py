@@ -269,6 +269,6 @@ def test_fuzzed_files_load_every_good_row_once_and_report_every_bad_line(
     result = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
     assert {r.line: r.reason for r in result.rejects} == bad_lines
     assert {row[0] for row in _rows(connection)} == good_ids
-    assert result.loaded == len(good_ids)
+    assert result.loaded == len(good_ids) and _adds_up(result)
     again = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
-    assert again.loaded == 0 and again.already_loaded == len(good_ids)
+    assert again.loaded == 0 and again.already_loaded == len(good_ids) and _adds_up(again)

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from usage_billing.errors import LoadError
+from usage_billing.events.csv_load.file_version import change_since, file_version
 from usage_billing.events.csv_load.header import Layout, layout, read_header
 from usage_billing.events.csv_load.progress import run_with_progress
 from usage_billing.events.csv_load.rejects import (
@@ -55,6 +56,7 @@ def load_csv(
     now: datetime | None = None,
 ) -> LoadResult:
     """Validate `path` and append its good rows to the raw events table; see the module doc."""
+    version = file_version(path)
     shape = layout(read_header(path))
     connection = warehouse.connection
     connection.execute("set TimeZone = 'UTC'")
@@ -70,7 +72,15 @@ def load_csv(
     connection.execute("begin transaction")
     try:
         result = _load(warehouse, events, columns, shape, path, progress, now)
+        if change := change_since(path, version):
+            raise LoadError(change)
         connection.execute("commit")
+    except Exception:
+        connection.execute("rollback")
+        # A read that failed because the file went away or changed says so, not how it failed.
+        if change := change_since(path, version):
+            raise LoadError(change) from None
+        raise
     except BaseException:
         connection.execute("rollback")
         raise
