@@ -159,7 +159,10 @@ def load_command(
             "validates CSV with DuckDB's reader (load other warehouses with their own loader)",
         )
         events = events_table(project_dir)
-        size = file.stat().st_size if file.exists() else 0
+        try:
+            size = file.stat().st_size
+        except OSError:
+            size = 0  # load_csv says what is wrong with the file
         with (
             open_duckdb(warehouse_target) as warehouse,
             Progress(

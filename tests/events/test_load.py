@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
 from usage_billing.errors import LoadError
-from usage_billing.events.csv_load import load_csv
+from usage_billing.events.csv_load import LoadResult, load_csv
 from usage_billing.events.table import EventsTable, events_table
 from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
@@ -94,6 +94,51 @@ def test_a_correction_is_appended_and_repeats_in_a_file_load_once(tmp_path: Path
     assert (result.loaded, result.rejected) == (1, 1)
     assert result.rejects[0].reason == "superseded_in_file" and result.rejects[0].line == 2
     assert _rows(connection) == [("e1", '{"n": 1}'), ("e1", '{"n": 3}')]
+
+
+def _latest_payloads(connection: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    """The version of each event_id dbt's staging bills (last loaded wins), and the row count."""
+    return connection.execute(
+        """
+        select event_id, event_properties, count(*) over (partition by event_id)
+        from raw.usage_events
+        qualify row_number() over (partition by event_id order by loaded_at desc) = 1
+        order by event_id
+        """
+    ).fetchall()
+
+
+def _adds_up(result: LoadResult) -> bool:
+    counts = (result.loaded, result.already_loaded, result.repeated_in_file, result.rejected)
+    return min(counts) >= 0 and result.rows == sum(counts)
+
+
+def test_loading_a_file_with_a_correction_again_inserts_nothing(tmp_path: Path) -> None:
+    """Issue 22: the second load re-inserted the superseded row, which became the last loaded
+    and was billed (5 instead of 6)."""
+    connection = duckdb.connect()
+    warehouse = DuckDBWarehouse(connection)
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_bytes(
+        HEADER
+        + b'e1,acme,t,2022-10-01,"{""n"": 5}"\ne2,acme,t,2022-10-01,{}\n'
+        + b'e1,acme,t,2022-10-01,"{""n"": 6}"\n'
+    )
+    first = load_csv(warehouse, EVENTS, corrected)
+    assert (first.rows, first.loaded, first.rejected) == (3, 2, 1) and _adds_up(first)
+    for _ in range(2):
+        again = load_csv(warehouse, EVENTS, corrected)
+        assert (again.loaded, again.already_loaded, again.rejected) == (0, 2, 1)
+        assert [(r.line, r.reason) for r in again.rejects] == [(2, "superseded_in_file")]
+        assert _adds_up(again)
+        assert _latest_payloads(connection) == [("e1", '{"n": 6}', 1), ("e2", "{}", 1)]
+    # A new correction in another file is still a correction, and re-loading the first file
+    # afterwards brings back neither of its versions.
+    newer = tmp_path / "newer.csv"
+    newer.write_bytes(HEADER + b'e1,acme,t,2022-10-01,"{""n"": 7}"\n')
+    assert load_csv(warehouse, EVENTS, newer).loaded == 1
+    assert load_csv(warehouse, EVENTS, corrected).loaded == 0
+    assert _latest_payloads(connection) == [("e1", '{"n": 7}', 2), ("e2", "{}", 1)]
 
 
 def test_repeats_and_corrections_without_a_loaded_at_column(tmp_path: Path) -> None:
@@ -224,6 +269,6 @@ def test_fuzzed_files_load_every_good_row_once_and_report_every_bad_line(
     result = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
     assert {r.line: r.reason for r in result.rejects} == bad_lines
     assert {row[0] for row in _rows(connection)} == good_ids
-    assert result.loaded == len(good_ids)
+    assert result.loaded == len(good_ids) and _adds_up(result)
     again = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
-    assert again.loaded == 0 and again.already_loaded == len(good_ids)
+    assert again.loaded == 0 and again.already_loaded == len(good_ids) and _adds_up(again)

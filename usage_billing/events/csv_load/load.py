@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from usage_billing.errors import LoadError
+from usage_billing.events.csv_load.file_version import change_since, file_version
 from usage_billing.events.csv_load.header import Layout, layout, read_header
 from usage_billing.events.csv_load.progress import run_with_progress
 from usage_billing.events.csv_load.rejects import (
@@ -55,6 +56,7 @@ def load_csv(
     now: datetime | None = None,
 ) -> LoadResult:
     """Validate `path` and append its good rows to the raw events table; see the module doc."""
+    version = file_version(path)
     shape = layout(read_header(path))
     connection = warehouse.connection
     connection.execute("set TimeZone = 'UTC'")
@@ -70,7 +72,15 @@ def load_csv(
     connection.execute("begin transaction")
     try:
         result = _load(warehouse, events, columns, shape, path, progress, now)
+        if change := change_since(path, version):
+            raise LoadError(change)
         connection.execute("commit")
+    except Exception:
+        connection.execute("rollback")
+        # A read that failed because the file went away or changed says so, not how it failed.
+        if change := change_since(path, version):
+            raise LoadError(change) from None
+        raise
     except BaseException:
         connection.execute("rollback")
         raise
@@ -101,7 +111,8 @@ def _load(
 
     The fast pass inserts every valid row not already in the table straight from the reader,
     in parallel. Only when the counts leave room for a reject, a repeat or a skipped row does a
-    second, numbered pass over the file find them (bad rows and repeated ids only)."""
+    second, numbered pass over the file find them (bad rows and repeated ids only); of a
+    repeated id only the file's last version may stay in the table."""
     connection = warehouse.connection
     sql = Statements(warehouse, events, columns, shape, path)
     loaded_at = _stamp(warehouse, events, columns, now)
@@ -151,6 +162,13 @@ def _load(
 
     connection.execute("set preserve_insertion_order = true")
     try:
+        if events.loaded_at:
+            # A row was left out, maybe as already loaded: the inserted rows no longer show
+            # every repeated id (the file's last version of an id skipped, an earlier one
+            # inserted, which would then be billed), so count the repeats over the file itself.
+            run_with_progress(
+                connection, progress, _repeats_sql(f"({sql.candidates(False)})", "true")
+            )
         audit = run_with_progress(connection, progress, _audit_sql(sql))
         parsed, valid, bad_rows, repeated_rows = audit[0]
     except duckdb.Error as error:
