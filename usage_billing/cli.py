@@ -235,9 +235,10 @@ def _print_report(target: str, report: PushReport, up_to_date: int) -> None:
             f" has no {target} id (usage-billing map-customer {target} {step.customer_id} ID)",
             highlight=False,
         )
+    sent, failed, skipped = report.invoice_counts()
     console.print(
-        f"{target}: {len(report.sent)} sent, {len(report.failed)} failed,"
-        f" {len(report.skipped)} skipped (unmapped), {up_to_date} already up to date",
+        f"{target}: {sent} sent, {failed} failed, {skipped} skipped (unmapped),"
+        f" {up_to_date} already up to date",
         highlight=False,
     )
 
@@ -276,8 +277,10 @@ def push_command(
             steps, up_to_date = plan(to, invoices, entries, mapping)
             if dry_run:
                 console.print(_dry_run_table(to, steps))
+                invoices_to_push = len({step.document.invoice_id for step in steps})
                 console.print(
-                    f"{len(steps)} to push, {up_to_date} already up to date; nothing sent."
+                    f"{invoices_to_push} invoices to push ({len(steps)} documents),"
+                    f" {up_to_date} already up to date; nothing sent."
                 )
                 return
             client = make_target(to, settings)
