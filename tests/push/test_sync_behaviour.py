@@ -18,7 +18,12 @@ from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.ingest_server import free_port
 from tests.support.sync_harness import environment_for, make_version, settings_for, write_marts
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
-from usage_billing.errors import ClientError, RateLimitedError, UnsupportedAmountError
+from usage_billing.errors import (
+    ClientError,
+    ConfigError,
+    RateLimitedError,
+    UnsupportedAmountError,
+)
 from usage_billing.http import HttpClient, parse_retry_after
 from usage_billing.marts.model import InvoiceVersion
 from usage_billing.money import stripe_minor_units
@@ -26,7 +31,7 @@ from usage_billing.push.documents import Document
 from usage_billing.push.targets.base import Job
 from usage_billing.push.targets.registry import make_target
 from usage_billing.push.targets.stripe import StripeTarget
-from usage_billing.settings import HttpSettings
+from usage_billing.settings import HttpSettings, Settings, load_settings
 
 
 class Script:
@@ -246,3 +251,55 @@ def test_cli_summary_counts_each_invoice_once_after_resuming_pending_ones(
     assert "No such customer" in back.stderr
     # Stripe holds the first invoice, the two resumed ones and the changed one's amendment.
     assert len(fake.stripe_invoices) == 4
+
+
+@pytest.mark.parametrize(
+    ("target", "variable"),
+    [
+        ("stripe", "STRIPE_API_BASE"),
+        ("sequence", "SEQUENCE_API_BASE"),
+        ("webhook", "WEBHOOK_URL"),
+    ],
+)
+def test_plain_http_is_refused_unless_to_this_machine(target: str, variable: str) -> None:
+    def settings(url: str) -> Settings:
+        return load_settings({**environment_for(url), f"USAGE_BILLING_{variable}": url})
+
+    for url in ("http://billing.example", "http://10.0.0.7:8080", "http://localhost.example"):
+        with pytest.raises(ConfigError, match=f"USAGE_BILLING_{variable} is plain http") as error:
+            make_target(target, settings(url))
+        assert "https" in str(error.value)
+    with pytest.raises(ConfigError, match=f"USAGE_BILLING_{variable} must be an https:// URL"):
+        make_target(target, settings("ftp://billing.example"))
+    for url in (
+        "https://billing.example",
+        "http://localhost:8080",
+        "http://127.0.0.1:9",
+        "http://127.1.2.3",
+        "http://[::1]:9",
+    ):
+        make_target(target, settings(url)).close()
+
+
+def test_cli_refuses_plain_http_before_any_request(
+    server: tuple[FakeBilling, str], tmp_path: Path
+) -> None:
+    """The fake is the HTTP proxy, so a request to the plain-http host would reach it."""
+    fake, base_url = server
+    database = tmp_path / "warehouse.duckdb"
+    invoice = make_version("sub_1/2022-10-01", "cust_1", "USD", [("Usage", 5, Decimal(1))])
+    write_marts(database, [invoice])
+    mapped = _cli(database, "map-customer", "stripe", "cust_1", "cus_1", environment={})
+    assert mapped.returncode == 0, mapped.stderr
+    environment = {
+        **environment_for("http://billing.example"),
+        "HTTP_PROXY": base_url,
+        "http_proxy": base_url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    pushed = _cli(database, "push", "--to", "stripe", environment=environment)
+    assert pushed.returncode == 1
+    assert "USAGE_BILLING_STRIPE_API_BASE is plain http to 'billing.example'" in pushed.stderr
+    assert "sk_test_fake" not in pushed.stdout + pushed.stderr
+    assert fake.log == []
