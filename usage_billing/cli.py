@@ -141,7 +141,7 @@ def invoices_command(
 def load_command(
     file: Annotated[Path, typer.Argument(help="CSV file of usage events, with a header row.")],
     rejects: Annotated[
-        Path | None, typer.Option(help="Where bad rows go (default: FILE.rejects.csv).")
+        Path | None, typer.Option(help="Where bad rows go (default: FILE.csv.rejects.csv).")
     ] = None,
     profiles_dir: ProfilesDir = None,
     profile: Profile = None,
