@@ -141,7 +141,7 @@ def invoices_command(
 def load_command(
     file: Annotated[Path, typer.Argument(help="CSV file of usage events, with a header row.")],
     rejects: Annotated[
-        Path | None, typer.Option(help="Where bad rows go (default: FILE.rejects.csv).")
+        Path | None, typer.Option(help="Where bad rows go (default: FILE.csv.rejects.csv).")
     ] = None,
     profiles_dir: ProfilesDir = None,
     profile: Profile = None,
@@ -238,9 +238,10 @@ def _print_report(target: str, report: PushReport, up_to_date: int) -> None:
             f" has no {target} id (usage-billing map-customer {target} {step.customer_id} ID)",
             highlight=False,
         )
+    sent, failed, skipped = report.invoice_counts()
     console.print(
-        f"{target}: {len(report.sent)} sent, {len(report.failed)} failed,"
-        f" {len(report.skipped)} skipped (unmapped), {up_to_date} already up to date",
+        f"{target}: {sent} sent, {failed} failed, {skipped} skipped (unmapped),"
+        f" {up_to_date} already up to date",
         highlight=False,
     )
 
@@ -279,8 +280,10 @@ def push_command(
             steps, up_to_date = plan(to, invoices, entries, mapping)
             if dry_run:
                 console.print(_dry_run_table(to, steps))
+                invoices_to_push = len({step.document.invoice_id for step in steps})
                 console.print(
-                    f"{len(steps)} to push, {up_to_date} already up to date; nothing sent."
+                    f"{invoices_to_push} invoices to push ({len(steps)} documents),"
+                    f" {up_to_date} already up to date; nothing sent."
                 )
                 return
             client = make_target(to, settings)

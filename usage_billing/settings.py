@@ -2,16 +2,20 @@
 
 Secrets come only from the environment and are held in `Secret`, whose str() and repr() never
 show the value. `.env.example` lists every variable. A target's secrets are checked when that
-target is used (`require_*`), so a missing one fails before any request, naming the variable.
+target is used (`require_*`), so a missing one fails before any request, naming the variable;
+so does a target URL that is not https (plain http only to this machine).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import httpx
 
 from usage_billing.errors import ConfigError
 
@@ -64,14 +68,16 @@ class Settings:
     webhook_secret: Secret | None
 
     def require_stripe(self) -> Secret:
+        _encrypted_url(self.stripe_api_base, "STRIPE_API_BASE")
         return _required(self.stripe_api_key, "STRIPE_API_KEY")
 
     def require_sequence(self) -> tuple[str, Secret]:
+        _encrypted_url(self.sequence_api_base, "SEQUENCE_API_BASE")
         client_id = _required(self.sequence_client_id, "SEQUENCE_CLIENT_ID")
         return client_id, _required(self.sequence_client_secret, "SEQUENCE_CLIENT_SECRET")
 
     def require_webhook(self) -> tuple[str, Secret]:
-        url = _required(self.webhook_url, "WEBHOOK_URL")
+        url = _encrypted_url(_required(self.webhook_url, "WEBHOOK_URL"), "WEBHOOK_URL")
         secret = _required(self.webhook_secret, "WEBHOOK_SECRET")
         if not secret.reveal().startswith("whsec_"):
             raise ConfigError(
@@ -88,6 +94,36 @@ def _required(value: T | None, name: str) -> T:
     if value is None:
         raise ConfigError(f"set the environment variable {PREFIX}{name} (see .env.example)")
     return value
+
+
+def _encrypted_url(url: str, name: str) -> str:
+    """`url` when it is https, or http to this machine (a local proxy, the tests' servers);
+    ConfigError otherwise, before any request: over plain http the API key or signature and
+    the invoices can be read, and changed, by anything on the way."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ConfigError(f"{PREFIX}{name} is not a URL: {error}") from None
+    if parsed.scheme == "https" and parsed.host:
+        return url
+    if parsed.scheme == "http" and _is_loopback(parsed.host):
+        return url
+    if parsed.scheme == "http":
+        raise ConfigError(
+            f"{PREFIX}{name} is plain http to {parsed.host!r}: use https; plain http is allowed"
+            " only to this machine (localhost, 127.0.0.0/8, ::1)"
+        )
+    # The URL itself is not shown: it may carry a password (https://user:password@host).
+    raise ConfigError(f"{PREFIX}{name} must be an https:// URL with a host")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost: it may resolve anywhere
+        return False
 
 
 def _text(environment: Mapping[str, str], name: str) -> str | None:

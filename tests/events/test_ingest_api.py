@@ -138,6 +138,16 @@ def _bad(event_id: str, **fields: Any) -> bytes:
     return json.dumps(_event(event_id, **fields)).encode()
 
 
+def _nested(levels: int) -> bytes:
+    """A JSON object holding arrays in arrays, `levels` deep in all."""
+    return b'{"a": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+
+
+def _with_properties(event_id: str, properties: bytes, **fields: Any) -> bytes:
+    body = _bad(event_id, eventProperties="PROPERTIES", **fields)
+    return body.replace(b'"PROPERTIES"', properties)
+
+
 # (name, body, content type, expected [(code, field, index)])
 BAD_INPUTS: list[tuple[str, bytes, str | None, list[tuple[str, str | None, int | None]]]] = [
     ("missing alias", _bad("bad_1", customerAlias=None), JSON,
@@ -192,6 +202,40 @@ BAD_INPUTS: list[tuple[str, bytes, str | None, list[tuple[str, str | None, int |
      json.dumps([_event("batch_good_1"), _event("batch_bad", eventTimestamp="soon"),
                  _event("batch_good_2"), 5]).encode(), JSON,
      [("bad_timestamp", "eventTimestamp", 1), ("not_an_object", None, 3)]),
+    # Bodies the JSON decoder chokes on (each was a 500 with a traceback) and strings no
+    # warehouse stores as sent.
+    ("body nested 1,000 deep", b"[" * 1000 + b"]" * 1000, JSON, [("too_deep", None, 0)]),
+    ("properties nested 1,000 deep", _with_properties("bad_15", _nested(1000)), JSON,
+     [("bad_properties", "eventProperties", None)]),
+    ("properties nested 33 deep", _with_properties("bad_16", _nested(33)), JSON,
+     [("bad_properties", "eventProperties", None)]),
+    ("alias nested 1,000 deep",
+     b'{"customerEventId": "bad_17", "eventType": "t", "customerAlias": ' + _nested(1000) + b"}",
+     JSON, [("too_deep", "customerAlias", None)]),
+    ("batch with deep properties",
+     b"[" + _bad("batch_deep_ok") + b", " + _with_properties("batch_deep", _nested(40)) + b"]",
+     JSON, [("bad_properties", "eventProperties", 1)]),
+    ("invalid UTF-8 in the alias", _bad("bad_18", customerAlias="bad_alias").replace(
+        b"bad_alias", b"bad_\xff_alias"), JSON, [("invalid_utf8", None, None)]),
+    ("invalid UTF-8 in a property", _bad("bad_19").replace(b"card", b"c\xe9rd"), JSON,
+     [("invalid_utf8", None, None)]),
+    ("a surrogate encoded in UTF-8", _bad("bad_20").replace(b"card", b"\xed\xa0\x80"), JSON,
+     [("invalid_utf8", None, None)]),
+    ("NUL byte", _bad("bad_21").replace(b"card", b"ca\x00rd"), JSON,
+     [("invalid_json", None, None)]),
+    ("NUL escape in the alias", _bad("bad_22", customerAlias="bad_alias\x00"), JSON,
+     [("invalid_string", "customerAlias", None)]),
+    ("NUL escape in a property", _bad("bad_23", eventProperties={"note": ["a\x00b"]}), JSON,
+     [("invalid_string", "eventProperties", None)]),
+    ("lone high surrogate in the alias", _bad("bad_24", customerAlias="bad_alias\ud800"), JSON,
+     [("invalid_string", "customerAlias", None)]),
+    ("lone low surrogate in a property name", _bad("bad_25", eventProperties={"\udc00": 1}), JSON,
+     [("invalid_string", "eventProperties", None)]),
+    ("surrogates the wrong way round", _bad("bad_26", eventType="t\udc00\ud800"), JSON,
+     [("invalid_string", "eventType", None)]),
+    ("lone surrogate in a batch",
+     json.dumps([_event("batch_s_1"), _event("batch_s_2", eventType="t\udbff")]).encode(), JSON,
+     [("invalid_string", "eventType", 1)]),
 ]  # fmt: skip
 
 
@@ -206,6 +250,8 @@ def test_every_bad_input_gets_400_naming_each_bad_field_and_stores_nothing(
             errors = answer.json()["errors"]
             assert [(e["code"], e.get("field"), e.get("index")) for e in errors] == expected, name
             assert all(error["message"] for error in errors), name
+    assert "Traceback" not in server.log.read_text()
+    with server.client(KEY) as client:
         # A good request after them, so the loader has run past everything sent before it.
         marker = client.post("/api/usage-events", json=_event("after_bad_inputs"))
         assert marker.status_code == 201
@@ -217,6 +263,30 @@ def test_every_bad_input_gets_400_naming_each_bad_field_and_stores_nothing(
         " where event_id like 'bad_%' or event_id like 'batch_%' or customer_alias = 'bad_alias'"
     )
     assert stored == []
+
+
+def test_properties_at_the_depth_limit_paired_surrogates_and_escaped_backslashes_are_stored(
+    server: IngestServer,
+) -> None:
+    """The other side of the body checks: what is near a bad input but fine is stored as sent
+    (an event type no metric counts, so the billing test below is not affected)."""
+    unbilled = {"customerAlias": "body_checks", "eventType": "body_check"}
+    deepest = _with_properties("deep_ok", _nested(32), **unbilled)
+    properties = {"emoji": "\U0001f600", "path": "C:\\u0000\\ud800"}
+    text = _bad("text_ok", eventProperties=properties, **unbilled)
+    with server.client(KEY) as client:
+        for body in (deepest, text):
+            answer = client.post("/api/usage-events", content=body, headers={"Content-Type": JSON})
+            assert answer.status_code == 201, answer.text
+    rows = server.wait_for(
+        "select event_id, event_properties from raw.usage_events"
+        " where event_id in ('deep_ok', 'text_ok') order by event_id",
+        lambda found: len(found) == 2,
+    )
+    assert rows == [
+        ("deep_ok", '{"a":' + "[" * 31 + "]" * 31 + "}"),
+        ("text_ok", '{"emoji":"\\ud83d\\ude00","path":"C:\\\\u0000\\\\ud800"}'),
+    ]
 
 
 def test_duplicates_add_nothing_and_a_changed_resend_supersedes_then_dbt_bills_it(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,3 +273,26 @@ def test_fuzzed_files_load_every_good_row_once_and_report_every_bad_line(
     assert result.loaded == len(good_ids) and _adds_up(result)
     again = load_csv(warehouse, events, path, reject_file=tmp_path / "rejects.csv")
     assert again.loaded == 0 and again.already_loaded == len(good_ids) and _adds_up(again)
+
+
+def test_the_reject_file_the_docs_and_help_name_is_the_one_written(tmp_path: Path) -> None:
+    data = tmp_path / "events.csv"
+    data.write_bytes(HEADER + b"e1,acme,t,yesterday,{}\n")
+    result = load_csv(DuckDBWarehouse(duckdb.connect()), EVENTS, data)
+    assert result.rejected == 1 and result.reject_file is not None
+    written = result.reject_file.name
+    help_text = subprocess.run(
+        [str(BIN_DIR / "usage-billing"), "load", "--help"],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name, text in [
+        ("README.md", (REPO_DIR / "README.md").read_text()),
+        ("docs/cli.md", (REPO_DIR / "docs" / "cli.md").read_text()),
+        ("load --help", help_text),
+    ]:
+        stated = set(re.findall(r"FILE[\w.]*\.rejects\.csv", text))
+        assert stated, f"{name} names no reject file"
+        assert {pattern.replace("FILE.csv", data.name) for pattern in stated} == {written}, name

@@ -15,16 +15,23 @@ import httpx
 import pytest
 
 from tests.support.billing_fakes import FakeBilling, serve
+from tests.support.ingest_server import free_port
 from tests.support.sync_harness import environment_for, make_version, settings_for, write_marts
 from tests.support.warehouse_scenario import BIN_DIR, REPO_DIR
-from usage_billing.errors import ClientError, RateLimitedError, UnsupportedAmountError
+from usage_billing.errors import (
+    ClientError,
+    ConfigError,
+    RateLimitedError,
+    UnsupportedAmountError,
+)
 from usage_billing.http import HttpClient, parse_retry_after
+from usage_billing.marts.model import InvoiceVersion
 from usage_billing.money import stripe_minor_units
 from usage_billing.push.documents import Document
 from usage_billing.push.targets.base import Job
 from usage_billing.push.targets.registry import make_target
 from usage_billing.push.targets.stripe import StripeTarget
-from usage_billing.settings import HttpSettings
+from usage_billing.settings import HttpSettings, Settings, load_settings
 
 
 class Script:
@@ -202,3 +209,97 @@ def test_cli_dry_run_unmapped_refused_and_status(
     again = _cli(database, "push", "--to", "stripe", environment=secrets)
     assert "0 sent, 1 failed, 1 skipped (unmapped), 1 already up to date" in again.stdout
     assert len(fake.stripe_invoices) == 1
+
+
+def test_cli_summary_counts_each_invoice_once_after_resuming_pending_ones(
+    server: tuple[FakeBilling, str], tmp_path: Path
+) -> None:
+    """Three invoices left pending by a run that could not reach Stripe, one of them changed
+    since (so it takes two documents: the resumed one, then its amendment), one refused, and
+    one invoice already sent: each is counted once, and the counts add up to the four."""
+    fake, base_url = server
+    database = tmp_path / "warehouse.duckdb"
+
+    def version(invoice: str, customer: str, quantity: int) -> InvoiceVersion:
+        return make_version(invoice, customer, "USD", [("Usage", quantity, Decimal("0.10"))])
+
+    done_before = version("sub_done/2022-10-01", "cust_1", 10)
+    write_marts(database, [done_before])
+    for customer, external in [("cust_1", "cus_1"), ("cust_2", "cus_refused")]:
+        mapped = _cli(database, "map-customer", "stripe", customer, external, environment={})
+        assert mapped.returncode == 0, mapped.stderr
+    first = _cli(database, "push", "--to", "stripe", environment=environment_for(base_url))
+    assert "1 sent, 0 failed, 0 skipped (unmapped), 0 already up to date" in first.stdout
+
+    resumed, changed, refused = (
+        version("sub_a/2022-10-01", "cust_1", 20),
+        version("sub_b/2022-10-01", "cust_1", 30),
+        version("sub_c/2022-10-01", "cust_2", 40),
+    )
+    write_marts(database, [done_before, resumed, changed, refused])
+    unreachable = environment_for(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    down = _cli(database, "push", "--to", "stripe", environment=unreachable)
+    assert down.returncode == 1
+    assert "0 sent, 3 failed, 0 skipped (unmapped), 1 already up to date" in down.stdout
+    assert "the next run resumes it" in down.stderr
+
+    changed_since = version(changed.invoice_id, "cust_1", 31)
+    write_marts(database, [done_before, resumed, changed_since, refused])
+    back = _cli(database, "push", "--to", "stripe", environment=environment_for(base_url))
+    assert back.returncode == 1
+    assert "2 sent, 1 failed, 0 skipped (unmapped), 1 already up to date" in back.stdout
+    assert "No such customer" in back.stderr
+    # Stripe holds the first invoice, the two resumed ones and the changed one's amendment.
+    assert len(fake.stripe_invoices) == 4
+
+
+@pytest.mark.parametrize(
+    ("target", "variable"),
+    [
+        ("stripe", "STRIPE_API_BASE"),
+        ("sequence", "SEQUENCE_API_BASE"),
+        ("webhook", "WEBHOOK_URL"),
+    ],
+)
+def test_plain_http_is_refused_unless_to_this_machine(target: str, variable: str) -> None:
+    def settings(url: str) -> Settings:
+        return load_settings({**environment_for(url), f"USAGE_BILLING_{variable}": url})
+
+    for url in ("http://billing.example", "http://10.0.0.7:8080", "http://localhost.example"):
+        with pytest.raises(ConfigError, match=f"USAGE_BILLING_{variable} is plain http") as error:
+            make_target(target, settings(url))
+        assert "https" in str(error.value)
+    with pytest.raises(ConfigError, match=f"USAGE_BILLING_{variable} must be an https:// URL"):
+        make_target(target, settings("ftp://billing.example"))
+    for url in (
+        "https://billing.example",
+        "http://localhost:8080",
+        "http://127.0.0.1:9",
+        "http://127.1.2.3",
+        "http://[::1]:9",
+    ):
+        make_target(target, settings(url)).close()
+
+
+def test_cli_refuses_plain_http_before_any_request(
+    server: tuple[FakeBilling, str], tmp_path: Path
+) -> None:
+    """The fake is the HTTP proxy, so a request to the plain-http host would reach it."""
+    fake, base_url = server
+    database = tmp_path / "warehouse.duckdb"
+    invoice = make_version("sub_1/2022-10-01", "cust_1", "USD", [("Usage", 5, Decimal(1))])
+    write_marts(database, [invoice])
+    mapped = _cli(database, "map-customer", "stripe", "cust_1", "cus_1", environment={})
+    assert mapped.returncode == 0, mapped.stderr
+    environment = {
+        **environment_for("http://billing.example"),
+        "HTTP_PROXY": base_url,
+        "http_proxy": base_url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    pushed = _cli(database, "push", "--to", "stripe", environment=environment)
+    assert pushed.returncode == 1
+    assert "USAGE_BILLING_STRIPE_API_BASE is plain http to 'billing.example'" in pushed.stderr
+    assert "sk_test_fake" not in pushed.stdout + pushed.stderr
+    assert fake.log == []

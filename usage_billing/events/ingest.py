@@ -12,7 +12,7 @@ does), `eventProperties` as sent with its whitespace removed, so numbers keep th
 digits and strings their escapes (absent is `{}`). `id` is a UUID of that stored version,
 so a retried request gets the same id. Error codes reuse the loader's and dbt's rejection
 reasons (`missing_customer_alias`, `missing_event_type`, `bad_timestamp`, `bad_properties`)
-where they mean the same.
+where they mean the same. The body's text and nesting are checked first (request_body.py).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from fastapi import Request, Response
 
 from usage_billing.events.auth import require_api_key
 from usage_billing.events.journal import Journal, JournalClosedError
+from usage_billing.events.request_body import decode_events
 from usage_billing.events.usage_event import (
     FieldError,
     InvalidRequestError,
     JournalLine,
     StoredEvent,
     UsageEvent,
-    parse_events,
 )
 
 # Responses and journal lines: decimals written as JSON numbers, exact.
@@ -136,7 +136,7 @@ async def create_usage_events(request: Request) -> Response:
                 ]
             )
         body = await _read_body(request, ingest.max_body_bytes)
-        events, is_batch = parse_events(body, ingest.max_batch_events, datetime.now(UTC))
+        events, is_batch = decode_events(body, ingest.max_batch_events, datetime.now(UTC))
     except InvalidRequestError as invalid:
         return _error_response(400, invalid.errors)
     try:

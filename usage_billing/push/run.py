@@ -45,14 +45,24 @@ class Step:
 
 @dataclass
 class PushReport:
+    """The steps sent, failed and skipped. An invoice may take two steps (a resumed document,
+    then the amendment since), so `invoice_counts` is what to tell a person."""
+
     sent: list[Step] = field(default_factory=list)
     failed: list[tuple[Step, str]] = field(default_factory=list)
     skipped: list[Step] = field(default_factory=list)
-    up_to_date: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def invoice_counts(self) -> tuple[int, int, int]:
+        """Invoices (sent, failed, skipped), each counted once in its final state: failed when
+        any of its steps failed, skipped when unmapped, sent when all of its steps were."""
+        failed = {step.document.invoice_id for step, _ in self.failed}
+        skipped = {step.document.invoice_id for step in self.skipped} - failed
+        sent = {step.document.invoice_id for step in self.sent} - failed - skipped
+        return len(sent), len(failed), len(skipped)
 
 
 def _now() -> datetime:
@@ -109,7 +119,8 @@ def plan(
     entries: Iterable[LedgerEntry],
     mapping: dict[str, str] | None,
 ) -> tuple[list[Step], int]:
-    """The steps that bring the target up to date with `invoices`, and how many already are.
+    """The steps that bring the target up to date with `invoices`, and how many invoices
+    already are (none of those has a step).
 
     `mapping` is customer_id → the target's customer id; None when the target needs none.
     """
@@ -133,16 +144,18 @@ def plan(
             return customer if mapping is None else mapping.get(customer)
 
         # Interrupted documents first: they may be half at the target already.
-        for entry in rows:
-            if entry.state == "pending":
-                document = document_of(entry, original)
-                steps.append(Step(document, customer_id, external(customer_id), existing=entry))
+        resumed = [entry for entry in rows if entry.state == "pending"]
+        for entry in resumed:
+            document = document_of(entry, original)
+            steps.append(Step(document, customer_id, external(customer_id), existing=entry))
         if version is None:
             continue
         active = [entry for entry in rows if entry.state in ACTIVE]
         base = active[-1] if active else None
         if base is not None and base.content_hash == version.content_hash:
-            up_to_date += 1
+            # Current once its resumed documents are done: up to date only when there are none.
+            if not resumed:
+                up_to_date += 1
             continue
         tail = rows[-1] if rows else None
         existing = supersede = None
