@@ -52,8 +52,8 @@
 {%- endmacro %}
 
 {#- True when the text is a JSON object by the contract. Elsewhere the engine's parser decides
-    (PostgreSQL's, like RFC 8259, refuses NaN and trailing commas); the nesting depth is checked
-    on DuckDB only (docs/engines.md). -#}
+    (PostgreSQL's, like RFC 8259, refuses NaN, trailing commas and a NUL escape); the nesting
+    depth is checked on DuckDB only (docs/engines.md). -#}
 {% macro event_properties_are_valid(json_text) %}
     {{- return(adapter.dispatch('event_properties_are_valid', 'usage_billing')(json_text)) -}}
 {% endmacro %}
@@ -62,8 +62,8 @@
     {{ usage_billing.is_json_object(json_text) }}
 {%- endmacro %}
 
-{#- DuckDB's parser also takes NaN, Infinity and trailing commas, which are refused here; the
-    two costly checks run only on the text a cheap test picks out (as the CSV loader's,
+{#- DuckDB's parser also takes NaN, Infinity and trailing commas, and a NUL escape, which are
+    refused here; the costly checks run only on the text a cheap test picks out (as the CSV loader's,
     usage_billing/events/contract_sql.py). -#}
 {% macro duckdb__event_properties_are_valid(json_text) -%}
     {%- set contract = usage_billing.event_contract() -%}
@@ -79,6 +79,8 @@
     ({{ usage_billing.is_json_object(json_text) }}
         and not coalesce(regexp_matches({{ json_text }}, {{ non_standard }})
             and regexp_matches({{ between_strings }}, {{ non_standard }}), false)
+        and not coalesce(contains({{ json_text }}, '\u0000')
+            and regexp_matches({{ json_text }}, {{ usage_billing.string_literal(contract['nul_escape']) }}), false)
         and not coalesce(length({{ json_text }}) - length(replace(replace({{ json_text }}, '{', ''), '[', '')) > {{ depth }}
             and {{ nested.text }} <> '', false))
 {%- endmacro %}

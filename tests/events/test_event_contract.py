@@ -269,7 +269,8 @@ def test_the_loader_refuses_a_file_its_reader_cannot_split(tmp_path: Path) -> No
 
 def _csv_line(case: Case) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if value is None else value for value in case.fields()])
+    cells = ["" if value is None else value for value in case.fields()]
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
 
 

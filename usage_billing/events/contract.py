@@ -55,6 +55,10 @@ MAX_PROPERTIES_DEPTH = 32
 JSON_STRING = '"([^"\\\\]|\\\\.)*"'
 """A JSON string, to blank out before looking at the text between strings."""
 
+NUL_ESCAPE = "(^|[^\\\\])(\\\\\\\\)*\\\\u0000"
+"""A JSON escape of the NUL character (a backslash-u-0000 after an even run of backslashes):
+PostgreSQL's text and jsonb cannot hold the character, so the contract refuses it."""
+
 NON_STANDARD_JSON = "[,:\\[][ \\t\\r\\n]*-?([Ii][Nn][Ff]|[Nn][Aa][Nn])|,[ \\t\\r\\n]*[]}]"
 """What some engines' JSON parsers accept beyond RFC 8259 (DuckDB's takes NaN, Infinity and
 trailing commas), outside strings; the contract refuses it everywhere."""
@@ -85,7 +89,8 @@ REASONS = (
     Reason(
         "bad_properties",
         "event_properties is not a JSON object (RFC 8259: no NaN, Infinity or trailing"
-        f" commas) or is nested deeper than {MAX_PROPERTIES_DEPTH} levels",
+        f" commas), holds a NUL character (\\u0000) or nests deeper than {MAX_PROPERTIES_DEPTH}"
+        " levels",
     ),
     Reason("bad_value", "a property a metric reads is not a number", decided_by_event=False),
     Reason("duplicate", "another row of the event_id supersedes it", decided_by_event=False),
@@ -99,6 +104,7 @@ _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 # Numbers as decimals, so a number beyond a double's range is still a number, as for SQL.
 _strict_json = msgspec.json.Decoder(float_hook=Decimal)
 _CONTROL = re.compile(CONTROL_CHARACTERS)
+_NUL = re.compile(NUL_ESCAPE)
 _LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
@@ -202,6 +208,8 @@ def properties_reason(text: str | bytes | None) -> str | None:
         return None
     if nesting_depth(text) > MAX_PROPERTIES_DEPTH:  # before parsing: deep text overflows it
         return "bad_properties"
+    if _NUL.search(text.decode() if isinstance(text, bytes) else text):
+        return "bad_properties"
     try:
         value = _strict_json.decode(text)
     except msgspec.DecodeError:
@@ -223,6 +231,7 @@ def dbt_macro() -> str:
         'control_characters': '{jinja_text(CONTROL_CHARACTERS)}',
         'max_properties_depth': {MAX_PROPERTIES_DEPTH},
         'json_string': '{jinja_text(JSON_STRING)}',
+        'nul_escape': '{jinja_text(NUL_ESCAPE)}',
         'non_standard_json': '{jinja_text(NON_STANDARD_JSON)}',
         'reasons': [{codes}],
     }}) -}}}}

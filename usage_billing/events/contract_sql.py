@@ -12,6 +12,7 @@ from usage_billing.events.contract import (
     LATEST_EVENT_AT,
     MAX_PROPERTIES_DEPTH,
     NON_STANDARD_JSON,
+    NUL_ESCAPE,
     TIMESTAMP_PATTERN,
 )
 from usage_billing.warehouse.sql import sql_literal
@@ -48,9 +49,9 @@ def timestamp_in_range(column: str) -> str:
 
 def properties_are_valid(column: str) -> str:
     """SQL true when the text is a JSON object by the contract: DuckDB's parser, without what it
-    takes beyond RFC 8259, nested at most MAX_PROPERTIES_DEPTH deep. The two costly checks run
-    only on text a cheap test picks out: one that may hold NaN, Infinity or a trailing comma,
-    and one with more opening brackets than the depth allowed."""
+    takes beyond RFC 8259, with no NUL escape, nested at most MAX_PROPERTIES_DEPTH deep. The
+    costly checks run only on text a cheap test picks out: one that may hold NaN, Infinity or
+    a trailing comma, a NUL escape, or more opening brackets than the depth allowed."""
     between_strings = f"regexp_replace({column}, {sql_literal(JSON_STRING)}, '\"\"', 'g')"
     nested = f"regexp_replace({between_strings}, '[^][{{}}]', '', 'g')"
     # Each pass removes the innermost level of empty brackets: N passes empty the text exactly
@@ -63,5 +64,7 @@ def properties_are_valid(column: str) -> str:
         f"(coalesce(json_type(case when json_valid({column}) then {column} end) = 'OBJECT', false)"
         f" and not coalesce(regexp_matches({column}, {non_standard})"
         f" and regexp_matches({between_strings}, {non_standard}), false)"
+        f" and not coalesce(contains({column}, '\\u0000')"
+        f" and regexp_matches({column}, {sql_literal(NUL_ESCAPE)}), false)"
         f" and not coalesce({openings} > {MAX_PROPERTIES_DEPTH} and {nested} <> '', false))"
     )

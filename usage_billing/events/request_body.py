@@ -1,13 +1,13 @@
 """What a request body must be before its fields are read: UTF-8 text, no NUL character and no
-lone UTF-16 surrogate in any string, and `eventProperties` nested at most
-`MAX_PROPERTIES_DEPTH` levels. Each is a 400 naming the problem (`usage_event.FieldError`).
+lone UTF-16 surrogate in any string (the event contract's reason for the field it is in), and
+no nesting too deep for the decoder. Each is a 400 naming the problem
+(`usage_event.FieldError`); the fields' own rules are the event contract's (contract.py).
 
 Why here and not left to the JSON decoder: msgspec keeps `eventProperties` as undecoded text,
 so invalid UTF-8 in it would be stored (and fail when the journal line is written), its
 decoder recurses (a body nested ~1,000 levels raises RecursionError, a 500), it names a lone
 surrogate "truncated input", and it takes `\\u0000`, which PostgreSQL's text and jsonb refuse.
-The checks cost little when the body is fine: a UTF-8 decode, a substring search, and a
-bracket count per event.
+The checks cost little when the body is fine: a UTF-8 decode and a substring search.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from usage_billing.events.contract import MAX_PROPERTIES_DEPTH
 from usage_billing.events.usage_event import (
     FieldError,
     InvalidRequestError,
@@ -27,9 +28,14 @@ from usage_billing.events.usage_event import (
     parse_events,
 )
 
-# Levels of objects and arrays in `eventProperties`, the object itself being the first: deep
-# enough for any usage record, shallow enough that nothing downstream recurses far.
-MAX_PROPERTIES_DEPTH = 32
+# The contract's reason for a bad character in each field (others: invalid_string).
+_FIELD_REASONS = {
+    "customerEventId": "bad_event_id",
+    "customerAlias": "bad_customer_alias",
+    "eventType": "bad_event_type",
+    "eventTimestamp": "bad_timestamp",
+    "eventProperties": "bad_properties",
+}
 
 # A NUL or a lone surrogate escape (a high one not followed by a low one, or a low one not
 # preceded by a high one). It can also match after an escaped backslash (`\\u0000` is text),
@@ -50,20 +56,9 @@ def decode_events(body: bytes, max_events: int, now: datetime) -> tuple[list[Usa
     InvalidRequestError naming what is wrong."""
     _check_text(body)
     try:
-        events, is_batch = parse_events(body, max_events, now)
+        return parse_events(body, max_events, now)
     except RecursionError:
         raise InvalidRequestError(_nesting_errors(body)) from None
-    too_deep = [
-        index
-        for index, event in enumerate(events)
-        if _may_be_too_deep(event.event_properties)
-        and _nesting_depth(event.event_properties) > MAX_PROPERTIES_DEPTH
-    ]
-    if too_deep:
-        raise InvalidRequestError(
-            [_properties_too_deep(index if is_batch else None) for index in too_deep]
-        )
-    return events, is_batch
 
 
 def _check_text(body: bytes) -> None:
@@ -109,7 +104,8 @@ def _strings_errors_of(document: Any) -> list[FieldError]:
             bad = next(filter(None, map(_bad_character, _strings(value))), None)
             if bad:
                 where = name or "the event"
-                errors.append(FieldError("invalid_string", _holds(where, bad), name or None, at))
+                code = _FIELD_REASONS.get(name, "invalid_string")
+                errors.append(FieldError(code, _holds(where, bad), name or None, at))
     return errors
 
 
@@ -139,22 +135,6 @@ def _holds(where: str, character: str) -> str:
         f"{where} holds a lone UTF-16 surrogate (\\u{ord(character):04x}): a surrogate escape"
         " must be a high one (\\ud800-\\udbff) followed by a low one (\\udc00-\\udfff)"
     )
-
-
-def _may_be_too_deep(properties: bytes) -> bool:
-    # Each level opens a bracket, so fewer brackets (counting those in strings) cannot nest deeper.
-    return properties.count(b"{") + properties.count(b"[") > MAX_PROPERTIES_DEPTH
-
-
-def _nesting_depth(text: bytes) -> int:
-    depth = deepest = 0
-    for token in _TOKEN.findall(text):
-        if token in (b"{", b"["):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in (b"}", b"]"):
-            depth -= 1
-    return deepest
 
 
 def _properties_too_deep(index: int | None) -> FieldError:
