@@ -63,8 +63,8 @@
 
 {#- A hash of what a model's stored rows depend on besides the events: when it changes, the
     model is rebuilt in full by the next normal run. int_usage_events_validated depends on the
-    properties metrics read and check, the de-duplication policy and where and in which columns
-    the events are; the later models on the metric definitions (descriptions aside). -#}
+    properties metrics read and check, the de-duplication policy and scope, the event contract
+    and where and in which columns the events are; the later models on the metric definitions (descriptions aside). -#}
 {% macro definitions_fingerprint(model_name) %}
     {%- set metrics = usage_billing.metric_definitions() -%}
     {%- set definitions = [] -%}
@@ -77,6 +77,8 @@
         {%- endfor -%}
         {%- do definitions.append(usage_billing.event_property_paths(metrics)) -%}
         {%- do definitions.append(var('usage_billing_dedup_policy')) -%}
+        {%- do definitions.append(var('usage_billing_dedup_scope', 'customer')) -%}
+        {%- do definitions.append(usage_billing.event_contract()) -%}
         {%- for name in ['event_id', 'customer_alias', 'event_type', 'event_timestamp', 'event_properties',
             'loaded_at'] -%}
             {%- do definitions.append(var('usage_billing_column_' ~ name)) -%}
