@@ -6,21 +6,16 @@ Screenshots land in target/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
-import subprocess
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -28,13 +23,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.support.warehouse_scenario import (
-    BIN_DIR,
-    MARTS_SCHEMA,
-    REPO_DIR,
-    Scenario,
-    run_dbt,
-)
+from tests.support.pages_server import serving
+from tests.support.warehouse_scenario import MARTS_SCHEMA, REPO_DIR, Scenario, run_dbt
 from usage_billing import formatting
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,46 +72,6 @@ def live_build(
 @pytest.fixture(scope="module")
 def live_warehouse(live_build: Future[Scenario]) -> Scenario:
     return live_build.result()
-
-
-def _served(database: Path) -> Path:
-    return database.parent / "served" / database.name
-
-
-@contextmanager
-def serving(database: Path) -> Iterator[str]:
-    """`usage-billing serve` on a copy of `database`, on a port the system picks; yields its
-    base URL. The test reads the original meanwhile, which a server's open file would lock."""
-    served = _served(database)
-    served.parent.mkdir(exist_ok=True)
-    shutil.copy(database, served)
-    process = subprocess.Popen(
-        [
-            str(BIN_DIR / "usage-billing"),
-            "serve",
-            "--port",
-            "0",
-            "--profiles-dir",
-            str(REPO_DIR),
-        ],
-        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(served)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if match := re.search(r"running on (http://127\.0\.0\.1:\d+)", line):
-                break
-        else:
-            pytest.fail(f"serve exited with {process.wait()} before listening")
-        # Keep reading its log, so that a full pipe never blocks the server.
-        threading.Thread(target=process.stderr.read, daemon=True).start()
-        yield match.group(1)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -489,18 +439,3 @@ def test_adjustments_credits_and_revisions(browser: webdriver.Chrome, adjusted_s
     rows = browser.find_elements(By.CSS_SELECTOR, "table.invoice-list tbody tr")
     assert [row.get_attribute("data-invoice-id") for row in rows] == ["sub_acme_api/2022-10-01"]
     assert _text(rows[0], "[data-field=total]") == "$80.00"
-
-
-def test_pages_say_when_the_marts_cannot_be_read(tmp_path: Path) -> None:
-    database = tmp_path / "warehouse.duckdb"
-    duckdb.connect(str(database)).close()  # a warehouse nobody has built the project into
-    with serving(database) as url:
-        unbuilt = httpx.get(f"{url}/invoices")
-        # Another process holding the file for writing, as `dbt build` does.
-        with duckdb.connect(str(_served(database))):
-            busy = httpx.get(f"{url}/usage")
-    assert unbuilt.status_code == 503
-    not_built = "the marts are not built in schema billing_usage_billing: run `dbt build` first"
-    assert not_built in unbuilt.text
-    assert busy.status_code == 503
-    assert "is busy, probably a `dbt build` is running" in busy.text
