@@ -39,6 +39,7 @@ SEED_TOTALS = {
     "sub_acme_payments/2022-10-01": "€7,212.89",
 }
 OCTOBER = [date(2022, 10, 1) + timedelta(days=day) for day in range(31)]
+CLOCK_DAYS = 20  # 1 to 20 October: the days of the live period up to LIVE_CLOCK's
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -331,11 +332,71 @@ def test_usage_page_shows_live_totals_and_daily_charts(
         assert _text(card, "[data-field=amount-so-far]") == formatting.money(amount, currency)
         assert _text(card, "[data-field=projected-amount]") == formatting.money(projected, currency)
         chart = browser.find_element(By.CSS_SELECTOR, f"figure.chart[data-metric={metric}]")
-        assert len(_bars(chart)) == len(OCTOBER)
-    assert (
-        _text(browser, ".headline-card[data-metric=api_requests] [data-field=quantity-so-far]")
-        == "827 requests"
+        # A bar for each day up to the clock's, 1 to 20 October; the days after have not happened.
+        daily = _daily(live_warehouse.database, metric)[:CLOCK_DAYS]
+        assert _bars(chart) == [_bar_text(quantity, metric) for quantity in daily]
+
+    # Usage so far and its projection count the requests before the clock only, not all 827 of
+    # October (the events of the demo run to the month's end).
+    [(before_clock,)] = _marts(
+        live_warehouse.database,
+        f"""
+        select count(*) from {MARTS_SCHEMA}.usage_billing__int_usage_events_matched_to_metrics
+        where customer_id = 'cus_acme' and metric_name = 'api_requests'
+            and event_at >= '2022-10-01' and event_at < ?
+        """,
+        [LIVE_CLOCK],
     )
+    assert 0 < before_clock < 827
+    card = browser.find_element(By.CSS_SELECTOR, ".headline-card[data-metric=api_requests]")
+    assert _text(card, "[data-field=quantity-so-far]") == f"{before_clock:,} requests"
+    # 19.5 of October's 31 days have passed at the clock.
+    projected = formatting.rounded(Decimal(before_clock) * 31 / Decimal("19.5"), 0)
+    assert _text(card, "[data-field=projected-quantity]") == f"{projected:,} requests"
+
+
+def _bar_text(quantity: Decimal, metric: str) -> str:
+    if metric == "payment_volume":
+        return formatting.quantity(quantity, "EUR")
+    return f"{formatting.quantity(quantity)} requests"
+
+
+def _y_labels(chart: WebElement) -> list[str]:
+    return [
+        str(label.get_attribute("textContent"))
+        for label in chart.find_elements(By.CSS_SELECTOR, ".axis.y .guides text")
+    ]
+
+
+@pytest.fixture(scope="module")
+def unused_metric_site(
+    live_warehouse: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The live marts as a build leaves them when the customer made no payments in October:
+    no row of payment_volume in metric_usage_daily."""
+    database = tmp_path_factory.mktemp("unused") / "warehouse.duckdb"
+    shutil.copy(live_warehouse.database, database)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            f"delete from {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
+            " where metric_name = 'payment_volume'"
+        )
+    with serving(database) as url:
+        yield url
+
+
+def test_a_metric_without_usage_draws_a_sane_axis(
+    browser: webdriver.Chrome, unused_metric_site: str
+) -> None:
+    _open(browser, f"{unused_metric_site}/usage", "usage-unused-metric")
+    chart = browser.find_element(By.CSS_SELECTOR, "figure.chart[data-metric=payment_volume]")
+    assert _bars(chart) == ["€0"] * CLOCK_DAYS
+    assert _y_labels(chart) == ["0", "1"]
+    # A chart with usage: round ticks, none repeated.
+    requests = browser.find_element(By.CSS_SELECTOR, "figure.chart[data-metric=api_requests]")
+    ticks = _y_labels(requests)
+    assert ticks[0] == "0"
+    assert len(ticks) == len(set(ticks)) > 2
 
 
 def test_usage_page_without_an_open_period(browser: webdriver.Chrome, final_site: str) -> None:
