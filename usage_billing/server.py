@@ -1,7 +1,7 @@
 """The ASGI application of `usage-billing serve`: the ingestion API and the invoice pages.
 
 One server process owns the ingestion journal and its loader (DuckDB allows one writing
-process); `create_app` wires the routers to them.
+process) and the copy of the marts the pages read; `create_app` wires the routers to them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from usage_billing.events.journal import Journal
 from usage_billing.events.loader import Loader
 from usage_billing.events.table import EventsTable
 from usage_billing.pages import routes
+from usage_billing.pages.marts_snapshot import MartsSnapshots
 from usage_billing.settings import ApiSettings
 from usage_billing.warehouse.profile import WarehouseTarget
 
@@ -66,9 +67,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         # Segments an earlier run left (a crash) are loaded before new ones.
         await asyncio.to_thread(loader.load_round)
         loader.start()
+        snapshots = MartsSnapshots(settings.warehouse, settings.project)
+        app.state.marts_snapshots = snapshots
+        await asyncio.to_thread(snapshots.refresh)
+        snapshots.start()
         try:
             yield
         finally:
+            snapshots.stop()
             loader.stop()
             await asyncio.to_thread(journal.close)
             await asyncio.to_thread(loader.load_round)
@@ -88,4 +94,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
         "/api/usage-events", ingest.create_usage_events, methods=["POST"], include_in_schema=False
     )
     app.include_router(routes.router)
+    app.add_exception_handler(Exception, routes.server_error)
     return app

@@ -13,6 +13,12 @@ billable_usage as (
 
 ),
 
+usage_to_clock as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_live_usage_to_clock') }}
+
+),
+
 billing_periods as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
@@ -53,13 +59,15 @@ final as (
         billable_usage.metric_name,
         billable_usage.group_value,
         {{ usage_billing.divide_exact('elapsed.elapsed_seconds', 'elapsed.period_seconds', 4) }} as elapsed_fraction,
-        billable_usage.quantity as quantity_so_far,
+        -- Usage before the clock only: the invoice also counts events after a clock set inside
+        -- the period (usage_billing_as_of), which have not happened yet as of that clock.
+        usage_to_clock.quantity_to_clock as quantity_so_far,
         billable_usage.amount as amount_so_far,
         -- Straight line: the pace so far, kept up to the period's end.
         case
             when elapsed.elapsed_seconds > 0
                 then {{ usage_billing.divide_exact(
-                    'billable_usage.quantity * elapsed.period_seconds', 'elapsed.elapsed_seconds', 10
+                    'usage_to_clock.quantity_to_clock * elapsed.period_seconds', 'elapsed.elapsed_seconds', 10
                 ) }}
         end as projected_quantity,
         case
@@ -76,6 +84,11 @@ final as (
         on invoices.invoice_id = elapsed.invoice_id
     inner join billable_usage
         on invoices.invoice_id = billable_usage.invoice_id
+    inner join usage_to_clock
+        on
+            billable_usage.invoice_id = usage_to_clock.invoice_id
+            and billable_usage.metric_name = usage_to_clock.metric_name
+            and coalesce(billable_usage.group_value, '') = coalesce(usage_to_clock.group_value, '')
     left join currencies
         on invoices.currency = currencies.currency
 

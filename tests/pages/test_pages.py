@@ -6,21 +6,16 @@ Screenshots land in target/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
-import subprocess
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -28,13 +23,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.support.warehouse_scenario import (
-    BIN_DIR,
-    MARTS_SCHEMA,
-    REPO_DIR,
-    Scenario,
-    run_dbt,
-)
+from tests.support.pages_server import serving
+from tests.support.warehouse_scenario import MARTS_SCHEMA, REPO_DIR, Scenario, run_dbt
 from usage_billing import formatting
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,6 +39,7 @@ SEED_TOTALS = {
     "sub_acme_payments/2022-10-01": "€7,212.89",
 }
 OCTOBER = [date(2022, 10, 1) + timedelta(days=day) for day in range(31)]
+CLOCK_DAYS = 20  # 1 to 20 October: the days of the live period up to LIVE_CLOCK's
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -82,46 +73,6 @@ def live_build(
 @pytest.fixture(scope="module")
 def live_warehouse(live_build: Future[Scenario]) -> Scenario:
     return live_build.result()
-
-
-def _served(database: Path) -> Path:
-    return database.parent / "served" / database.name
-
-
-@contextmanager
-def serving(database: Path) -> Iterator[str]:
-    """`usage-billing serve` on a copy of `database`, on a port the system picks; yields its
-    base URL. The test reads the original meanwhile, which a server's open file would lock."""
-    served = _served(database)
-    served.parent.mkdir(exist_ok=True)
-    shutil.copy(database, served)
-    process = subprocess.Popen(
-        [
-            str(BIN_DIR / "usage-billing"),
-            "serve",
-            "--port",
-            "0",
-            "--profiles-dir",
-            str(REPO_DIR),
-        ],
-        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(served)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if match := re.search(r"running on (http://127\.0\.0\.1:\d+)", line):
-                break
-        else:
-            pytest.fail(f"serve exited with {process.wait()} before listening")
-        # Keep reading its log, so that a full pipe never blocks the server.
-        threading.Thread(target=process.stderr.read, daemon=True).start()
-        yield match.group(1)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -381,11 +332,71 @@ def test_usage_page_shows_live_totals_and_daily_charts(
         assert _text(card, "[data-field=amount-so-far]") == formatting.money(amount, currency)
         assert _text(card, "[data-field=projected-amount]") == formatting.money(projected, currency)
         chart = browser.find_element(By.CSS_SELECTOR, f"figure.chart[data-metric={metric}]")
-        assert len(_bars(chart)) == len(OCTOBER)
-    assert (
-        _text(browser, ".headline-card[data-metric=api_requests] [data-field=quantity-so-far]")
-        == "827 requests"
+        # A bar for each day up to the clock's, 1 to 20 October; the days after have not happened.
+        daily = _daily(live_warehouse.database, metric)[:CLOCK_DAYS]
+        assert _bars(chart) == [_bar_text(quantity, metric) for quantity in daily]
+
+    # Usage so far and its projection count the requests before the clock only, not all 827 of
+    # October (the events of the demo run to the month's end).
+    [(before_clock,)] = _marts(
+        live_warehouse.database,
+        f"""
+        select count(*) from {MARTS_SCHEMA}.usage_billing__int_usage_events_matched_to_metrics
+        where customer_id = 'cus_acme' and metric_name = 'api_requests'
+            and event_at >= '2022-10-01' and event_at < ?
+        """,
+        [LIVE_CLOCK],
     )
+    assert 0 < before_clock < 827
+    card = browser.find_element(By.CSS_SELECTOR, ".headline-card[data-metric=api_requests]")
+    assert _text(card, "[data-field=quantity-so-far]") == f"{before_clock:,} requests"
+    # 19.5 of October's 31 days have passed at the clock.
+    projected = formatting.rounded(Decimal(before_clock) * 31 / Decimal("19.5"), 0)
+    assert _text(card, "[data-field=projected-quantity]") == f"{projected:,} requests"
+
+
+def _bar_text(quantity: Decimal, metric: str) -> str:
+    if metric == "payment_volume":
+        return formatting.quantity(quantity, "EUR")
+    return f"{formatting.quantity(quantity)} requests"
+
+
+def _y_labels(chart: WebElement) -> list[str]:
+    return [
+        str(label.get_attribute("textContent"))
+        for label in chart.find_elements(By.CSS_SELECTOR, ".axis.y .guides text")
+    ]
+
+
+@pytest.fixture(scope="module")
+def unused_metric_site(
+    live_warehouse: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The live marts as a build leaves them when the customer made no payments in October:
+    no row of payment_volume in metric_usage_daily."""
+    database = tmp_path_factory.mktemp("unused") / "warehouse.duckdb"
+    shutil.copy(live_warehouse.database, database)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            f"delete from {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
+            " where metric_name = 'payment_volume'"
+        )
+    with serving(database) as url:
+        yield url
+
+
+def test_a_metric_without_usage_draws_a_sane_axis(
+    browser: webdriver.Chrome, unused_metric_site: str
+) -> None:
+    _open(browser, f"{unused_metric_site}/usage", "usage-unused-metric")
+    chart = browser.find_element(By.CSS_SELECTOR, "figure.chart[data-metric=payment_volume]")
+    assert _bars(chart) == ["€0"] * CLOCK_DAYS
+    assert _y_labels(chart) == ["0", "1"]
+    # A chart with usage: round ticks, none repeated.
+    requests = browser.find_element(By.CSS_SELECTOR, "figure.chart[data-metric=api_requests]")
+    ticks = _y_labels(requests)
+    assert ticks[0] == "0"
+    assert len(ticks) == len(set(ticks)) > 2
 
 
 def test_usage_page_without_an_open_period(browser: webdriver.Chrome, final_site: str) -> None:
@@ -489,18 +500,3 @@ def test_adjustments_credits_and_revisions(browser: webdriver.Chrome, adjusted_s
     rows = browser.find_elements(By.CSS_SELECTOR, "table.invoice-list tbody tr")
     assert [row.get_attribute("data-invoice-id") for row in rows] == ["sub_acme_api/2022-10-01"]
     assert _text(rows[0], "[data-field=total]") == "$80.00"
-
-
-def test_pages_say_when_the_marts_cannot_be_read(tmp_path: Path) -> None:
-    database = tmp_path / "warehouse.duckdb"
-    duckdb.connect(str(database)).close()  # a warehouse nobody has built the project into
-    with serving(database) as url:
-        unbuilt = httpx.get(f"{url}/invoices")
-        # Another process holding the file for writing, as `dbt build` does.
-        with duckdb.connect(str(_served(database))):
-            busy = httpx.get(f"{url}/usage")
-    assert unbuilt.status_code == 503
-    not_built = "the marts are not built in schema billing_usage_billing: run `dbt build` first"
-    assert not_built in unbuilt.text
-    assert busy.status_code == 503
-    assert "is busy, probably a `dbt build` is running" in busy.text

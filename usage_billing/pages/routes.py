@@ -2,24 +2,30 @@
 chart of the period's daily usage, and the live totals of open periods. Read-only on the marts;
 figures are formatted per currency by `usage_billing.formatting`, never computed here.
 
-The app that includes `router` keeps its settings, with the profile target to read as
-`warehouse`, in `app.state.settings`.
+The app that includes `router` keeps the copy of the marts the pages read
+(`marts_snapshot.MartsSnapshots`) in `app.state.marts_snapshots`, and registers `server_error`
+for unexpected exceptions.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.templating import Jinja2Templates
 
 from usage_billing import formatting
-from usage_billing.dbt_project import DbtProject
 from usage_billing.marts.figures import line_cells, period_text, usage_figures
 from usage_billing.marts.model import LiveMetric, MetricUsage
 from usage_billing.marts.reader import (
@@ -29,10 +35,9 @@ from usage_billing.marts.reader import (
     changed_after_final,
     valid_period,
 )
-from usage_billing.marts.relations import MartsMissingError, mart_relations
+from usage_billing.marts.relations import MartsMissingError
 from usage_billing.pages import charts
-from usage_billing.warehouse.duckdb import open_duckdb
-from usage_billing.warehouse.profile import ProfileError, WarehouseTarget
+from usage_billing.pages.marts_snapshot import MartsSnapshots, MartsUnavailableError
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -47,33 +52,23 @@ templates.env.globals["usage_figures"] = usage_figures
 templates.env.globals["daily_chart"] = charts.daily_chart
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("usage_billing.pages")
 
 
-class WarehouseUnavailableError(Exception):
-    """The warehouse cannot be read now; the message says why and what to do."""
+# What a page says when it cannot answer: no file paths, process ids or SQL, which the log has.
+REBUILDING = "The invoices are being rebuilt. Retry in a few seconds."
+NOT_BUILT = "The invoices have not been built yet: run `dbt build`, then reload this page."
+BROKEN = "Something went wrong showing this page. The server's log says what."
+RETRY_AFTER_SECONDS = 5
 
 
 @contextmanager
 def open_marts(request: Request) -> Iterator[MartsReader]:
-    """A reader over a connection held for this request only, so `dbt build` can run between
-    requests (DuckDB lets one process write a file at a time)."""
-    target: WarehouseTarget = request.app.state.settings.warehouse
-    project: DbtProject = request.app.state.settings.project
-    if target.path is not None and target.path != ":memory:" and not Path(target.path).exists():
-        raise WarehouseUnavailableError(
-            f"no warehouse at {target.path}: run `make demo` or `dbt build` first"
-        )
-    try:
-        warehouse = open_duckdb(target)
-    except duckdb.IOException as error:
-        reason = str(error).splitlines()[0]
-        raise WarehouseUnavailableError(
-            f"the warehouse {target.path} is busy, probably a `dbt build` is running;"
-            f" reload in a moment ({reason})"
-        ) from None
-    # Resolved per request: a `dbt build` between requests may have moved the marts.
-    with warehouse:
-        yield MartsReader(warehouse, mart_relations(project, target))
+    """A reader over the server's copy of the marts (`marts_snapshot`), never the warehouse
+    file itself: however many requests read, a `dbt build` can always open the file."""
+    snapshots: MartsSnapshots = request.app.state.marts_snapshots
+    with snapshots.reader() as marts:
+        yield marts
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -85,12 +80,26 @@ def _problem(request: Request, status_code: int, title: str, message: str) -> Re
 
 
 def _render(request: Request, build: Callable[[MartsReader], Response]) -> Response:
-    """`build`'s page, or a page saying why the marts cannot be read."""
+    """`build`'s page, or a page saying that the marts cannot be read now."""
     try:
         with open_marts(request) as marts:
             return build(marts)
-    except (WarehouseUnavailableError, MartsMissingError, ProfileError) as error:
-        return _problem(request, 503, "Marts unavailable", str(error))
+    except MartsUnavailableError as error:
+        log.info("%s: %s", request.url.path, error)
+        response = _problem(request, 503, "Invoices being rebuilt", REBUILDING)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    except MartsMissingError as error:
+        log.warning("%s: %s", request.url.path, error)
+        return _problem(request, 503, "Invoices not built", NOT_BUILT)
+
+
+def server_error(request: Request, error: Exception) -> Response:
+    """Any unexpected failure: a page that gives nothing away; the traceback goes to the log."""
+    log.error("%s failed", request.url.path, exc_info=error)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "internal_error", "message": BROKEN}, status_code=500)
+    return _problem(request, 500, "Server error", BROKEN)
 
 
 def _metrics(usage: Iterable[MetricUsage | LiveMetric]) -> list[tuple[str, str, bool]]:
