@@ -167,29 +167,163 @@
 {% endif %}
 {%- endmacro %}
 
-{#- Delta runs: the re-checked events billed exactly as before (an identical repeat), by
-    `compared_columns` (what later models read of an accepted event). Their rows keep the
-    earlier processed_at, so later models see no change and add nothing. Reads the model's CTEs
-    `checked_versions` and `previous_versions`. -#}
-{% macro validated_unchanged_keys(compared_columns) %}
+{#- Delta runs: how the re-checked rows relate to the versions billed until now, as CTEs that
+    read the model's `checked_versions` and `previous_versions`. An event is its event_id and
+    dedup_scope (by default several customers may bill one id); a version continues when the
+    re-check bills the same event again. `unchanged_keys`: event_ids whose every billed version
+    is as before in what later models read (an identical repeat): their rows keep the earlier
+    processed_at, so later models see no change. `replacements`: for the rows of the other
+    event_ids, where the replaced versions used to count (a continued version's own, and each
+    version that goes, on a row of its id that continues none). -#}
+{% macro validated_version_changes(compared_columns) %}
+    numbered_versions as (
+
+        -- Each re-checked row numbered within its event_id: billed rows first, each alone in
+        -- its place (one per scope), so the numbers pair rows below however ties fall.
+        select
+            checked_versions.*,
+            row_number() over (
+                partition by checked_versions.event_key
+                order by
+                    checked_versions.rejection_reason nulls first,
+                    checked_versions.dedup_scope,
+                    checked_versions.loaded_at,
+                    checked_versions.event_at
+            ) as number_in_key
+        from checked_versions
+
+    ),
+
+    scoped_previous_versions as (
+
+        select
+            previous_versions.*,
+            {{ usage_billing.dedup_scope('previous_versions.customer_id', 'previous_versions.customer_alias') }} as dedup_scope
+        from previous_versions
+
+    ),
+
+    continued_versions as (
+
+        select
+            numbered_versions.event_key,
+            numbered_versions.number_in_key,
+            scoped_previous_versions.dedup_scope,
+            scoped_previous_versions.customer_id as replaced_customer_id,
+            scoped_previous_versions.event_at as replaced_event_at,
+            {%- for column in compared_columns %}
+                (
+                    numbered_versions.{{ column }} = scoped_previous_versions.{{ column }}
+                    or (numbered_versions.{{ column }} is null and scoped_previous_versions.{{ column }} is null)
+                ) and
+            {%- endfor %}
+            true as is_unchanged
+        from numbered_versions
+        inner join scoped_previous_versions
+            on
+                numbered_versions.event_key = scoped_previous_versions.event_key
+                and numbered_versions.dedup_scope = scoped_previous_versions.dedup_scope
+        where numbered_versions.rejection_reason is null
+
+    ),
+
+    version_counts as (
+
+        select event_key, count(*) as checked_count, 0 as previous_count, 0 as unchanged_count,
+            cast(null as {{ dbt.type_timestamp() }}) as processed_at
+        from numbered_versions
+        where rejection_reason is null
+        group by event_key
+        union all
+        select event_key, 0, count(*), 0, max(processed_at)
+        from scoped_previous_versions
+        group by event_key
+        union all
+        select event_key, 0, 0, count(*), cast(null as {{ dbt.type_timestamp() }})
+        from continued_versions
+        where is_unchanged
+        group by event_key
+
+    ),
+
     unchanged_keys as (
 
-        -- Re-checked events billed as before (an identical repeat): their rows keep the earlier
-        -- processed_at, so later models see no change and add nothing.
+        -- All of an event_id's billed versions continue as before: its rows keep the time of
+        -- the run that last changed it (the same for all its billed rows).
         select
-            previous_versions.event_key,
-            previous_versions.processed_at
-        from checked_versions
-        inner join previous_versions
-            on checked_versions.event_key = previous_versions.event_key
-        where
-            checked_versions.rejection_reason is null
-            {%- for column in compared_columns %}
-                and (
-                    checked_versions.{{ column }} = previous_versions.{{ column }}
-                    or (checked_versions.{{ column }} is null and previous_versions.{{ column }} is null)
-                )
-            {%- endfor %}
+            event_key,
+            max(processed_at) as processed_at
+        from version_counts
+        group by event_key
+        having
+            sum(checked_count) = sum(unchanged_count)
+            and sum(previous_count) = sum(unchanged_count)
+
+    ),
+
+    gone_versions as (
+
+        -- Versions billed until now that no re-checked version continues: the event is
+        -- rejected now, or billed under another scope (an alias re-pointed).
+        select
+            scoped_previous_versions.event_key,
+            scoped_previous_versions.customer_id,
+            scoped_previous_versions.event_at,
+            row_number() over (
+                partition by scoped_previous_versions.event_key
+                order by scoped_previous_versions.dedup_scope
+            ) as pair_number
+        from scoped_previous_versions
+        left join continued_versions
+            on
+                scoped_previous_versions.event_key = continued_versions.event_key
+                and scoped_previous_versions.dedup_scope = continued_versions.dedup_scope
+        where continued_versions.event_key is null
+
+    ),
+
+    carrier_rows as (
+
+        -- The re-checked rows that continue no version: at least as many as the versions that
+        -- go, as each of those came from a raw row that is re-checked too.
+        select
+            numbered_versions.event_key,
+            numbered_versions.number_in_key,
+            row_number() over (
+                partition by numbered_versions.event_key
+                order by numbered_versions.number_in_key
+            ) as pair_number
+        from numbered_versions
+        left join continued_versions
+            on
+                numbered_versions.event_key = continued_versions.event_key
+                and numbered_versions.number_in_key = continued_versions.number_in_key
+        where continued_versions.event_key is null
+
+    ),
+
+    replacements as (
+
+        select
+            continued_versions.event_key,
+            continued_versions.number_in_key,
+            continued_versions.replaced_customer_id,
+            continued_versions.replaced_event_at
+        from continued_versions
+        left join unchanged_keys
+            on continued_versions.event_key = unchanged_keys.event_key
+        where unchanged_keys.event_key is null
+        union all
+        select
+            carrier_rows.event_key,
+            carrier_rows.number_in_key,
+            gone_versions.customer_id,
+            gone_versions.event_at
+        from carrier_rows
+        inner join gone_versions
+            on
+                carrier_rows.event_key = gone_versions.event_key
+                and carrier_rows.pair_number = gone_versions.pair_number
 
     ),
 {%- endmacro %}

@@ -101,7 +101,8 @@ plain_unbilled as (
 
 events_without_metric as (
 
-    -- An anti-join written as a left join on the key: no correlated subquery to decorrelate
+    -- An anti-join written as a left join on the event (its id and customer: two customers'
+    -- events may share an id, docs/metrics.md): no correlated subquery to decorrelate
     -- (DuckDB made `not exists` a slower mark join); an event's several matches all drop.
     select
         false as is_from_relation,
@@ -115,7 +116,10 @@ events_without_metric as (
         validated.event_type
     from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }} as validated
     left join matched
-        on validated.event_key = matched.event_id and not matched.is_from_relation
+        on
+            validated.event_key = matched.event_id
+            and validated.customer_id = matched.customer_id
+            and not matched.is_from_relation
     where validated.rejection_reason is null and matched.event_id is null
 
 ),

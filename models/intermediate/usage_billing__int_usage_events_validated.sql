@@ -97,13 +97,25 @@ well_formed_checked as (
 
 ),
 
--- A repeat of an event_id supersedes the earlier row: the last loaded wins (or the first, by
--- the var usage_billing_dedup_policy). Only well-formed rows compete, so a malformed resend
--- never hides a good event.
+matched as (
+
+    select
+        well_formed_checked.*,
+        customer_aliases.customer_id,
+        {{ usage_billing.dedup_scope('customer_aliases.customer_id', 'well_formed_checked.customer_alias') }} as dedup_scope
+    from well_formed_checked
+    left join customer_aliases
+        on well_formed_checked.customer_alias = customer_aliases.customer_alias
+
+),
+
+-- A repeat of an event (its event_id, and by default its customer: dedup_scope) supersedes the
+-- earlier row: the last loaded wins (or the first, by the var usage_billing_dedup_policy). Only
+-- well-formed rows compete, so a malformed resend never hides a good event.
 ranked as (
 
     {{ usage_billing.rank_repeated_keys(
-        'well_formed_checked', 'event_id_rank', 'is_well_formed', 'event_key, is_well_formed', [
+        'matched', 'event_id_rank', 'is_well_formed', 'event_key, dedup_scope, is_well_formed', [
             'loaded_at ' ~ usage_billing.dedup_order() ~ ' nulls last',
             'event_at ' ~ usage_billing.dedup_order(),
             'event_properties desc nulls last',
@@ -111,17 +123,6 @@ ranked as (
             'event_type desc nulls last',
         ],
     ) }}
-
-),
-
-matched as (
-
-    select
-        ranked.*,
-        customer_aliases.customer_id
-    from ranked
-    left join customer_aliases
-        on ranked.customer_alias = customer_aliases.customer_alias
 
 ),
 
@@ -136,7 +137,7 @@ reasoned as (
             when event_id_rank > 1 then 'duplicate'
             when customer_id is null then 'unknown_customer'
         end as rejection_reason
-    from matched
+    from ranked
 
 ),
 
@@ -154,13 +155,14 @@ checked_versions as (
         -- The properties the metrics read, parsed here once for every later model.
         reasoned.parsed_properties,
         reasoned.loaded_at,
-        reasoned.rejection_reason
+        reasoned.rejection_reason,
+        reasoned.dedup_scope
     from reasoned
 
 ),
 
 {% if incremental %}
-    {{ usage_billing.validated_unchanged_keys(compared_columns) }}
+    {{ usage_billing.validated_version_changes(compared_columns) }}
 {% endif %}
 
 final as (
@@ -172,20 +174,22 @@ final as (
             checked_versions.{{ column }},
         {%- endfor %}
         {% if incremental -%}
-            case when unchanged_keys.event_key is null then previous_versions.customer_id end as replaced_customer_id,
-            case when unchanged_keys.event_key is null then previous_versions.event_at end as replaced_event_at,
+            replacements.replaced_customer_id,
+            replacements.replaced_event_at,
             coalesce(unchanged_keys.processed_at, {{ usage_billing.run_started_timestamp() }}) as processed_at
         {%- else -%}
             cast(null as {{ dbt.type_string() }}) as replaced_customer_id,
             cast(null as {{ dbt.type_timestamp() }}) as replaced_event_at,
             {{ usage_billing.run_started_timestamp() }} as processed_at
         {%- endif %}
-    from checked_versions
+    from {{ 'numbered_versions' if incremental else 'checked_versions' }} as checked_versions
     {% if incremental -%}
-        left join previous_versions
-            on checked_versions.event_key = previous_versions.event_key
         left join unchanged_keys
             on checked_versions.event_key = unchanged_keys.event_key
+        left join replacements
+            on
+                checked_versions.event_key = replacements.event_key
+                and checked_versions.number_in_key = replacements.number_in_key
     {%- endif %}
 
 )
