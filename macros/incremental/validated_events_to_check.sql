@@ -9,8 +9,8 @@
     each against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
 {% macro validated_events_to_check(incremental, compared_columns) %}
 {% if incremental %}
-    {%- set raw_id = var('usage_billing_column_event_id') -%}
-    {%- set raw_loaded_at = var('usage_billing_column_loaded_at') %}
+    {%- set raw_id = usage_billing.raw_event_column('event_id') -%}
+    {%- set raw_loaded_at = usage_billing.raw_event_column('loaded_at') %}
     last_run as (
 
         select

@@ -10,13 +10,13 @@
         'customer_id_column', 'timestamp_column', 'id_column', 'divide_by', 'round', 'precision',
         'time_unit',
     ] -%}
-    {%- set path_pattern = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$' -%}
+    {%- set path_pattern = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*\\Z' -%}
     {%- set metrics = var('usage_billing_metrics', []) -%}
     {%- set seen_names = [] -%}
     {%- for metric in metrics -%}
         {%- set label = 'metric ' ~ (metric.get('name') or '#' ~ loop.index) -%}
         {%- if not metric.get('name') -%}{{ usage_billing.metric_config_error(label, 'name', 'is required') }}{%- endif -%}
-        {%- if not modules.re.match('^[a-z][a-z0-9_]*$', metric['name']) -%}
+        {%- if not modules.re.match('^[a-z][a-z0-9_]*\\Z', metric['name']) -%}
             {{ usage_billing.metric_config_error(label, 'name', 'must be lowercase letters, digits and underscores') }}
         {%- endif -%}
         {%- if metric['name'] in seen_names -%}{{ usage_billing.metric_config_error(label, 'name', 'is declared twice') }}{%- endif -%}

@@ -3,16 +3,19 @@
     keyed: stg_usage_events over the whole source, and incremental runs over just the rows they
     re-check, so both read events the same way. -#}
 {% macro staged_usage_events(relation) %}
-    {%- set id_column = var('usage_billing_column_event_id') -%}
-    {%- set timestamp_text = 'cast(' ~ var('usage_billing_column_event_timestamp') ~ ' as ' ~ dbt.type_string() ~ ')' -%}
-    {%- set loaded_at_column = var('usage_billing_column_loaded_at') -%}
+    {#- Each column var is a column name, quoted as given (a name with a quote or a space is
+        still one column, never SQL). -#}
+    {%- set column = usage_billing.raw_event_column -%}
+    {%- set id_column = column('event_id') -%}
+    {%- set timestamp_text = 'cast(' ~ column('event_timestamp') ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- set loaded_at_column = column('loaded_at') -%}
     {%- set loaded_at = 'cast(' ~ loaded_at_column ~ ' as ' ~ dbt.type_timestamp() ~ ')' if loaded_at_column
         else 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
     {%- set text_of = {
         'event_id': 'cast(' ~ id_column ~ ' as ' ~ dbt.type_string() ~ ')',
-        'customer_alias': 'cast(' ~ var('usage_billing_column_customer_alias') ~ ' as ' ~ dbt.type_string() ~ ')',
-        'event_type': 'cast(' ~ var('usage_billing_column_event_type') ~ ' as ' ~ dbt.type_string() ~ ')',
-        'event_properties': 'cast(' ~ var('usage_billing_column_event_properties') ~ ' as ' ~ dbt.type_string() ~ ')',
+        'customer_alias': 'cast(' ~ column('customer_alias') ~ ' as ' ~ dbt.type_string() ~ ')',
+        'event_type': 'cast(' ~ column('event_type') ~ ' as ' ~ dbt.type_string() ~ ')',
+        'event_properties': 'cast(' ~ column('event_properties') ~ ' as ' ~ dbt.type_string() ~ ')',
     } -%}
     select
         {{ text_of['event_id'] }} as event_id,
@@ -41,4 +44,11 @@
             ]) }}
         ) as event_key
     from {{ relation }}
+{% endmacro %}
+
+{#- The raw events table's column that holds `field`, by its var, as written in SQL; none when
+    the var is null (loaded_at may be). -#}
+{% macro raw_event_column(field) %}
+    {%- set name = var('usage_billing_column_' ~ field) -%}
+    {{- return(usage_billing.quote_column(name) if name else none) -}}
 {% endmacro %}

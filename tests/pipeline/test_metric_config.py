@@ -34,6 +34,13 @@ CASES: list[tuple[list[dict[str, Any]], str]] = [
         "metric calls: 'filter' has a malformed path 'card..brand'",
     ),
     (
+        # A trailing line break once passed the check, and the metric read a property no
+        # event has: it totalled 0, silently.
+        [{"name": "volume", "aggregation": "sum", "property": "amount\n"}],
+        "metric volume: 'property' has a malformed path 'amount\n'",
+    ),
+    ([{"name": "calls\n", "aggregation": "count"}], "'name' must be lowercase"),
+    (
         [{"name": "calls", "aggregation": "count", "filter": {"amount": {"above": 5}}}],
         "metric calls: 'filter' on 'amount' has unknown operator 'above'",
     ),

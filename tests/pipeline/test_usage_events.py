@@ -7,9 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
-from tests.support.warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build
+from tests.support.warehouse_scenario import MARTS_SCHEMA, Pricing, Scenario, build, run_dbt
 
 D = Decimal
 T1 = "2024-03-01 00:00:00"
@@ -188,3 +189,57 @@ def test_first_wins_policy_keeps_the_first_load(tmp_path: Path) -> None:
         """
     )
     assert january == (D(11016),)  # 5, the first load, instead of the correction's 7
+
+
+def test_column_vars_name_columns_even_with_quotes_and_spaces(tmp_path: Path) -> None:
+    # A column var is a name, quoted as given: one with a double quote or a space once was
+    # pasted into the SQL as it was, and broke it (or worse, ran as SQL).
+    columns = {
+        "event_id": 'order "id"',
+        "customer_alias": "Customer Alias",
+        "event_type": "event_type",
+        "event_timestamp": "at",
+        "event_properties": "properties",
+        "loaded_at": "loaded at",
+    }
+    odd = tmp_path / "odd"
+    _build(odd)  # the pricing tables and a first database to copy them from
+    database = odd / "warehouse.duckdb"
+    quoted = ", ".join('"' + name.replace('"', '""') + '"' for name in columns.values())
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("drop table raw.usage_events")
+        connection.execute(
+            "create table raw.usage_events ("
+            + ", ".join(
+                '"'
+                + name.replace('"', '""')
+                + '" '
+                + ("timestamp" if field == "loaded_at" else "varchar")
+                for field, name in columns.items()
+            )
+            + ")"
+        )
+        connection.executemany(
+            f"insert into raw.usage_events ({quoted}) values (?, ?, ?, ?, ?, ?)",
+            [list(row) for row in EVENTS],
+        )
+    run_dbt(
+        ["build", "--full-refresh"],
+        database,
+        {
+            "usage_billing_metrics": [
+                {"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"}
+            ],
+            "usage_billing_as_of": "2024-03-02 12:00:00",
+            "usage_billing_grace_days": 3,
+            "usage_billing_pricing_schema": "pricing",
+            **{f"usage_billing_column_{field}": name for field, name in columns.items()},
+        },
+    )
+    (january,) = Scenario(database).rows(
+        f"""
+        select quantity
+        from {MARTS_SCHEMA}.usage_billing__billable_usage where invoice_id = 'sub_1/2024-01-01'
+        """
+    )
+    assert january == (D(11018),)  # as with the usual column names
