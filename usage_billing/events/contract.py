@@ -76,13 +76,15 @@ class Reason:
 
 REASONS = (
     Reason("missing_event_id", "no event_id, or one of spaces only"),
-    Reason("bad_event_id", "the event_id holds a control character"),
+    Reason("bad_event_id", "the event_id holds a control character or a lone surrogate"),
     Reason("missing_customer_alias", "no customer_alias, or one of spaces only"),
-    Reason("bad_customer_alias", "the customer_alias holds a control character"),
+    Reason(
+        "bad_customer_alias", "the customer_alias holds a control character or a lone surrogate"
+    ),
     Reason("missing_event_type", "no event_type, or one of spaces only"),
-    Reason("bad_event_type", "the event_type holds a control character"),
+    Reason("bad_event_type", "the event_type holds a control character or a lone surrogate"),
     Reason("missing_timestamp", "no event_timestamp, or one of spaces only"),
-    Reason("bad_timestamp", "the event_timestamp is not one of the accepted forms, or no date"),
+    Reason("bad_timestamp", "the event_timestamp is not in an accepted form, or names no real day"),
     Reason(
         "timestamp_out_of_range", "the event_timestamp is before 2000-01-01 or from 2100 on (UTC)"
     ),
@@ -93,7 +95,11 @@ REASONS = (
         " levels",
     ),
     Reason("bad_value", "a property a metric reads is not a number", decided_by_event=False),
-    Reason("duplicate", "another row of the event_id supersedes it", decided_by_event=False),
+    Reason(
+        "duplicate",
+        "another row of the same event (its event_id and, by default, its customer) is billed",
+        decided_by_event=False,
+    ),
     Reason("unknown_customer", "the customer_alias names no customer", decided_by_event=False),
 )
 """In the order checks run: an event gets the first reason that applies."""
