@@ -50,8 +50,8 @@ def timestamp_in_range(column: str) -> str:
 def properties_are_valid(column: str) -> str:
     """SQL true when the text is a JSON object by the contract: DuckDB's parser, without what it
     takes beyond RFC 8259, with no NUL escape, nested at most MAX_PROPERTIES_DEPTH deep. The
-    costly checks run only on text a cheap test picks out: one that may hold NaN, Infinity or
-    a trailing comma, a NUL escape, or more opening brackets than the depth allowed."""
+    costly checks run only on the text a cheap test picks out (in `case`, which DuckDB
+    evaluates lazily; `and` is not: 4.9 s more at 2 M events)."""
     between_strings = f"regexp_replace({column}, {sql_literal(JSON_STRING)}, '\"\"', 'g')"
     nested = f"regexp_replace({between_strings}, '[^][{{}}]', '', 'g')"
     # Each pass removes the innermost level of empty brackets: N passes empty the text exactly
@@ -59,12 +59,17 @@ def properties_are_valid(column: str) -> str:
     for _ in range(MAX_PROPERTIES_DEPTH):
         nested = f"regexp_replace({nested}, '[{{][}}]|[[][]]', '', 'g')"
     openings = f"length({column}) - length(replace(replace({column}, '{{', ''), '[', ''))"
-    non_standard = sql_literal(NON_STANDARD_JSON)
+    # NaN and Infinity in any case hold 'nan' or 'inf'; a trailing comma, a comma then a bracket.
+    maybe_non_standard = (
+        f"({column} ilike '%nan%' or {column} ilike '%inf%'"
+        f" or regexp_matches({column}, ',[ \\t\\r\\n]*[]}}]'))"
+    )
     return (
         f"(coalesce(json_type(case when json_valid({column}) then {column} end) = 'OBJECT', false)"
-        f" and not coalesce(regexp_matches({column}, {non_standard})"
-        f" and regexp_matches({between_strings}, {non_standard}), false)"
-        f" and not coalesce(contains({column}, '\\u0000')"
-        f" and regexp_matches({column}, {sql_literal(NUL_ESCAPE)}), false)"
-        f" and not coalesce({openings} > {MAX_PROPERTIES_DEPTH} and {nested} <> '', false))"
+        f" and case when {maybe_non_standard}"
+        f" then not regexp_matches({between_strings}, {sql_literal(NON_STANDARD_JSON)})"
+        " else true end"
+        f" and case when contains({column}, '\\u0000')"
+        f" then not regexp_matches({column}, {sql_literal(NUL_ESCAPE)}) else true end"
+        f" and case when {openings} > {MAX_PROPERTIES_DEPTH} then {nested} = '' else true end)"
     )
