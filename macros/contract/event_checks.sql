@@ -70,12 +70,7 @@
     {%- set contract = usage_billing.event_contract() -%}
     {%- set depth = contract['max_properties_depth'] -%}
     {%- set between_strings = "regexp_replace(" ~ json_text ~ ", " ~ usage_billing.string_literal(contract['json_string']) ~ ", '\"\"', 'g')" -%}
-    {%- set nested = namespace(text="regexp_replace(" ~ between_strings ~ ", '[^][{}]', '', 'g')") -%}
-    {#- Each pass removes the innermost empty brackets: N passes empty the text exactly when
-        nothing nests deeper than N. -#}
-    {%- for _ in range(depth) -%}
-        {%- set nested.text = "regexp_replace(" ~ nested.text ~ ", '[{][}]|[[][]]', '', 'g')" -%}
-    {%- endfor -%}
+    {%- set brackets = "regexp_replace(" ~ between_strings ~ ", '[^][{}]', '', 'g')" -%}
     ({{ usage_billing.is_json_object(json_text) }}
         {#- NaN and Infinity in any case hold 'nan' or 'inf'; a trailing comma, a comma then a bracket. #}
         and case
@@ -91,7 +86,7 @@
         end
         and case
             when length({{ json_text }}) - length(replace(replace({{ json_text }}, '{', ''), '[', '')) > {{ depth }}
-                then {{ nested.text }} = ''
+                then regexp_matches({{ brackets }}, {{ usage_billing.string_literal(contract['brackets_within_depth']) }})
             else true
         end)
 {%- endmacro %}

@@ -10,6 +10,7 @@
         'max_properties_depth': 32,
         'json_string': '"([^"\\\\]|\\\\.)*"',
         'nul_escape': '(^|[^\\\\])(\\\\\\\\)*\\\\u0000',
+        'brackets_within_depth': '^[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{](?:[[{][]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}])*[]}]$',
         'non_standard_json': '[,:\\[][ \\t\\r\\n]*-?([Ii][Nn][Ff]|[Nn][Aa][Nn])|,[ \\t\\r\\n]*[]}]',
         'reasons': ['missing_event_id', 'bad_event_id', 'missing_customer_alias', 'bad_customer_alias', 'missing_event_type', 'bad_event_type', 'missing_timestamp', 'bad_timestamp', 'timestamp_out_of_range', 'bad_properties', 'bad_value', 'duplicate', 'unknown_customer'],
     }) -}}

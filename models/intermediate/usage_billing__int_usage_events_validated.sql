@@ -102,7 +102,9 @@ matched as (
     select
         well_formed_checked.*,
         customer_aliases.customer_id,
-        {{ usage_billing.dedup_scope('customer_aliases.customer_id', 'well_formed_checked.customer_alias') }} as dedup_scope
+        {{ usage_billing.dedup_scope(
+            'customer_aliases.customer_id', 'well_formed_checked.customer_alias'
+        ) }} as dedup_scope
     from well_formed_checked
     left join customer_aliases
         on well_formed_checked.customer_alias = customer_aliases.customer_alias

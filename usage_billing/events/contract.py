@@ -52,6 +52,21 @@ controls and DEL. They break CSV files, logs and some engines' text (PostgreSQL 
 MAX_PROPERTIES_DEPTH = 32
 """The deepest nesting of objects and arrays in `event_properties` (the object itself is 1)."""
 
+
+def _brackets_within(depth: int) -> str:
+    """A pattern matching a balanced run of brackets nested at most `depth` deep, for JSON text
+    reduced to its brackets (a parser has already checked that they pair up, so `{` and `[`
+    may be told apart no more): one level, then each level around any run of the one below."""
+    pattern = "[[{][]}]"
+    for _ in range(depth - 1):
+        pattern = f"[[{{](?:{pattern})*[]}}]"
+    return pattern
+
+
+BRACKETS_WITHIN_DEPTH = f"^{_brackets_within(MAX_PROPERTIES_DEPTH)}$"
+"""JSON text reduced to its brackets that nests at most MAX_PROPERTIES_DEPTH deep: how SQL
+checks the depth (a regular expression can count nesting up to a bound)."""
+
 JSON_STRING = '"([^"\\\\]|\\\\.)*"'
 """A JSON string, to blank out before looking at the text between strings."""
 
@@ -238,6 +253,7 @@ def dbt_macro() -> str:
         'max_properties_depth': {MAX_PROPERTIES_DEPTH},
         'json_string': '{jinja_text(JSON_STRING)}',
         'nul_escape': '{jinja_text(NUL_ESCAPE)}',
+        'brackets_within_depth': '{jinja_text(BRACKETS_WITHIN_DEPTH)}',
         'non_standard_json': '{jinja_text(NON_STANDARD_JSON)}',
         'reasons': [{codes}],
     }}) -}}}}
