@@ -66,7 +66,7 @@
         {%- for path in group_by -%}{%- do paths.append(('group_by', path)) -%}{%- endfor -%}
         {%- for field, path in paths -%}
             {%- if path is not string or not modules.re.match(path_pattern, path) -%}
-                {{ usage_billing.metric_config_error(label, field, "has a malformed path '" ~ path ~ "' (expected names joined by dots, like card.brand)") }}
+                {{ usage_billing.metric_config_error(label, field, "has a malformed path '" ~ (path | string | replace('\n', '\\n') | replace('\r', '\\r') | replace('\t', '\\t')) ~ "' (expected names joined by dots, like card.brand)") }}
             {%- endif -%}
         {%- endfor -%}
         {%- set relation = metric.get('from') -%}

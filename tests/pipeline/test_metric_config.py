@@ -37,7 +37,8 @@ CASES: list[tuple[list[dict[str, Any]], str]] = [
         # A trailing line break once passed the check, and the metric read a property no
         # event has: it totalled 0, silently.
         [{"name": "volume", "aggregation": "sum", "property": "amount\n"}],
-        "metric volume: 'property' has a malformed path 'amount\n'",
+        # (shown escaped: dbt indents the lines of an error message)
+        "metric volume: 'property' has a malformed path 'amount\\n'",
     ),
     ([{"name": "calls\n", "aggregation": "count"}], "'name' must be lowercase"),
     (
