@@ -33,6 +33,7 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
     "postgres": [
         "demo",
@@ -41,6 +42,7 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
     "snowflake": [
         "demo",
@@ -49,8 +51,9 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
-    "spark": ["demo", "pricing_models", "unbilled"],
+    "spark": ["demo", "pricing_models", "unbilled", "money"],
 }
 RUN_TIMEOUT_SECONDS = 1500
 
