@@ -87,15 +87,15 @@ class FakesnowWarehouse(DbApiWarehouse):
     encodes timestamps in carry no nulls), so each timestamp column is read back with a flag
     the engine computes: is it null."""
 
-    TIMESTAMP_TYPE_CODES = {4, 6, 7, 8}  # the connector's TIMESTAMP, _LTZ, _TZ and _NTZ
-
     def query(self, sql: str) -> list[dict[str, Any]]:
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
         cursor = self.connection.cursor()
         cursor.execute(f"select * from ({sql}) as read_back limit 0")
-        timestamps = [
+        timestamps = [  # TIMESTAMP, TIMESTAMP_LTZ, _NTZ and _TZ
             column.name
             for column in cursor.description
-            if column.type_code in self.TIMESTAMP_TYPE_CODES
+            if FIELD_ID_TO_NAME[column.type_code].startswith("TIMESTAMP")
         ]
         cursor.close()
         if not timestamps:

@@ -58,7 +58,9 @@ EVENTS: list[tuple[Any, ...]] = []
 
 
 def _customer(customer_id: str, timezone: str = "UTC") -> str:
-    PRICING.customers.append({"customer_id": customer_id, "name": customer_id, "timezone": timezone})
+    PRICING.customers.append(
+        {"customer_id": customer_id, "name": customer_id, "timezone": timezone}
+    )
     PRICING.customer_aliases.append({"alias": customer_id, "customer_id": customer_id})
     return customer_id
 
