@@ -191,8 +191,10 @@ final as (
         cast(sum(case when is_free then 0 else charged_value end) as {{ usage_billing.type_decimal() }})
             as charged_quantity,
         sum(fee) as fee_total,
-        sum(case when is_free then 0 else 1 end) as charged_event_count,
-        sum(case when is_free then 1 else 0 end) as free_event_count
+        -- Counts as integers: a sum's type is the engine's choice (fakesnow sums as a double,
+        -- which printed "3.0 transactions" in the line's description).
+        cast(sum(case when is_free then 0 else 1 end) as {{ dbt.type_int() }}) as charged_event_count,
+        cast(sum(case when is_free then 1 else 0 end) as {{ dbt.type_int() }}) as free_event_count
     from clamped
     group by invoice_id, price_id
 

@@ -35,6 +35,7 @@ MARTS = [
     "usage_billing__billable_usage",
     "usage_billing__usage_events_rejected",
     "usage_billing__unbilled_usage",
+    "usage_billing__credit_balances",
 ]
 # After this scenario is built, the sync pushes its final invoices to the webhook receiver the
 # suite runs on 127.0.0.1 (USAGE_BILLING_WEBHOOK_URL), through the engine's own connector.
@@ -79,6 +80,33 @@ class DbApiWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class FakesnowWarehouse(DbApiWarehouse):
+    """fakesnow's server sends a null timestamp as 1970-01-01 00:00 (the Arrow structs it
+    encodes timestamps in carry no nulls), so each timestamp column is read back with a flag
+    the engine computes: is it null."""
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+        cursor = self.connection.cursor()
+        cursor.execute(f"select * from ({sql}) as read_back limit 0")
+        timestamps = [  # TIMESTAMP, TIMESTAMP_LTZ, _NTZ and _TZ
+            column.name
+            for column in cursor.description
+            if FIELD_ID_TO_NAME[column.type_code].startswith("TIMESTAMP")
+        ]
+        cursor.close()
+        if not timestamps:
+            return super().query(sql)
+        flags = ", ".join(f'"{name}" is null as "{name}__is_null"' for name in timestamps)
+        rows = super().query(f"select *, {flags} from ({sql}) as read_back")
+        for row in rows:
+            for name in timestamps:
+                if row.pop(f"{name.lower()}__is_null"):
+                    row[name.lower()] = None
+        return rows
 
 
 class SparkWarehouse:
@@ -142,7 +170,7 @@ def connect(engine: str, output_dir: Path) -> Warehouse:
     if engine == "snowflake":
         import snowflake.connector
 
-        return DbApiWarehouse(
+        return FakesnowWarehouse(
             snowflake.connector.connect(
                 account=environment["USAGE_BILLING_SNOWFLAKE_ACCOUNT"],
                 user=environment["USAGE_BILLING_SNOWFLAKE_USER"],

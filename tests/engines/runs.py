@@ -19,8 +19,9 @@ from tests.support.sync_harness import environment_for
 from tests.support.warehouse_scenario import REPO_DIR
 
 # What each engine builds. Spark builds are the slowest part of CI (about a minute and a half
-# each on 2 cores), so Spark builds the demo, the pricing models and the unbilled usage (whose
-# gauge and anti-joins the demo lacks); the metrics scenario, which exercises every macro a
+# each on 2 cores), so Spark builds the demo, the pricing models, the unbilled usage (whose
+# gauge and anti-joins the demo lacks) and the money scenario (credit, time zones, fees, limits:
+# tests/support/money_scenario.py); the metrics scenario, which exercises every macro a
 # metric compiles to, runs on the other two, and so does a second build of the demo (an
 # incremental run: Spark rebuilds in full, see can_replace_rows).
 # demo_interrupted loads late events into the demo, runs int_usage_events_validated alone (a
@@ -33,6 +34,7 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
     "postgres": [
         "demo",
@@ -41,6 +43,7 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
     "snowflake": [
         "demo",
@@ -49,8 +52,9 @@ ENGINE_SCENARIOS = {
         "pricing_models",
         "metrics",
         "unbilled",
+        "money",
     ],
-    "spark": ["demo", "pricing_models", "unbilled"],
+    "spark": ["demo", "pricing_models", "unbilled", "money"],
 }
 RUN_TIMEOUT_SECONDS = 1500
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.pipeline import test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
+from tests.support import money_scenario
 from tests.support.warehouse_scenario import Pricing
 from usage_billing.events.demo import demo_events
 
@@ -88,6 +89,10 @@ def _unbilled() -> ScenarioData:
     return ScenarioData(module.EVENTS, module.PRICING, module.VARS)
 
 
+def _money() -> ScenarioData:
+    return ScenarioData(money_scenario.EVENTS, money_scenario.PRICING, money_scenario.VARS)
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
@@ -95,4 +100,5 @@ SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "pricing_models": _pricing_models,
     "metrics": _metrics,
     "unbilled": _unbilled,
+    "money": _money,
 }

@@ -24,6 +24,7 @@ COMPARED_MARTS = [
     "usage_billing__billable_usage",
     "usage_billing__usage_events_rejected",
     "usage_billing__unbilled_usage",
+    "usage_billing__credit_balances",
 ]
 # What an engine cannot do, by (engine, scenario): the build is expected to fail with `error`
 # (checked, so another failure is not mistaken for it) and the test says why; docs/engines.md
