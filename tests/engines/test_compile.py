@@ -1,7 +1,8 @@
 """BigQuery, Snowflake, Redshift and Databricks: every model and test compiles for that adapter
-with no network (compile_offline.py), with the project's own vars and with each portability
-scenario's, and every compiled statement parses with sqlglot in that warehouse's dialect. A
-parse failure fails the test, naming the vars set and the file.
+with no network (compile_offline.py) with the project's own vars, and every model, the snapshot
+and the singular tests with each portability scenario's; every compiled statement parses with
+sqlglot in that warehouse's dialect. A parse failure fails the test, naming the vars set and
+the file.
 
 Each adapter compiles in a process of its own, all four started together by the first test:
 the compiles are CPU-bound dbt runs, and each parses the project once per vars set."""
