@@ -1,14 +1,16 @@
 """Compile the project for a cloud warehouse with no network at all:
 
-    python -m tests.engines.compile_offline ADAPTER OUTPUT_DIR
+    python -m tests.engines.compile_offline ADAPTER OUTPUT_DIR [VARS_SET ...]
 
+Each vars set (VARS_SETS: the project's own vars and each portability scenario's, each
+distinct set once; all of them when none is named) is compiled into OUTPUT_DIR/<vars set>/.
 dbt compiles in this process with two things swapped out, and nothing in the project changed:
 sockets refuse every connection (so a compile that needs the warehouse fails loudly, naming
 what it tried), and the adapter's get_relation answers from here instead of asking the
 warehouse. get_relation is what is_incremental() asks (through load_relation), so the project
-is compiled twice: as a first build (no table exists; OUTPUT_DIR/first_build) and as an
-incremental run over the incremental models' existing tables (OUTPUT_DIR/incremental_run; the
-second compile reuses the first one's parse). BigQuery's credentials need a key file: a
+is compiled twice per vars set: as a first build (no table exists; <vars set>/first_build) and
+as an incremental run over the incremental models' existing tables (<vars set>/incremental_run;
+the second compile reuses the first one's parse). BigQuery's credentials need a key file: a
 throw-away service-account key is generated.
 """
 
@@ -31,9 +33,23 @@ ADAPTER_CLASSES = {
     "redshift": ("dbt.adapters.redshift.impl", "RedshiftAdapter"),
     "databricks": ("dbt.adapters.databricks.impl", "DatabricksAdapter"),
 }
-# The rich metric configuration of tests/pipeline/test_metrics.py: every aggregation, filter and
-# conversion, so every dialect-dependent macro is compiled.
-COMPILE_SCENARIO = "metrics"
+DEFAULT_VARS = "default"
+# What vars can change, compiled for every vars set: the models, the snapshot and the singular
+# tests. A generic test (not_null, unique, relationships...) names a relation and a column,
+# whatever the vars, so it is compiled with the default set only; they are most of the nodes.
+VARS_DEPENDENT_NODES = ["resource_type:model", "resource_type:snapshot", "test_type:singular"]
+
+
+def vars_sets() -> dict[str, dict[str, Any]]:
+    """The vars each portability scenario builds with, each distinct set once, named by the first
+    scenario that has it; "default" (no vars: integration_tests/dbt_project.yml's) first. The
+    scenarios of the demo share it, so four sets cover the six scenarios."""
+    sets: dict[str, dict[str, Any]] = {DEFAULT_VARS: {}}
+    for name, scenario in SCENARIOS.items():
+        scenario_vars = scenario().vars
+        if scenario_vars not in sets.values():
+            sets[name] = scenario_vars
+    return sets
 
 
 class OfflineError(RuntimeError):
@@ -145,26 +161,15 @@ class OfflineRelations:
         adapter_class.execute = execute
 
 
-def main(adapter: str, output_dir: Path) -> int:
+def compile_vars_set(
+    adapter: str, output_dir: Path, build_vars: dict[str, Any], selection: list[str]
+) -> bool:
+    """Compiles as a first build and as an incremental run, into output_dir/first_build and
+    output_dir/incremental_run (dbt's own target folder is output_dir/target)."""
     from dbt.cli.main import dbtRunner
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_DIR / "profiles.example.yml", output_dir / "profiles.yml")
-    key_file = output_dir / "service-account.json"
-    write_service_account_key(key_file)
-    os.environ.update(
-        {
-            "USAGE_BILLING_TARGET": adapter,
-            "DBT_ENV_SECRET_BIGQUERY_KEYFILE": str(key_file),
-            "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "offline",
-            "DBT_ENV_SECRET_REDSHIFT_PASSWORD": "offline",
-            "DBT_ENV_SECRET_DATABRICKS_TOKEN": "offline",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-    )
-    refuse_network()
-    OfflineRelations.install(adapter)
     target = output_dir / "target"
+    OfflineRelations.existing = frozenset()
     for folder in ["first_build", "incremental_run"]:
         if folder == "incremental_run":
             manifest = json.loads((target / "manifest.json").read_text())
@@ -181,23 +186,60 @@ def main(adapter: str, output_dir: Path) -> int:
                 "--project-dir",
                 str(PROJECT_DIR),
                 "--profiles-dir",
-                str(output_dir),
+                str(output_dir.parent),
                 "--target-path",
                 str(target),
                 "--log-path",
                 str(output_dir / "logs"),
                 "--vars",
-                json.dumps(SCENARIOS[COMPILE_SCENARIO]().vars, default=str),
+                json.dumps(build_vars, default=str),
+                *selection,
             ]
         )
         if not result.success:
             print(
-                f"dbt compile ({folder}) failed for {adapter}: {result.exception}", file=sys.stderr
+                f"dbt compile ({output_dir.name} vars, {folder}) failed: {result.exception}",
+                file=sys.stderr,
             )
-            return 1
+            return False
         shutil.copytree(target / "compiled" / "usage_billing", output_dir / folder)
-    return 0
+    return True
+
+
+def main(adapter: str, output_dir: Path, names: list[str]) -> int:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_DIR / "profiles.example.yml", output_dir / "profiles.yml")
+    key_file = output_dir / "service-account.json"
+    write_service_account_key(key_file)
+    os.environ.update(
+        {
+            "USAGE_BILLING_TARGET": adapter,
+            "DBT_ENV_SECRET_BIGQUERY_KEYFILE": str(key_file),
+            "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "offline",
+            "DBT_ENV_SECRET_REDSHIFT_PASSWORD": "offline",
+            "DBT_ENV_SECRET_DATABRICKS_TOKEN": "offline",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    refuse_network()
+    OfflineRelations.install(adapter)
+    sets = vars_sets()
+    failed = [
+        name
+        for name in names or list(sets)
+        if not compile_vars_set(
+            adapter,
+            output_dir / name,
+            sets[name],
+            []
+            if name == DEFAULT_VARS
+            else ["--indirect-selection", "empty", "--select", *VARS_DEPENDENT_NODES],
+        )
+    ]
+    if failed:
+        print(f"dbt compile failed for {adapter} with the vars of: {failed}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], Path(sys.argv[2])))
+    sys.exit(main(sys.argv[1], Path(sys.argv[2]), sys.argv[3:]))

@@ -1,6 +1,11 @@
 """BigQuery, Snowflake, Redshift and Databricks: every model and test compiles for that adapter
-with no network (compile_offline.py), and every compiled statement parses with sqlglot
-in that warehouse's dialect. A parse failure fails the test, naming the file."""
+with no network (compile_offline.py) with the project's own vars, and every model, the snapshot
+and the singular tests with each portability scenario's; every compiled statement parses with
+sqlglot in that warehouse's dialect. A parse failure fails the test, naming the vars set and
+the file.
+
+Each adapter compiles in a process of its own, all four started together by the first test:
+the compiles are CPU-bound dbt runs, and each parses the project once per vars set."""
 
 from __future__ import annotations
 
@@ -8,10 +13,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.engines.compile_offline import vars_sets
+from tests.engines.scenarios import SCENARIOS
 from tests.support.warehouse_scenario import REPO_DIR
 
 pytestmark = pytest.mark.engines
@@ -23,21 +32,54 @@ CLOUD_DIALECTS = {
     "redshift": "redshift",
     "databricks": "databricks",
 }
+VARS_SETS = list(vars_sets())
+COMPILE_TIMEOUT_SECONDS = 1500
 
 
-def _compile(adapter: str, output_dir: Path) -> None:
-    """Compiles offline, as a first build and as an incremental run (compile_offline.py)."""
-    command = [sys.executable, "-m", "tests.engines.compile_offline", adapter, str(output_dir)]
-    result = subprocess.run(
-        command,
-        env={**os.environ, "PYTHONPATH": str(REPO_DIR)},
-        cwd=output_dir.parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    output = f"{result.stdout}\n{result.stderr}"
-    assert result.returncode == 0, f"offline compile for {adapter} failed:\n{output}"
+@dataclass
+class OfflineCompile:
+    """One adapter's compile_offline.py process, compiling every vars set into output_dir."""
+
+    adapter: str
+    output_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def log(self) -> Path:
+        return self.output_dir / "compile.log"
+
+    def compiled(self, vars_set: str) -> Path:
+        """The vars set's folder once the process has ended; a failed compile fails the test."""
+        self.process.wait(timeout=COMPILE_TIMEOUT_SECONDS)
+        folder = self.output_dir / vars_set
+        assert (folder / "incremental_run").is_dir(), (
+            f"offline compile for {self.adapter} failed with the {vars_set} vars:\n"
+            + self.log.read_text()[-6000:]
+        )
+        return folder
+
+
+@pytest.fixture(scope="module")
+def offline_compiles(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, OfflineCompile]]:
+    compiles = {}
+    for adapter in CLOUD_DIALECTS:
+        output_dir = tmp_path_factory.mktemp(f"compile-{adapter}")
+        with (output_dir / "compile.log").open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tests.engines.compile_offline", adapter, str(output_dir)],
+                env={**os.environ, "PYTHONPATH": str(REPO_DIR)},
+                cwd=output_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        compiles[adapter] = OfflineCompile(adapter, output_dir, process)
+    yield compiles
+    for offline_compile in compiles.values():
+        if offline_compile.process.poll() is None:
+            offline_compile.process.kill()
+            offline_compile.process.wait()
 
 
 def parse_failures(compiled: Path, dialect: str) -> list[str]:
@@ -54,10 +96,13 @@ def parse_failures(compiled: Path, dialect: str) -> list[str]:
     return failures
 
 
+@pytest.mark.parametrize("vars_set", VARS_SETS)
 @pytest.mark.parametrize("adapter", CLOUD_DIALECTS)
-def test_compiles_offline_and_parses(adapter: str, tmp_path: Path) -> None:
-    _compile(adapter, tmp_path)
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+def test_compiles_offline_and_parses(
+    offline_compiles: dict[str, OfflineCompile], adapter: str, vars_set: str
+) -> None:
+    output_dir = offline_compiles[adapter].compiled(vars_set)
+    manifest = json.loads((output_dir / "target" / "manifest.json").read_text())
     nodes = [
         node
         for node in manifest["nodes"].values()
@@ -67,21 +112,38 @@ def test_compiles_offline_and_parses(adapter: str, tmp_path: Path) -> None:
     ]
     failures = []
     for run in ["first_build", "incremental_run"]:
-        compiled = tmp_path / run
+        compiled = output_dir / run
         missing = [
             node["original_file_path"]
             for node in nodes
             if node["resource_type"] == "model"
             and not (compiled / node["original_file_path"]).exists()
         ]
-        assert not missing, f"not compiled for {adapter} ({run}): {missing}"
+        assert not missing, f"not compiled for {adapter}, {vars_set} vars ({run}): {missing}"
         failures += [
             f"{run}/{failure}" for failure in parse_failures(compiled, CLOUD_DIALECTS[adapter])
         ]
-    assert not failures, f"{adapter}: compiled SQL sqlglot cannot parse:\n" + "\n".join(failures)
+    assert not failures, f"{adapter}, {vars_set} vars: compiled SQL sqlglot cannot parse:\n" + (
+        "\n".join(failures)
+    )
+
+
+def test_vars_sets_cover_every_scenario() -> None:
+    """Each portability scenario's vars are compiled: scenarios sharing a set share its compile."""
+    sets = vars_sets()
+    assert all(scenario().vars in sets.values() for scenario in SCENARIOS.values())
+    assert sets["default"] == {} and len(sets) == len(VARS_SETS) > 1
 
 
 @pytest.mark.parametrize("dialect", sorted(set(CLOUD_DIALECTS.values())))
 def test_parse_check_catches_broken_sql(tmp_path: Path, dialect: str) -> None:
     (tmp_path / "model.sql").write_text("select amount from from invoices where")
     assert parse_failures(tmp_path, dialect)
+
+
+def test_parse_check_catches_adjacent_literals_on_bigquery(tmp_path: Path) -> None:
+    """A quote doubled inside a literal is standard SQL, but two adjacent literals to BigQuery
+    (an error there): what a description such as "shop's" compiled to before string_literal."""
+    (tmp_path / "model.sql").write_text("select 'The shop''s orders' as description")
+    assert parse_failures(tmp_path, "bigquery")
+    assert not parse_failures(tmp_path, "snowflake")

@@ -100,6 +100,19 @@ def test_marts_match_duckdb(
     assert other == reference, _difference(mart, reference, other)
 
 
+@pytest.mark.parametrize(("engine", "scenario"), CASES, ids=[f"{e}-{s}" for e, s in CASES])
+def test_content_hashes_match_duckdb(
+    engine_runs: dict[str, EngineRun], engine: str, scenario: str
+) -> None:
+    """The sync amends a pushed invoice whose content_hash changes, so the same lines must hash
+    alike on every engine (each engine's decimal text differs unless made canonical)."""
+    reference = _built(engine_runs[REFERENCE], scenario)["marts"]["usage_billing__invoices"]
+    other = _built(engine_runs[engine], scenario)["marts"]["usage_billing__invoices"]
+    hashes = {row["invoice_id"]: row["content_hash"] for row in reference}
+    assert any(row["line_count"] != "0" for row in reference), f"{scenario}: no lines hashed"
+    assert {row["invoice_id"]: row["content_hash"] for row in other} == hashes
+
+
 def test_reference_holds_the_demo_invoices(engine_runs: dict[str, EngineRun]) -> None:
     """The comparison is not vacuous: DuckDB's demo holds the seed's three invoices."""
     invoices = _built(engine_runs[REFERENCE], "demo")["marts"]["usage_billing__invoices"]
