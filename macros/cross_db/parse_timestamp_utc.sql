@@ -23,10 +23,10 @@
 {#- Redshift has no catching function: a cast must only ever see text naming a real instant. The
     contract's pattern bounds month, hour, minute and second; the day is then held to its month's
     length (February's by the Gregorian leap rule) and the year to 1 or later, by integer
-    arithmetic on the matched digits. An offset beyond 15:59 is refused too: PostgreSQL's cast
-    raises on one (Redshift's, its descendant's, is assumed to), and PostgreSQL's parser returns
-    null for it. Each branch runs only when the ones before it were false, so nothing is cast
-    before its check; convert_timezone applies the offset. -#}
+    arithmetic on the matched digits (the contract keeps offsets below 16 hours, which
+    PostgreSQL's cast, and Redshift's, its descendant's, can hold). Each branch runs only when
+    the ones before it were false, so nothing is cast before its check; convert_timezone applies
+    the offset. -#}
 {% macro redshift__parse_timestamp_utc(timestamp_text) -%}
     {%- set year = "cast(substring(" ~ timestamp_text ~ ", 1, 4) as integer)" -%}
     {%- set month = "cast(substring(" ~ timestamp_text ~ ", 6, 2) as integer)" -%}
@@ -34,7 +34,6 @@
     case
         when {{ timestamp_text }} ~ '{{ usage_billing.event_contract()['timestamp_pattern'] }}'
             then case
-                when {{ timestamp_text }} ~ ':[0-9]{2}([.][0-9]{1,6})?[+-]1[6-8]' then null
                 when {{ year }} < 1 then null
                 when {{ day }} > case
                         when {{ month }} in (4, 6, 9, 11) then 30

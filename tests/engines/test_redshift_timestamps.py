@@ -48,8 +48,7 @@ IMPOSSIBLE_DAYS = [
     "0000-01-01",  # no year 0
 ]
 REFUSED_FORMS = ["2024-13-01", "2024-01-01T24:00:00", "2024-1-01", "yesterday", "", " "]
-# Offsets the contract takes (up to 18 hours) but PostgreSQL's cast raises on (beyond 15:59):
-# null there, as PostgreSQL's own parser (a function that catches the error) makes them.
+# Offsets of 16 hours or more, which PostgreSQL's cast raises on: the contract refuses them.
 FAR_OFFSETS = ["2024-01-01T00:00:00+16", "2024-01-01T00:00:00.5-17:30", "2024-01-01T00:00+1800"]
 
 

@@ -29,14 +29,15 @@ ingestion API write (docs/configuration.md)."""
 TIMESTAMP_PATTERN = (
     "^([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     "([T ]([01][0-9]|2[0-3]):([0-5][0-9])(:([0-5][0-9])([.][0-9]{1,6})?)?"
-    "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)?)?$"
+    "(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?)?$"
 )
 """The accepted timestamp text, as a regular expression every engine reads alike (no `\\d`,
 no flags): RFC 3339 dates and times, `T` or a space between them, seconds and up to six
 fractional digits (microseconds, what every engine stores) optional, an offset `Z`, `+HH:MM`,
-`+HHMM` or `+HH` up to 18 hours optional (without one the time is UTC), a date alone meaning
-its midnight UTC. Week dates, ordinal dates, the basic format, leap seconds and 24:00 are
-refused. A date that does not exist (2023-02-30) matches but is refused by the parse."""
+`+HHMM` or `+HH` below 16 hours optional (the most PostgreSQL's and Redshift's casts hold;
+real zones span -12 to +14; without one the time is UTC), a date alone meaning its midnight
+UTC. Week dates, ordinal dates, the basic format, leap seconds and 24:00 are refused. A date
+that does not exist (2023-02-30) matches but is refused by the parse."""
 
 EARLIEST_EVENT_AT = datetime(2000, 1, 1, tzinfo=UTC)
 """Events before this instant (UTC, inclusive bound) are refused as out of range: usage from
