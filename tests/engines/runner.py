@@ -223,21 +223,29 @@ def write_table(
         for name, sql_type in zip(names, types, strict=True)
     )
     cascade = " cascade" if engine == "postgres" else ""  # views of an earlier run depend on it
-    warehouse.execute(f"drop table if exists {relation}{cascade}")
     using = " using parquet" if engine == "spark" else ""
-    warehouse.execute(f"create table {relation} ({definition}){using}")
-    for start in range(0, len(rows), INSERT_BATCH_ROWS):
-        batch = rows[start : start + INSERT_BATCH_ROWS]
-        values = ",\n".join(
-            "("
-            + ", ".join(
-                literal(engine, row.get(name), sql_type)
-                for name, sql_type in zip(names, types, strict=True)
+    # A connector may send an insert again after a timeout (the Snowflake connector does, under
+    # load, and fakesnow then holds the batch twice): the table is written again until it holds
+    # exactly the rows given.
+    for _ in range(3):
+        warehouse.execute(f"drop table if exists {relation}{cascade}")
+        warehouse.execute(f"create table {relation} ({definition}){using}")
+        for start in range(0, len(rows), INSERT_BATCH_ROWS):
+            batch = rows[start : start + INSERT_BATCH_ROWS]
+            values = ",\n".join(
+                "("
+                + ", ".join(
+                    literal(engine, row.get(name), sql_type)
+                    for name, sql_type in zip(names, types, strict=True)
+                )
+                + ")"
+                for row in batch
             )
-            + ")"
-            for row in batch
-        )
-        warehouse.execute(f"insert into {relation} values\n{values}")
+            warehouse.execute(f"insert into {relation} values\n{values}")
+        (counted,) = warehouse.query(f"select count(*) as row_count from {relation}")
+        if next(iter(counted.values())) == len(rows):
+            return
+    raise AssertionError(f"{relation}: the insert did not hold {len(rows)} rows in 3 attempts")
 
 
 def columns(columns_ddl: str) -> list[tuple[str, str]]:
