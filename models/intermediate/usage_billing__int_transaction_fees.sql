@@ -1,7 +1,6 @@
-{#- Per-transaction prices: each event priced on its own, value × rate + fixed fee, clamped to
-    [transaction_minimum, transaction_maximum], summed per invoice and price (unrounded; the line
-    is rounded once). Free allowances are used in timestamp order (then event_id), by the rule
-    free_allowance_rule names (docs/pricing.md); an event made entirely free costs 0, not the minimum. -#}
+{#- Per-transaction prices: each event's value × rate + fixed fee, clamped to [transaction_minimum,
+    transaction_maximum], summed per invoice and price unrounded. Free allowances go in timestamp
+    order by free_allowance_rule (docs/pricing.md); a wholly free event costs 0, not the minimum. -#}
 
 with prices_by_billing_period as (
 
@@ -191,10 +190,9 @@ final as (
         cast(sum(case when is_free then 0 else charged_value end) as {{ usage_billing.type_decimal() }})
             as charged_quantity,
         sum(fee) as fee_total,
-        -- Counts as integers: a sum's type is the engine's choice (fakesnow sums as a double,
-        -- which printed "3.0 transactions" in the line's description).
-        cast(sum(case when is_free then 0 else 1 end) as {{ dbt.type_int() }}) as charged_event_count,
-        cast(sum(case when is_free then 1 else 0 end) as {{ dbt.type_int() }}) as free_event_count
+        -- count(), an integer on every engine (fakesnow sums integers as doubles: "3.0 transactions")
+        count(case when is_free then null else 1 end) as charged_event_count,
+        count(case when is_free then 1 end) as free_event_count
     from clamped
     group by invoice_id, price_id
 
