@@ -12,9 +12,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from usage_billing.dbt_project import DbtProject, load_project
-from usage_billing.errors import SyncError
+from usage_billing.errors import ConfigError, SyncError
 from usage_billing.events import demo
 from usage_billing.events.csv_load import load_csv
+from usage_billing.events.csv_load.remote import load_csv_remote
+from usage_billing.events.remote_table import check_load_engine
 from usage_billing.events.table import events_table
 from usage_billing.invoice_printout import print_invoices
 from usage_billing.marts.reader import MartsReader
@@ -28,7 +30,7 @@ from usage_billing.push.targets.registry import (
     needs_customer_mapping,
 )
 from usage_billing.settings import load_api_settings, load_settings
-from usage_billing.warehouse.duckdb import connect_duckdb, open_duckdb
+from usage_billing.warehouse.duckdb import DuckDBWarehouse, connect_duckdb
 from usage_billing.warehouse.engines import open_warehouse
 from usage_billing.warehouse.profile import ProfileError, WarehouseTarget, load_target
 
@@ -150,21 +152,15 @@ def load_command(
 ) -> None:
     """Validate FILE and append its events to the raw events table; bad rows to a reject file."""
     try:
-        warehouse_target = _duckdb_target(
-            load_project(project_dir),
-            profiles_dir,
-            profile,
-            target,
-            "load",
-            "validates CSV with DuckDB's reader (load other warehouses with their own loader)",
-        )
+        warehouse_target = _target(load_project(project_dir), profiles_dir, profile, target)
+        check_load_engine(warehouse_target, "load")
         events = events_table(project_dir)
         try:
             size = file.stat().st_size
         except OSError:
             size = 0  # load_csv says what is wrong with the file
         with (
-            open_duckdb(warehouse_target) as warehouse,
+            open_warehouse(warehouse_target) as warehouse,
             Progress(
                 TextColumn("loading {task.description}"),
                 BarColumn(),
@@ -176,13 +172,14 @@ def load_command(
             ) as progress,
         ):
             task = progress.add_task(file.name, total=100)
-            result = load_csv(
-                warehouse,
-                events,
-                file,
-                rejects,
-                progress=lambda percent: progress.update(task, completed=percent),
-            )
+
+            def report(percent: float) -> None:
+                progress.update(task, completed=percent)
+
+            if isinstance(warehouse, DuckDBWarehouse):
+                result = load_csv(warehouse, events, file, rejects, progress=report)
+            else:  # DuckDB checks the file, the target gets the accepted rows
+                result = load_csv_remote(warehouse, events, file, rejects, progress=report)
     except (SyncError, ProfileError) as error:
         raise _fail(error) from None
     console.print(
@@ -381,7 +378,9 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     journal_dir: Annotated[
         Path | None,
-        typer.Option(help="Where accepted events are logged (default: <database>.ingest/)."),
+        typer.Option(
+            help="Where accepted events are logged (DuckDB's default: <database>.ingest/)."
+        ),
     ] = None,
     load_interval: Annotated[
         float, typer.Option(help="Seconds between loads of the journal into the raw table.")
@@ -402,14 +401,13 @@ def serve_command(
 
     try:
         project = load_project(project_dir)
-        warehouse_target = _duckdb_target(
-            project,
-            profiles_dir,
-            profile,
-            target,
-            "serve",
-            "writes ingested events to DuckDB only yet",
-        )
+        warehouse_target = _target(project, profiles_dir, profile, target)
+        check_load_engine(warehouse_target, "serve")
+        if journal_dir is None and warehouse_target.type != "duckdb":
+            raise ConfigError(
+                f"`serve` on a {warehouse_target.type} target needs --journal-dir: the local"
+                " folder where accepted events are fsynced before they reach the warehouse"
+            )
         settings = ServerSettings(
             warehouse=warehouse_target,
             project=project,

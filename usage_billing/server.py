@@ -1,7 +1,8 @@
 """The ASGI application of `usage-billing serve`: the ingestion API and the invoice pages.
 
 One server process owns the ingestion journal and its loader (DuckDB allows one writing
-process) and the copy of the marts the pages read; `create_app` wires the routers to them.
+process; PostgreSQL and Snowflake get the events through their connectors) and, on DuckDB, the
+copy of the marts the pages read; `create_app` wires the routers to them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ServerSettings:
 
 
 def default_journal_dir(warehouse: WarehouseTarget) -> Path:
-    """Beside the DuckDB file: `<database>.ingest/`."""
+    """Beside the DuckDB file: `<database>.ingest/` (other engines name one: --journal-dir)."""
     return Path(f"{warehouse.path}.ingest")
 
 
@@ -67,14 +68,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
         # Segments an earlier run left (a crash) are loaded before new ones.
         await asyncio.to_thread(loader.load_round)
         loader.start()
-        snapshots = MartsSnapshots(settings.warehouse, settings.project)
+        # The pages copy the marts out of a DuckDB file; on other engines they say so (503).
+        snapshots = None
+        if settings.warehouse.type == "duckdb":
+            snapshots = MartsSnapshots(settings.warehouse, settings.project)
+            await asyncio.to_thread(snapshots.refresh)
+            snapshots.start()
         app.state.marts_snapshots = snapshots
-        await asyncio.to_thread(snapshots.refresh)
-        snapshots.start()
         try:
             yield
         finally:
-            snapshots.stop()
+            if snapshots is not None:
+                snapshots.stop()
             loader.stop()
             await asyncio.to_thread(journal.close)
             await asyncio.to_thread(loader.load_round)

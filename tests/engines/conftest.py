@@ -8,6 +8,7 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,14 +18,24 @@ from tests.support.billing_fakes import FakeBilling, serve
 
 
 @pytest.fixture(scope="session")
-def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EngineRun]]:
+def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """PostgreSQL and the fakesnow server, shared by the runners and the tests that need them."""
+    with contextlib.ExitStack() as stack:
+        yield {
+            "postgres": stack.enter_context(services.postgres()),
+            "fakesnow": stack.enter_context(
+                services.fakesnow(tmp_path_factory.mktemp("fakesnow-server"))
+            ),
+        }
+
+
+@pytest.fixture(scope="session")
+def engine_runs(
+    tmp_path_factory: pytest.TempPathFactory, stand_ins: dict[str, Any]
+) -> Iterator[dict[str, EngineRun]]:
     """Every engine's runner, started at once; each test waits only for the engine it reads."""
     base = tmp_path_factory.mktemp("engines")
     with contextlib.ExitStack() as stack:
-        stand_ins = {
-            "postgres": stack.enter_context(services.postgres()),
-            "fakesnow": stack.enter_context(services.fakesnow(base / "fakesnow-server")),
-        }
         runs = {}
         for engine, scenarios in ENGINE_SCENARIOS.items():
             output_dir = base / engine

@@ -34,8 +34,11 @@ import duckdb
 from usage_billing.errors import ConfigError
 from usage_billing.events.csv_load.statements import stored_value
 from usage_billing.events.journal import Journal, truncate_torn_tail
+from usage_billing.events.remote_table import RemoteEvents
+from usage_billing.events.segment_remote import load_segment, segment_stamp, stamp_path
 from usage_billing.events.table import EventsTable, ensure_events_table
 from usage_billing.warehouse.duckdb import DuckDBWarehouse, open_duckdb
+from usage_billing.warehouse.engines import open_warehouse
 from usage_billing.warehouse.profile import WarehouseTarget
 from usage_billing.warehouse.sql import quote_identifier, sql_literal
 
@@ -116,6 +119,8 @@ class Loader:
         segments = self.journal.rotate()
         if not segments:
             return 0
+        if self.target.type != "duckdb":
+            return self._load_remote(segments)
         with advisory_lock(lock_path(self.target)) as held:
             if not held:
                 log.info("the warehouse lock file is held; %d segments wait", len(segments))
@@ -137,6 +142,18 @@ class Loader:
                     f" where segment in ({', '.join('?' for _ in loaded)})",
                     [path.name for path in loaded],
                 )
+        self.loaded_events += appended
+        return appended
+
+    def _load_remote(self, segments: list[Path]) -> int:
+        """Each segment into a PostgreSQL or Snowflake target (segment_remote.py)."""
+        appended = 0
+        with open_warehouse(self.target) as warehouse:
+            target = RemoteEvents(warehouse, self.events)
+            for segment in segments:
+                stamp = segment_stamp(segment, self._stamp())
+                appended += load_segment(target, segment, stamp)
+                self.journal.remove([segment, stamp_path(segment)])
         self.loaded_events += appended
         return appended
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from usage_billing.dbt_project import load_project
 from usage_billing.errors import ConfigError, LoadError
-from usage_billing.warehouse.duckdb import DuckDBWarehouse
-from usage_billing.warehouse.sql import quote_identifier
+from usage_billing.warehouse.protocol import Warehouse
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def events_table(project_dir: Path | None = None) -> EventsTable:
     )
 
 
-def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict[str, str]:
+def ensure_events_table(warehouse: Warehouse, events: EventsTable) -> dict[str, str]:
     """Create the raw events table when absent (text columns, as the demo's); its column types."""
     columns = warehouse.table_columns(events.schema, events.table)
     if columns:
@@ -85,10 +84,10 @@ def ensure_events_table(warehouse: DuckDBWarehouse, events: EventsTable) -> dict
                 " usage_billing_column_* vars in dbt_project.yml"
             )
         return columns
-    warehouse.execute(f"create schema if not exists {quote_identifier(events.schema)}")
-    definitions = [f"{quote_identifier(name)} varchar" for name in events.field_columns.values()]
+    warehouse.execute(f"create schema if not exists {warehouse.quote(events.schema)}")
+    definitions = [f"{warehouse.quote(name)} varchar" for name in events.field_columns.values()]
     if events.loaded_at:
-        definitions.append(f"{quote_identifier(events.loaded_at)} timestamp")
+        definitions.append(f"{warehouse.quote(events.loaded_at)} timestamp")
     warehouse.execute(
         f"create table {warehouse.quote(events.schema, events.table)} ({', '.join(definitions)})"
     )

@@ -66,7 +66,9 @@ RETRY_AFTER_SECONDS = 5
 def open_marts(request: Request) -> Iterator[MartsReader]:
     """A reader over the server's copy of the marts (`marts_snapshot`), never the warehouse
     file itself: however many requests read, a `dbt build` can always open the file."""
-    snapshots: MartsSnapshots = request.app.state.marts_snapshots
+    snapshots: MartsSnapshots | None = request.app.state.marts_snapshots
+    if snapshots is None:
+        raise MartsUnavailableError("the pages read the marts of a DuckDB target only")
     with snapshots.reader() as marts:
         yield marts
 

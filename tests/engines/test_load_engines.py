@@ -1,0 +1,286 @@
+"""`usage-billing load` and the ingestion API writing raw events to PostgreSQL and to Snowflake
+(fakesnow): the rows equal what a DuckDB target gets from the same file, a re-load inserts
+nothing, a corrected version is appended once, and after a SIGKILL in the middle of a load (or
+of the server's loader) the same command run again leaves every accepted event exactly once.
+Engines not tested here get an error naming the ones that are."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from tests.engines.runs import environment
+from tests.support.ingest_server import make_server
+from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
+from usage_billing.warehouse.engines import open_warehouse
+from usage_billing.warehouse.profile import load_target
+
+pytestmark = pytest.mark.engines
+
+ENGINES = ["postgres", "snowflake"]
+KEY = "ub_engines_key_5d1e"
+HEADER = ["event_id", "customer_alias", "event_type", "event_timestamp", "amount", "method"]
+_databases = itertools.count(1)
+
+
+@dataclass
+class Target:
+    """A fresh database of one engine's stand-in, and the environment that makes it the
+    profile's target."""
+
+    engine: str
+    environment: dict[str, str]
+
+    def run(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN_DIR / "usage-billing"), *arguments, *_project_options()],
+            capture_output=True,
+            text=True,
+            env=self.environment,
+            check=False,
+        )
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with mock.patch.dict(os.environ, self.environment, clear=True):
+            target = load_target(REPO_DIR)
+        with open_warehouse(target) as warehouse:
+            if not warehouse.table_columns("raw", "usage_events"):
+                return []
+            return warehouse.fetch_all(sql)
+
+    def events(self) -> list[tuple[Any, ...]]:
+        """Every raw row but its stamp, in a stable order."""
+        return sorted(
+            self.rows(
+                "select event_id, customer_alias, event_type, event_timestamp, event_properties"
+                " from raw.usage_events"
+            ),
+            key=repr,
+        )
+
+    def counts(self) -> dict[str, int]:
+        rows = self.rows("select event_id, count(*) from raw.usage_events group by event_id")
+        return {str(event_id): int(count) for event_id, count in rows}
+
+
+def _project_options() -> list[str]:
+    return ["--profiles-dir", str(REPO_DIR), "--project-dir", str(PROJECT_DIR)]
+
+
+def _environment(engine: str, stand_ins: dict[str, Any], directory: Path) -> dict[str, str]:
+    values = environment(engine, directory, stand_ins, "http://127.0.0.1:9")
+    values["USAGE_BILLING_TARGET"] = engine
+    return values
+
+
+@pytest.fixture(params=ENGINES)
+def target(request: pytest.FixtureRequest, stand_ins: dict[str, Any], tmp_path: Path) -> Target:
+    engine: str = request.param
+    values = _environment(engine, stand_ins, tmp_path)
+    database = f"load_{os.getpid()}_{next(_databases)}"
+    if engine == "postgres":
+        postgres = stand_ins["postgres"]
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", postgres.user]
+            + ["-d", postgres.database, "-q", "-c", f"create database {database}"],
+            check=True,
+            capture_output=True,
+        )
+        values["USAGE_BILLING_POSTGRES_DATABASE"] = database
+    else:  # fakesnow creates a database on first use
+        values["USAGE_BILLING_SNOWFLAKE_DATABASE"] = database
+    return Target(engine, values)
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, *rows])
+    return path
+
+
+def _mixed_file(path: Path) -> Path:
+    """Good rows, a bad timestamp, a plain repeat, and an id corrected later in the file."""
+    return _write(
+        path,
+        [
+            ["e1", "acme_corp", "transaction", "2022-10-01T10:00:00Z", "12.50", "card"],
+            ["e2", "acme_corp", "transaction", "2022-10-02T10:00:00+02:00", "7", ""],
+            ["e3", "acme_corp", "transaction", "not a time", "1", "card"],
+            ["e1", "acme_corp", "transaction", "2022-10-01T10:00:00Z", "12.50", "card"],
+            ["e4", "globex", "api_request", "2022-10-03 08:00:00", "", "sepa"],
+            ["e4", "globex", "api_request", "2022-10-03 08:00:00", "3", "sepa"],
+        ],
+    )
+
+
+def test_load_writes_what_duckdb_gets_and_a_reload_inserts_nothing(
+    target: Target, tmp_path: Path
+) -> None:
+    source = _mixed_file(tmp_path / "events.csv")
+    first = target.run("load", str(source))
+    assert first.returncode == 2, first.stdout + first.stderr  # 2: rows were rejected
+    assert "3 loaded" in first.stdout and "2 rejected" in first.stdout, first.stdout
+    rejects = (tmp_path / "events.csv.rejects.csv").read_text()
+    assert "bad_timestamp" in rejects and "superseded_in_file" in rejects
+
+    duckdb_target = Target("duckdb", {**os.environ, "USAGE_BILLING_TARGET": "duckdb"})
+    duckdb_target.environment["USAGE_BILLING_DUCKDB_PATH"] = str(tmp_path / "reference.duckdb")
+    reference = duckdb_target.run("load", str(source), "--rejects", str(tmp_path / "ref.csv"))
+    assert reference.returncode == 2, reference.stdout + reference.stderr
+    assert target.events() == duckdb_target.events()
+    assert (tmp_path / "ref.csv").read_text() == rejects
+
+    again = target.run("load", str(source))
+    assert "0 loaded" in again.stdout and "3 already loaded" in again.stdout, again.stdout
+    assert (tmp_path / "events.csv.rejects.csv").read_text() == rejects
+    assert target.counts() == {"e1": 1, "e2": 1, "e4": 1}
+
+    corrected = _write(
+        tmp_path / "corrected.csv",
+        [["e2", "acme_corp", "transaction", "2022-10-02T10:00:00+02:00", "8", ""]],
+    )
+    assert "1 loaded" in target.run("load", str(corrected)).stdout
+    # The first version of e2 was loaded once already: it is never inserted again.
+    assert "0 loaded" in target.run("load", str(source)).stdout
+    assert target.counts() == {"e1": 1, "e2": 2, "e4": 1}
+
+
+def test_a_load_killed_midway_and_run_again_leaves_each_event_once(
+    target: Target, tmp_path: Path
+) -> None:
+    total = 20_000
+    rows = [
+        [f"k{n}", f"customer_{n % 7}", "transaction", "2022-10-05T12:00:00Z", str(n), "card"]
+        for n in range(total)
+    ]
+    rows.append(["bad", "acme_corp", "transaction", "2022-13-45T00:00:00Z", "1", "card"])
+    source = _write(tmp_path / "big.csv", rows)
+    first = subprocess.Popen(
+        [str(BIN_DIR / "usage-billing"), "load", str(source), *_project_options()],
+        env=target.environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    loaded_when_killed = 0
+    while first.poll() is None and loaded_when_killed == 0:
+        loaded_when_killed = sum(target.counts().values())
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert 0 < loaded_when_killed < total, "the kill did not land in the middle of the load"
+
+    again = target.run("load", str(source))
+    assert again.returncode == 2, again.stdout + again.stderr
+    counts = target.counts()
+    assert len(counts) == total and set(counts.values()) == {1}
+    rejects = list(csv.DictReader((tmp_path / "big.csv.rejects.csv").open()))
+    assert [(row["line"], row["reason"]) for row in rejects] == [(str(total + 2), "bad_timestamp")]
+
+
+def _post_until_stopped(
+    url: str, stop: threading.Event, acknowledged: set[str], worker: int
+) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, headers=headers, trust_env=False, timeout=10) as client:
+        for number in itertools.count():
+            if stop.is_set():
+                return
+            events = [
+                {
+                    "customerEventId": f"api_{worker}_{number}_{i}",
+                    "customerAlias": "acme_corp",
+                    "eventType": "transaction",
+                    "eventTimestamp": "2022-10-05T12:00:00Z",
+                    "eventProperties": {"amount": 100, "currency": "EUR"},
+                }
+                for i in range(10)
+            ]
+            try:
+                answer = client.post("/api/usage-events", json=events)
+            except httpx.HTTPError:
+                return
+            if answer.status_code == 201:
+                acknowledged.update(event["customerEventId"] for event in events)
+
+
+def test_ingestion_api_killed_then_restarted_stores_each_event_once(
+    target: Target, tmp_path: Path
+) -> None:
+    server_directory = tmp_path / "server"
+    server = make_server(server_directory, KEY)
+    server.environment.update(target.environment)
+    server.environment["USAGE_BILLING_API_KEYS"] = KEY
+    journal = ["--journal-dir", str(server_directory / "journal")]
+    server.start(*journal)
+    stop = threading.Event()
+    acknowledged: list[set[str]] = [set() for _ in range(3)]
+    workers = [
+        threading.Thread(target=_post_until_stopped, args=(server.url, stop, acknowledged[n], n))
+        for n in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 120
+    # Killed once some events reached the warehouse and more are in flight.
+    while sum(target.counts().values()) < 100:
+        assert server.process is not None and server.process.poll() is None, (
+            server.log.read_text()
+        )
+        assert time.monotonic() < deadline, "nothing loaded:\n" + server.log.read_text()
+        time.sleep(0.05)
+    server.stop(signal.SIGKILL)  # events in flight, some in the journal only
+    stop.set()
+    for worker in workers:
+        worker.join()
+    sent = set().union(*acknowledged)
+    stored_before_restart = sum(target.counts().values())
+
+    server.start(*journal)  # loads what the journal kept
+    with server.client(KEY) as client:
+        event = {"customerAlias": "acme_corp", "eventType": "seat", "customerEventId": "resent"}
+        for properties in ({"seats": 1}, {"seats": 1}, {"seats": 2}):
+            answer = client.post("/api/usage-events", json={**event, "eventProperties": properties})
+            assert answer.status_code == 201, answer.text
+    server.stop()  # and what is left, on the way out
+
+    counts = target.counts()
+    missing = sent - counts.keys()
+    doubled = {event_id: count for event_id, count in counts.items() if count != 1}
+    assert len(sent) > stored_before_restart, "nothing was left for the restart to load"
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    # An identical resend adds nothing, a changed one supersedes: two versions of `resent`.
+    assert doubled == {"resent": 2}, f"stored more than once: {list(doubled.items())[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("command", "engine"),
+    [("load", "bigquery"), ("load", "redshift"), ("serve", "databricks"), ("serve", "spark")],
+)
+def test_untested_engines_get_an_error_naming_the_supported_ones(
+    command: str, engine: str, tmp_path: Path
+) -> None:
+    arguments = [str(_write(tmp_path / "events.csv", []))] if command == "load" else []
+    result = subprocess.run(
+        [str(BIN_DIR / "usage-billing"), command, *arguments, *_project_options()],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "USAGE_BILLING_TARGET": engine},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        f"`{command}` writes raw events to duckdb, postgres, snowflake targets (the engines it"
+        f" is tested on); target '{engine}' is {engine}"
+    ) in " ".join(result.stderr.split())
