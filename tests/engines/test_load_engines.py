@@ -6,6 +6,7 @@ Engines not tested here get an error naming the ones that are."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import httpx
+import psycopg2
 import pytest
 
 from tests.engines.runs import environment
@@ -101,12 +104,13 @@ def target(request: pytest.FixtureRequest, stand_ins: dict[str, Any], tmp_path: 
     database = f"load_{os.getpid()}_{next(_databases)}"
     if engine == "postgres":
         postgres = stand_ins["postgres"]
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", postgres.user]
-            + ["-d", postgres.database, "-q", "-c", f"create database {database}"],
-            check=True,
-            capture_output=True,
-        )
+        with contextlib.closing(
+            psycopg2.connect(
+                host="127.0.0.1", port=postgres.port, user=postgres.user, dbname=postgres.database
+            )
+        ) as connection:
+            connection.autocommit = True  # create database runs outside a transaction
+            connection.cursor().execute(f"create database {database}")
         values["USAGE_BILLING_POSTGRES_DATABASE"] = database
     else:  # fakesnow creates a database on first use
         values["USAGE_BILLING_SNOWFLAKE_DATABASE"] = database
@@ -200,8 +204,6 @@ def test_a_load_killed_midway_and_run_again_leaves_each_event_once(
 def _post_until_stopped(
     url: str, stop: threading.Event, acknowledged: set[str], worker: int
 ) -> None:
-    import httpx
-
     headers = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(base_url=url, headers=headers, trust_env=False, timeout=10) as client:
         for number in range(API_REQUESTS):
@@ -245,9 +247,7 @@ def test_ingestion_api_killed_then_restarted_stores_each_event_once(
     deadline = time.monotonic() + 120
     # Killed once some events reached the warehouse and more are in flight.
     while sum(target.counts().values()) < 100:
-        assert server.process is not None and server.process.poll() is None, (
-            server.log.read_text()
-        )
+        assert server.process is not None and server.process.poll() is None, server.log.read_text()
         assert time.monotonic() < deadline, "nothing loaded:\n" + server.log.read_text()
         time.sleep(0.05)
     server.stop(signal.SIGKILL)  # events in flight, some in the journal only
