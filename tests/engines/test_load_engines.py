@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import duckdb
 import httpx
 import psycopg2
 import pytest
@@ -28,11 +29,14 @@ import pytest
 from tests.engines.runs import environment
 from tests.support.ingest_server import make_server
 from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
+from usage_billing.events.csv_load import LoadResult, load_csv
+from usage_billing.events.csv_load.remote import load_csv_remote
 from usage_billing.events.remote_table import RemoteEvents
 from usage_billing.events.segment_remote import load_segment, segment_stamp
 from usage_billing.events.table import events_table
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 from usage_billing.warehouse.engines import open_warehouse
-from usage_billing.warehouse.profile import load_target
+from usage_billing.warehouse.profile import WarehouseTarget, load_target
 
 pytestmark = pytest.mark.engines
 
@@ -40,9 +44,9 @@ ENGINES = ["postgres", "snowflake"]
 KEY = "ub_engines_key_5d1e"
 # Rows of the file a load is killed in: enough for several batches (remote_table.BATCH_ROWS);
 # fakesnow takes about 2.5 ms a row, PostgreSQL a fraction of that.
-KILLED_LOAD_ROWS = {"postgres": 20_000, "snowflake": 2_000}
+KILLED_LOAD_ROWS = {"postgres": 20_000, "snowflake": 1_500}
 # Requests of 10 events each client of the ingestion API sends at most.
-API_REQUESTS = 60
+API_REQUESTS = 40
 HEADER = ["event_id", "customer_alias", "event_type", "event_timestamp", "amount", "method"]
 _databases = itertools.count(1)
 
@@ -64,10 +68,17 @@ class Target:
             check=False,
         )
 
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+    def warehouse_target(self) -> WarehouseTarget:
         with mock.patch.dict(os.environ, self.environment, clear=True):
-            target = load_target(REPO_DIR)
-        with open_warehouse(target) as warehouse:
+            return load_target(REPO_DIR)
+
+    def load(self, path: Path) -> LoadResult:
+        """`load` in this process: the CLI's own run is tested once, its imports cost seconds."""
+        with open_warehouse(self.warehouse_target()) as warehouse:
+            return load_csv_remote(warehouse, events_table(PROJECT_DIR), path)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with open_warehouse(self.warehouse_target()) as warehouse:
             if not warehouse.table_columns("raw", "usage_events"):
                 return []
             return warehouse.fetch_all(sql)
@@ -148,15 +159,17 @@ def test_load_writes_what_duckdb_gets_and_a_reload_inserts_nothing(
     rejects = (tmp_path / "events.csv.rejects.csv").read_text()
     assert "bad_timestamp" in rejects and "superseded_in_file" in rejects
 
-    duckdb_target = Target("duckdb", {**os.environ, "USAGE_BILLING_TARGET": "duckdb"})
-    duckdb_target.environment["USAGE_BILLING_DUCKDB_PATH"] = str(tmp_path / "reference.duckdb")
-    reference = duckdb_target.run("load", str(source), "--rejects", str(tmp_path / "ref.csv"))
-    assert reference.returncode == 2, reference.stdout + reference.stderr
-    assert target.events() == duckdb_target.events()
-    assert (tmp_path / "ref.csv").read_text() == rejects
+    with DuckDBWarehouse(duckdb.connect()) as reference:
+        load_csv(reference, events_table(PROJECT_DIR), source, tmp_path / "reference.csv")
+        expected = reference.fetch_all(
+            "select event_id, customer_alias, event_type, event_timestamp, event_properties"
+            " from raw.usage_events"
+        )
+    assert target.events() == sorted(expected, key=repr)
+    assert (tmp_path / "reference.csv").read_text() == rejects
 
-    again = target.run("load", str(source))
-    assert "0 loaded" in again.stdout and "3 already loaded" in again.stdout, again.stdout
+    again = target.load(source)
+    assert (again.loaded, again.already_loaded, again.rejected) == (0, 3, 2)
     assert (tmp_path / "events.csv.rejects.csv").read_text() == rejects
     assert target.counts() == {"e1": 1, "e2": 1, "e4": 1}
 
@@ -164,9 +177,9 @@ def test_load_writes_what_duckdb_gets_and_a_reload_inserts_nothing(
         tmp_path / "corrected.csv",
         [["e2", "acme_corp", "transaction", "2022-10-02T10:00:00+02:00", "8", ""]],
     )
-    assert "1 loaded" in target.run("load", str(corrected)).stdout
+    assert target.load(corrected).loaded == 1
     # The first version of e2 was loaded once already: it is never inserted again.
-    assert "0 loaded" in target.run("load", str(source)).stdout
+    assert target.load(source).loaded == 0
     assert target.counts() == {"e1": 1, "e2": 2, "e4": 1}
 
 
@@ -193,8 +206,11 @@ def test_a_load_killed_midway_and_run_again_leaves_each_event_once(
     first.wait()
     assert 0 < loaded_when_killed < total, "the kill did not land in the middle of the load"
 
-    again = target.run("load", str(source))
-    assert again.returncode == 2, again.stdout + again.stderr
+    again = target.load(source)
+    # What the killed run stored counts as already loaded (a batch it sent as it died may
+    # have gone in after the count above).
+    assert again.already_loaded >= loaded_when_killed
+    assert again.loaded + again.already_loaded == total
     counts = target.counts()
     assert len(counts) == total and set(counts.values()) == {1}
     rejects = list(csv.DictReader((tmp_path / "big.csv.rejects.csv").open()))
@@ -281,7 +297,7 @@ def test_ingestion_api_killed_then_restarted_stores_each_event_once(
 
 @pytest.mark.parametrize(
     ("command", "engine"),
-    [("load", "bigquery"), ("load", "redshift"), ("serve", "databricks"), ("serve", "spark")],
+    [("load", "bigquery"), ("serve", "spark")],
 )
 def test_untested_engines_get_an_error_naming_the_supported_ones(
     command: str, engine: str, tmp_path: Path
@@ -330,8 +346,7 @@ def test_a_segment_loaded_again_after_a_crash_adds_nothing(target: Target, tmp_p
             for event_id, properties, seq in lines
         )
     )
-    with mock.patch.dict(os.environ, target.environment, clear=True):
-        warehouse_target = load_target(REPO_DIR)
+    warehouse_target = target.warehouse_target()
     first_try = datetime(2026, 1, 2, 3, 4, 5)
     with open_warehouse(warehouse_target) as warehouse:
         remote = RemoteEvents(warehouse, events_table(PROJECT_DIR))
