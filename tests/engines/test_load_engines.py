@@ -284,6 +284,8 @@ def test_ingestion_api_killed_then_restarted_stores_each_event_once(
         for properties in ({"seats": 1}, {"seats": 1}, {"seats": 2}):
             answer = client.post("/api/usage-events", json={**event, "eventProperties": properties})
             assert answer.status_code == 201, answer.text
+        # The pages read a DuckDB target's marts only, and say they cannot show them.
+        assert client.get("/invoices").status_code == 503
     server.stop()  # and what is left, on the way out
 
     counts = target.counts()
@@ -357,3 +359,15 @@ def test_a_segment_loaded_again_after_a_crash_adds_nothing(target: Target, tmp_p
         assert stamp == first_try
         assert load_segment(remote, segment, stamp) == 3
     assert target.counts() == {"twice": 2, "once": 1}
+
+
+def test_serve_on_a_warehouse_needs_a_journal_folder() -> None:
+    result = subprocess.run(
+        [str(BIN_DIR / "usage-billing"), "serve", *_project_options()],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "USAGE_BILLING_TARGET": "postgres"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "`serve` on a postgres target needs --journal-dir" in " ".join(result.stderr.split())

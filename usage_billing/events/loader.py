@@ -17,6 +17,9 @@ got its 201.
 While another process holds the DuckDB file, or the lock file `<database>.lock` is taken
 (`flock usage_billing.duckdb.lock dbt build`), the round is skipped and the events wait in the
 journal.
+
+A PostgreSQL or Snowflake target gets the same rows another way (segment_remote.py): no
+transaction spans a segment there, so a stamp recorded beside the segment marks its rows.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ second time, and a corrected event (same id, new payload) is appended and wins i
 (last loaded wins). Within one file, a repeat of a row is loaded once and a changed repeat
 replaces the earlier row, which is rejected as `superseded_in_file`: it is never inserted, not
 even when the file is loaded again, so a re-load cannot make it the last loaded.
+
+PostgreSQL and Snowflake targets: `remote.load_csv_remote` (this load, then batches to the target).
 """
 
 from usage_billing.events.csv_load.load import LoadResult, load_csv
