@@ -29,6 +29,7 @@ import pytest
 from tests.engines.runs import environment
 from tests.support.ingest_server import make_server
 from tests.support.warehouse_scenario import BIN_DIR, PROJECT_DIR, REPO_DIR
+from usage_billing.errors import LoadError
 from usage_billing.events.csv_load import LoadResult, load_csv
 from usage_billing.events.csv_load.remote import load_csv_remote
 from usage_billing.events.remote_table import RemoteEvents
@@ -326,6 +327,7 @@ def test_untested_engines_get_an_error_naming_the_supported_ones(
 def test_a_segment_loaded_again_after_a_crash_adds_nothing(target: Target, tmp_path: Path) -> None:
     """The window between a segment's last batch and its removal: a crash there leaves the
     segment to be loaded again, and its second version of an id must not come back."""
+    _create_raw_table(target, "timestamp", "varchar")  # the API's default table is text
     journal = tmp_path / "journal"
     journal.mkdir()
     segment = journal / "00000000000000000001.jsonl"
@@ -363,6 +365,8 @@ def test_a_segment_loaded_again_after_a_crash_adds_nothing(target: Target, tmp_p
         assert stamp == first_try
         assert load_segment(remote, segment, stamp) == 3
     assert target.counts() == {"twice": 2, "once": 1}
+    stored = target.rows("select distinct event_timestamp from raw.usage_events")
+    assert stored == [(datetime(2022, 10, 6, 9),)]
 
 
 def test_serve_on_a_warehouse_needs_a_journal_folder() -> None:
@@ -375,3 +379,38 @@ def test_serve_on_a_warehouse_needs_a_journal_folder() -> None:
     )
     assert result.returncode == 1
     assert "`serve` on a postgres target needs --journal-dir" in " ".join(result.stderr.split())
+
+
+def _create_raw_table(target: Target, event_timestamp: str, event_properties: str) -> None:
+    with open_warehouse(target.warehouse_target()) as warehouse:
+        quote = warehouse.quote
+        warehouse.execute(f"create schema {quote('raw')}")
+        warehouse.execute(
+            f"create table {quote('raw', 'usage_events')} ({quote('event_id')} varchar,"
+            f" {quote('customer_alias')} varchar, {quote('event_type')} varchar,"
+            f" {quote('event_timestamp')} {event_timestamp},"
+            f" {quote('event_properties')} {event_properties}, {quote('loaded_at')} timestamp)"
+        )
+
+
+def test_a_timestamp_column_gets_utc_instants_and_a_reload_adds_nothing(
+    target: Target, tmp_path: Path
+) -> None:
+    _create_raw_table(target, "timestamp", "varchar")
+    source = _mixed_file(tmp_path / "events.csv")
+    assert target.load(source).loaded == 3
+    assert target.load(source).loaded == 0
+    stored = dict(target.rows("select event_id, event_timestamp from raw.usage_events"))
+    assert stored == {
+        "e1": datetime(2022, 10, 1, 10),
+        "e2": datetime(2022, 10, 2, 8),  # sent at +02:00
+        "e4": datetime(2022, 10, 3, 8),
+    }
+
+
+@pytest.mark.parametrize("target", ["postgres"], indirect=True)
+def test_a_column_type_the_loader_cannot_write_is_named(target: Target, tmp_path: Path) -> None:
+    _create_raw_table(target, "timestamp", "jsonb")
+    with pytest.raises(LoadError, match="column for event_properties is jsonb"):
+        target.load(_mixed_file(tmp_path / "events.csv"))
+    assert target.counts() == {}
