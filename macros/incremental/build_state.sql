@@ -192,6 +192,7 @@
     over its stored rows, delete them all (in the model's transaction, so an interrupted run
     keeps them). -#}
 {% macro prepare_build_state(model_name) %}
+    {%- do usage_billing.require_rows_replaced_in_one_statement() -%}
     {%- if usage_billing.usage_materialization() != 'incremental' -%}
         {{- return('select 1') -}}
     {%- endif -%}
