@@ -6,9 +6,12 @@ what dbt-snowflake sends for incremental runs and snapshots (docs/engines.md):
   dbt-snowflake creates for an incremental run's new rows and for a snapshot's staging rows.
   Here such an object is created as an ordinary one (dbt drops an incremental run's at the end
   of the node; a snapshot's staging table is replaced by the next snapshot).
-- fakesnow runs a `merge` as a join of target and source, where the unqualified columns of a
-  `when not matched then insert ... values (...)` are ambiguous; in Snowflake they can only be
-  the source's (there is no target row), so here they are qualified with it.
+- fakesnow runs a `merge` as a join of target and source into a table of its own, where the
+  unqualified columns of a `when not matched then insert ... values (...)` are ambiguous; in
+  Snowflake they can only be the source's (there is no target row), so here they are qualified
+  with it. Creating that table also records its (empty) comment in fakesnow's own database,
+  which DuckDB refuses inside the transaction dbt wraps a snapshot's merge in; it is not
+  recorded here.
 
 Snowflake itself gets the statements as dbt writes them.
 
@@ -18,12 +21,15 @@ Snowflake itself gets the statements as dbt writes them.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from fakesnow import cli
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
 _fakesnow_explode = FakeSnowflakeCursor._transform_explode
+_fakesnow_transform = FakeSnowflakeCursor._transform
+MERGE_CANDIDATES = "MERGE_CANDIDATES"  # the table fakesnow's merge writes its join to
 
 
 def without_qualified_temporary(expression: exp.Expr) -> exp.Expr:
@@ -56,6 +62,17 @@ def _transform_explode(self: FakeSnowflakeCursor, expression: exp.Expr) -> list[
     return _fakesnow_explode(self, patched)
 
 
+def _transform(self: FakeSnowflakeCursor, expression: exp.Expr, params: Any) -> exp.Expr:
+    """fakesnow's transforms, less the comment of a merge's own table."""
+    transformed = _fakesnow_transform(self, expression, params)
+    if isinstance(transformed, exp.Create) and (comment := transformed.args.get("table_comment")):
+        table, text = comment
+        if table.name.upper() == MERGE_CANDIDATES and text is None:
+            transformed.set("table_comment", None)
+    return transformed
+
+
 if __name__ == "__main__":
     FakeSnowflakeCursor._transform_explode = _transform_explode  # type: ignore[method-assign]
+    FakeSnowflakeCursor._transform = _transform  # type: ignore[method-assign]
     sys.exit(cli.main())
