@@ -49,13 +49,15 @@
         "select model_name, fingerprint = '" ~ usage_billing.definitions_fingerprint(model_name)
         ~ "' as fingerprint_matches, consumed_through, previous_through, built_run, rebuilt_run from " ~ state
     ) -%}
+    {#- Read by position: Snowflake names the result's columns in upper case, and a name that
+        misses reads as undefined in Jinja (every run was then a full one there). -#}
     {%- for row in rows -%}
-        {%- do states.update({row['model_name']: {
-            'fingerprint_matches': row['fingerprint_matches'],
-            'consumed_through': row['consumed_through'],
-            'previous_through': row['previous_through'],
-            'built_run': row['built_run'],
-            'rebuilt_run': row['rebuilt_run'],
+        {%- do states.update({row[0]: {
+            'fingerprint_matches': row[1],
+            'consumed_through': row[2],
+            'previous_through': row[3],
+            'built_run': row[4],
+            'rebuilt_run': row[5],
         }}) -%}
     {%- endfor -%}
     {{ return(states) }}
@@ -190,6 +192,7 @@
     over its stored rows, delete them all (in the model's transaction, so an interrupted run
     keeps them). -#}
 {% macro prepare_build_state(model_name) %}
+    {%- do usage_billing.require_rows_replaced_in_one_statement() -%}
     {%- if usage_billing.usage_materialization() != 'incremental' -%}
         {{- return('select 1') -}}
     {%- endif -%}

@@ -20,6 +20,7 @@ import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,6 +48,8 @@ SYNC_COMMANDS = {
     "invoices": ["invoices", "--status", "final"],
 }
 INSERT_BATCH_ROWS = 500
+# What build_state.sql logs when a model over stored rows is recomputed in full.
+FULL_RECOMPUTE = ": recomputing in full because "
 
 
 class Warehouse(Protocol):
@@ -272,9 +275,19 @@ def load(warehouse: Warehouse, engine: str, scenario: str, data: ScenarioData) -
             write_table(warehouse, engine, f"{pricing_schema}.{table}", ddl, rows)
 
 
-def build(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> dict[str, Any]:
-    """`dbt build` in this process; the outcome of every node that did not pass."""
+def build(
+    engine: str, scenario: str, data: ScenarioData, output_dir: Path, *arguments: str
+) -> dict[str, Any]:
+    """`dbt build` in this process; the outcome of every node that did not pass, and each
+    model the build recomputed in full over stored rows, with why (build_state.sql logs it)."""
     from dbt.cli.main import dbtRunner
+    from dbt_common.events.base_types import EventMsg
+
+    full_recomputes: list[str] = []
+
+    def note_full_recompute(event: EventMsg) -> None:
+        if FULL_RECOMPUTE in event.info.msg:
+            full_recomputes.append(str(event.info.msg))
 
     scenario = data.rerun_of or scenario  # a rerun builds on the same tables
     os.environ["USAGE_BILLING_SCHEMA"] = f"{scenario}_billing"
@@ -293,12 +306,49 @@ def build(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> d
         "--vars",
         json.dumps(build_vars, default=str),
     ]
+    runner = dbtRunner(callbacks=[note_full_recompute])
     if data.interrupted_after:
-        interrupted = dbtRunner().invoke(["run", "--select", data.interrupted_after, *options])
+        interrupted = runner.invoke(["run", "--select", data.interrupted_after, *options])
         if not interrupted.success:
-            return {"success": False, "problems": dbt_problems(interrupted)}
-    result = dbtRunner().invoke(["build", *options])
-    return {"success": bool(result.success), "problems": dbt_problems(result)}
+            return {"success": False, "problems": dbt_problems(interrupted), "full_recomputes": []}
+    result = runner.invoke(["build", *arguments, *options])
+    return {
+        "success": bool(result.success),
+        "problems": dbt_problems(result),
+        "full_recomputes": sorted(full_recomputes),
+    }
+
+
+def replay(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> dict[str, Any]:
+    """Loads the scenario's batches one by one (the raw table written again with every row so
+    far) and builds incrementally after each, dbt's tests with the last only; then reads the
+    marts and builds with --full-refresh, whose marts it returns beside them."""
+    loaded: list[Sequence[Any]] = []
+    full_recomputes = []
+    for number, batch in enumerate(data.batches, start=1):
+        loaded.extend(batch.events)
+        warehouse = connect(engine, output_dir)
+        load(warehouse, engine, scenario, replace(data, events=loaded, pricing=batch.pricing))
+        warehouse.close()
+        tests = [] if number == len(data.batches) else ["--exclude", "resource_type:test"]
+        outcome = build(engine, scenario, data, output_dir, *tests)
+        full_recomputes += [f"load {number}: {line}" for line in outcome["full_recomputes"]]
+        if not outcome["success"]:
+            return {**outcome, "marts": {}}
+    warehouse = connect(engine, output_dir)
+    marts = read_marts(warehouse, scenario)
+    warehouse.close()
+    full_refresh = build(engine, scenario, data, output_dir, "--full-refresh")
+    warehouse = connect(engine, output_dir)
+    full_refresh_marts = read_marts(warehouse, scenario) if full_refresh["success"] else {}
+    warehouse.close()
+    return {
+        "success": full_refresh["success"],
+        "problems": full_refresh["problems"],
+        "full_recomputes": full_recomputes,
+        "marts": marts,
+        "full_refresh_marts": full_refresh_marts,
+    }
 
 
 def plain(value: Any) -> Any:
@@ -370,18 +420,22 @@ def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
     for scenario in scenarios:
         began = time.monotonic()
         data = SCENARIOS[scenario]()
-        if data.rerun_of is None or data.interrupted_after:
+        if (data.rerun_of is None or data.interrupted_after) and not data.batches:
             load(warehouse, engine, data.rerun_of or scenario, data)
         if engine == "duckdb":  # dbt-duckdb opens the file itself
             warehouse.close()
-        outcome = build(engine, scenario, data, output_dir)
+        if data.batches:
+            outcome = replay(engine, scenario, data, output_dir)
+        else:
+            outcome = build(engine, scenario, data, output_dir)
         if engine == "duckdb":
             warehouse = connect(engine, output_dir)
         built = data.rerun_of or scenario
-        marts = read_marts(warehouse, built) if outcome["success"] else {}
+        if "marts" not in outcome:
+            outcome["marts"] = read_marts(warehouse, built) if outcome["success"] else {}
         seconds = round(time.monotonic() - began, 1)
         (output_dir / f"{scenario}.json").write_text(
-            json.dumps({**outcome, "seconds": seconds, "marts": marts}, indent=1)
+            json.dumps({**outcome, "seconds": seconds}, indent=1)
         )
         if scenario == SYNC_SCENARIO and outcome["success"]:
             began = time.monotonic()

@@ -35,6 +35,7 @@ ENGINE_SCENARIOS = {
         "metrics",
         "unbilled",
         "money",
+        "replay",
     ],
     "postgres": [
         "demo",
@@ -44,6 +45,7 @@ ENGINE_SCENARIOS = {
         "metrics",
         "unbilled",
         "money",
+        "replay",
     ],
     "snowflake": [
         "demo",
@@ -53,6 +55,7 @@ ENGINE_SCENARIOS = {
         "metrics",
         "unbilled",
         "money",
+        "replay",
     ],
     "spark": ["demo", "pricing_models", "unbilled", "money"],
 }

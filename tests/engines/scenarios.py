@@ -4,14 +4,16 @@ DuckDB suites (imported from them, so both always test the same rows)."""
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.pipeline import test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
-from tests.support import money_scenario
-from tests.support.warehouse_scenario import Pricing
+from tests.support import arrival_replay, money_scenario
+from tests.support.warehouse_scenario import Pricing, column_names
+from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from usage_billing.events.demo import demo_events
 
 
@@ -22,13 +24,24 @@ class ScenarioData:
     loading nothing: an incremental run, with its delete+insert and snapshot merges.
     `interrupted_after` names a model run alone (`dbt run -s`) on the loaded events before the
     build: what a build killed right after that model committed leaves behind; such a rerun
-    loads its events (the earlier scenario's and new ones) first."""
+    loads its events (the earlier scenario's and new ones) first.
+    `batches` replays arrivals: the events are loaded batch by batch, with an incremental build
+    after each, and a `--full-refresh` build after the last (runner.replay)."""
 
     events: Sequence[Sequence[Any]]
     pricing: Pricing | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     rerun_of: str | None = None
     interrupted_after: str | None = None
+    batches: Sequence[Batch] = ()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Raw rows that arrive together, and the pricing from then on (None: unchanged)."""
+
+    events: Sequence[Sequence[Any]]
+    pricing: Pricing | None = None
 
 
 def _demo() -> ScenarioData:
@@ -93,6 +106,31 @@ def _money() -> ScenarioData:
     return ScenarioData(money_scenario.EVENTS, money_scenario.PRICING, money_scenario.VARS)
 
 
+# The DuckDB suites' first replay (seed 7, each customer's own event ids), in three loads to
+# keep CI short: its first two batches together (a first build), then one batch each.
+REPLAY_SEED = 7
+
+
+def _replay() -> ScenarioData:
+    names = column_names(RAW_EVENTS_COLUMNS)
+    first, second, *later = arrival_replay.arrivals(random.Random(REPLAY_SEED))
+    batches = [
+        Batch(
+            [tuple(row[name] for name in names) for row in rows],
+            arrival_replay.pricing(with_ghost=number >= arrival_replay.REPRICED_BATCH)
+            if number in (1, arrival_replay.REPRICED_BATCH)
+            else None,
+        )
+        for number, rows in enumerate([first + second, *later], start=1)
+    ]
+    return ScenarioData(
+        [event for batch in batches for event in batch.events],
+        batches[0].pricing,
+        arrival_replay.VARS,
+        batches=batches,
+    )
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
@@ -101,4 +139,5 @@ SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "metrics": _metrics,
     "unbilled": _unbilled,
     "money": _money,
+    "replay": _replay,
 }

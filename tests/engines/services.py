@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 POSTGRES_DATABASE = "usage_billing"
 START_TIMEOUT_SECONDS = 60
 
@@ -118,17 +119,20 @@ def postgres() -> Iterator[Postgres]:
 
 @contextlib.contextmanager
 def fakesnow(directory: Path) -> Iterator[int]:
-    """The fakesnow server (Snowflake's SQL over an in-memory DuckDB); yields its port."""
-    executable = BIN_DIR / "fakesnow"
-    if not executable.exists():
-        raise ServiceError(f"{executable} is not installed: run `make engines`")
+    """The fakesnow server (Snowflake's SQL over an in-memory DuckDB), with the gaps that
+    stopped dbt-snowflake's incremental runs and snapshots closed (fakesnow_server.py); yields
+    its port."""
+    if not (BIN_DIR / "fakesnow").exists():
+        raise ServiceError(f"{BIN_DIR / 'fakesnow'} is not installed: run `make engines`")
     directory.mkdir(parents=True, exist_ok=True)
     port, log = free_port(), directory / "fakesnow.log"
+    server = ["-m", "tests.engines.fakesnow_server", "-s", "--host", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(executable), "-s", "--host", "127.0.0.1", "-p", str(port)],
+            [sys.executable, *server],
             stdout=output,
             stderr=subprocess.STDOUT,
+            cwd=REPO_DIR,
         )
     try:
         wait_for_port(port, process, log)

@@ -27,7 +27,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.pipeline.test_incremental import FIRST_LOAD, VARS, _load, _pricing, _write_pricing
+from tests.pipeline.test_incremental import _load, _write_pricing
+from tests.support.arrival_replay import FIRST_LOAD, VARS
+from tests.support.arrival_replay import pricing as replay_pricing
 from tests.support.killable_dbt import KillPoint, run_and_kill
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
@@ -143,7 +145,7 @@ def _arrive(
 def _scenario_pricing() -> Pricing:
     """test_incremental's prices, with a second alias for alpha, beta in Paris (UTC+1 in
     winter) and a credit grant for gamma, so that credit_balances has rows to compare."""
-    pricing = _pricing(with_ghost=True)
+    pricing = replay_pricing(with_ghost=True)
     pricing.customer_aliases.append({"alias": "alpha-eu", "customer_id": "cus_alpha"})
     pricing.customers = [
         {**customer, "timezone": "Europe/Paris"} if customer["name"] == "beta" else customer
