@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -25,7 +26,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tests.engines.scenarios import SCENARIOS, ScenarioData
-from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR, column_names, dbt_problems
+from tests.support.warehouse_scenario import (
+    PROJECT_DIR,
+    REPO_DIR,
+    column_names,
+    dbt_problems,
+    plain,
+)
 from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from usage_billing.pricing_tables import PRICING_TABLES
 
@@ -301,18 +308,6 @@ def build(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> d
     return {"success": bool(result.success), "problems": dbt_problems(result)}
 
 
-def plain(value: Any) -> Any:
-    """A value as JSON compares it across engines: numbers as exact decimal text."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value)).normalize()
-        return format(number, "f")
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, Any]]]:
     """Every row of each compared mart, in one order whatever the engine sorts nulls as."""
     marts = {}
@@ -383,6 +378,8 @@ def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
         (output_dir / f"{scenario}.json").write_text(
             json.dumps({**outcome, "seconds": seconds, "marts": marts}, indent=1)
         )
+        if data.cases:  # what test_pricing_oracle.py holds the marts to
+            (output_dir / f"{scenario}.cases.pickle").write_bytes(pickle.dumps(list(data.cases)))
         if scenario == SYNC_SCENARIO and outcome["success"]:
             began = time.monotonic()
             if engine == "duckdb":  # one process may hold the file open at a time
