@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.engines import services
-from tests.engines.runs import ENGINE_SCENARIOS, EngineRun, environment
+from tests.engines.runs import ENGINE_SCENARIOS, ORACLE_SCENARIOS, EngineRun, environment
 from tests.support.billing_fakes import FakeBilling, serve
 
 
@@ -41,6 +41,7 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                         engine,
                         str(output_dir),
                         *scenarios,
+                        *ORACLE_SCENARIOS.get(engine, []),
                     ],
                     env=environment(engine, output_dir, stand_ins, billing_url),
                     stdout=output,

@@ -1,5 +1,6 @@
-"""The data the portability suite builds on every engine: the demo, and the scenarios of the
-DuckDB suites (imported from them, so both always test the same rows)."""
+"""The data the portability suite builds on every engine: the demo, the scenarios of the
+DuckDB suites (imported from them, so both always test the same rows), and the pricing
+property cases, drawn as the DuckDB property test draws them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from tests.pipeline import test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
 from tests.support import money_scenario
+from tests.support.pricing_cases import Case, build_vars, tables
+from tests.support.pricing_properties import SEED, property_cases
 from tests.support.warehouse_scenario import Pricing
 from usage_billing.events.demo import demo_events
 
@@ -22,13 +25,15 @@ class ScenarioData:
     loading nothing: an incremental run, with its delete+insert and snapshot merges.
     `interrupted_after` names a model run alone (`dbt run -s`) on the loaded events before the
     build: what a build killed right after that model committed leaves behind; such a rerun
-    loads its events (the earlier scenario's and new ones) first."""
+    loads its events (the earlier scenario's and new ones) first. `cases` are the pricing
+    property cases the tables hold, which the runner writes beside the marts for the test."""
 
     events: Sequence[Sequence[Any]]
     pricing: Pricing | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     rerun_of: str | None = None
     interrupted_after: str | None = None
+    cases: Sequence[Case] = ()
 
 
 def _demo() -> ScenarioData:
@@ -93,6 +98,20 @@ def _money() -> ScenarioData:
     return ScenarioData(money_scenario.EVENTS, money_scenario.PRICING, money_scenario.VARS)
 
 
+# A tenth of each kind the DuckDB property test draws (200 usage prices, 30 calendars, 20 credit
+# set-ups) and its regressions, from the suite's seed: one build per engine, held to the oracle
+# (test_pricing_oracle.py). A case costs a build almost nothing; a build on Spark, minutes.
+# The runner hands back the cases it drew: hypothesis biases its draws with constants from the
+# modules a process has loaded, so another process draws other cases from the same seed.
+PROPERTY_SHARE = 0.1
+
+
+def _properties() -> ScenarioData:
+    cases = property_cases(SEED, PROPERTY_SHARE)
+    pricing, events = tables(cases)
+    return ScenarioData(events, pricing, build_vars(), cases=cases)
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
@@ -101,4 +120,5 @@ SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "metrics": _metrics,
     "unbilled": _unbilled,
     "money": _money,
+    "properties": _properties,
 }
