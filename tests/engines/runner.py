@@ -126,6 +126,8 @@ class SparkWarehouse:
         os.environ["USAGE_BILLING_SPARK_WAREHOUSE"] = str(warehouse_dir)
         # Static settings only a new session takes. The in-memory catalog spares the Derby
         # metastore; one shuffle partition and the C1 compiler suit many tiny queries on 2 cores.
+        # C1 alone gets a 48 MB code cache, which Spark's generated classes filled in one build
+        # (the JVM then stops compiling and fails queries): the usual 240 MB.
         self.session = (
             SparkSession.builder.master("local[2]")
             .appName("usage_billing engines")
@@ -136,7 +138,10 @@ class SparkWarehouse:
             .config("spark.default.parallelism", "1")
             .config("spark.sql.adaptive.enabled", "false")
             .config("spark.ui.enabled", "false")
-            .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+            .config(
+                "spark.driver.extraJavaOptions",
+                "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
+            )
             .getOrCreate()
         )
         self.session.sparkContext.setLogLevel("ERROR")
