@@ -110,7 +110,7 @@ def environment(
         **environment_for(billing_url),
         "PYTHONPATH": os.pathsep.join([str(REPO_DIR), os.environ.get("PYTHONPATH", "")]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        SEED_VARIABLE: str(SEED),  # the runner draws the property cases this process checks
+        SEED_VARIABLE: str(SEED),  # the property cases' seed, which a failure prints
     }
     if engine == "duckdb":
         environment["USAGE_BILLING_DUCKDB_PATH"] = str(output_dir / "warehouse.duckdb")

@@ -101,8 +101,8 @@ def _money() -> ScenarioData:
 # A tenth of each kind the DuckDB property test draws (200 usage prices, 30 calendars, 20 credit
 # set-ups) and its regressions, from the suite's seed: one build per engine, held to the oracle
 # (test_pricing_oracle.py). A case costs a build almost nothing; a build on Spark, minutes.
-# The runner hands back the cases it drew: hypothesis biases its draws with constants from the
-# modules a process has loaded, so another process draws other cases from the same seed.
+# The runner hands back the cases it drew: hypothesis biases its draws with constants found in
+# the modules a process has loaded, so the test's process would draw others from the same seed.
 PROPERTY_SHARE = 0.1
 
 

@@ -3,7 +3,9 @@ and the portability suite (tests/engines/test_pricing_oracle.py): which cases a 
 how the marts a build of them wrote are held to the oracle, to the cent.
 
 The seed is chosen once per pytest process (or read from USAGE_BILLING_PROPERTY_SEED) and handed
-to the portability suite's runners in their environment, so they draw the same cases."""
+to the portability suite's runners in their environment. A seed replays the draws of a process
+that loaded the same modules (hypothesis biases its draws with constants found in them), so the
+runners hand back the cases they drew rather than the test drawing them again."""
 
 from __future__ import annotations
 
