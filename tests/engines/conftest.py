@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.engines import services
-from tests.engines.runs import ENGINE_SCENARIOS, EngineRun, environment
+from tests.engines.runs import ENGINE_SCENARIOS, ORACLE_SCENARIOS, EngineRun, environment
 from tests.support.billing_fakes import FakeBilling, serve
 
 
@@ -52,6 +52,7 @@ def engine_runs(
                         engine,
                         str(output_dir),
                         *scenarios,
+                        *ORACLE_SCENARIOS.get(engine, []),
                     ],
                     env=environment(engine, output_dir, stand_ins, billing_url),
                     stdout=output,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -26,7 +27,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tests.engines.scenarios import SCENARIOS, ScenarioData
-from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR, column_names, dbt_problems
+from tests.support.warehouse_scenario import (
+    PROJECT_DIR,
+    REPO_DIR,
+    column_names,
+    dbt_problems,
+    plain,
+)
 from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from usage_billing.pricing_tables import PRICING_TABLES
 
@@ -122,6 +129,8 @@ class SparkWarehouse:
         os.environ["USAGE_BILLING_SPARK_WAREHOUSE"] = str(warehouse_dir)
         # Static settings only a new session takes. The in-memory catalog spares the Derby
         # metastore; one shuffle partition and the C1 compiler suit many tiny queries on 2 cores.
+        # C1 alone gets a 48 MB code cache, which Spark's generated classes filled in one build
+        # (the JVM then stops compiling and fails queries): the usual 240 MB.
         self.session = (
             SparkSession.builder.master("local[2]")
             .appName("usage_billing engines")
@@ -132,7 +141,10 @@ class SparkWarehouse:
             .config("spark.default.parallelism", "1")
             .config("spark.sql.adaptive.enabled", "false")
             .config("spark.ui.enabled", "false")
-            .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
+            .config(
+                "spark.driver.extraJavaOptions",
+                "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m",
+            )
             .getOrCreate()
         )
         self.session.sparkContext.setLogLevel("ERROR")
@@ -351,18 +363,6 @@ def replay(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> 
     }
 
 
-def plain(value: Any) -> Any:
-    """A value as JSON compares it across engines: numbers as exact decimal text."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value)).normalize()
-        return format(number, "f")
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, Any]]]:
     """Every row of each compared mart, in one order whatever the engine sorts nulls as."""
     marts = {}
@@ -437,6 +437,8 @@ def main(engine: str, output_dir: Path, scenarios: Sequence[str]) -> None:
         (output_dir / f"{scenario}.json").write_text(
             json.dumps({**outcome, "seconds": seconds}, indent=1)
         )
+        if data.cases:  # what test_pricing_oracle.py holds the marts to
+            (output_dir / f"{scenario}.cases.pickle").write_bytes(pickle.dumps(list(data.cases)))
         if scenario == SYNC_SCENARIO and outcome["success"]:
             began = time.monotonic()
             if engine == "duckdb":  # one process may hold the file open at a time

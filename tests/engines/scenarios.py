@@ -1,5 +1,6 @@
-"""The data the portability suite builds on every engine: the demo, and the scenarios of the
-DuckDB suites (imported from them, so both always test the same rows)."""
+"""The data the portability suite builds on every engine: the demo, the scenarios of the
+DuckDB suites (imported from them, so both always test the same rows), and the pricing
+property cases, drawn as the DuckDB property test draws them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 from tests.pipeline import test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
 from tests.support import arrival_replay, money_scenario
+from tests.support.pricing_cases import Case, build_vars, tables
+from tests.support.pricing_properties import SEED, property_cases
 from tests.support.warehouse_scenario import Pricing, column_names
 from usage_billing.events.contract import RAW_EVENTS_COLUMNS
 from usage_billing.events.demo import demo_events
@@ -26,7 +29,9 @@ class ScenarioData:
     build: what a build killed right after that model committed leaves behind; such a rerun
     loads its events (the earlier scenario's and new ones) first.
     `batches` replays arrivals: the events are loaded batch by batch, with an incremental build
-    after each, and a `--full-refresh` build after the last (runner.replay)."""
+    after each, and a `--full-refresh` build after the last (runner.replay). `cases` are the
+    pricing property cases the tables hold, which the runner writes beside the marts for the
+    test."""
 
     events: Sequence[Sequence[Any]]
     pricing: Pricing | None = None
@@ -34,6 +39,7 @@ class ScenarioData:
     rerun_of: str | None = None
     interrupted_after: str | None = None
     batches: Sequence[Batch] = ()
+    cases: Sequence[Case] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,20 @@ def _replay() -> ScenarioData:
     )
 
 
+# A tenth of each kind the DuckDB property test draws (200 usage prices, 30 calendars, 20 credit
+# set-ups) and its regressions, from the suite's seed: one build per engine, held to the oracle
+# (test_pricing_oracle.py). A case costs a build almost nothing; a build on Spark, minutes.
+# The runner hands back the cases it drew: hypothesis biases its draws with constants found in
+# the modules a process has loaded, so the test's process would draw others from the same seed.
+PROPERTY_SHARE = 0.1
+
+
+def _properties() -> ScenarioData:
+    cases = property_cases(SEED, PROPERTY_SHARE)
+    pricing, events = tables(cases)
+    return ScenarioData(events, pricing, build_vars(), cases=cases)
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
@@ -140,4 +160,5 @@ SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "unbilled": _unbilled,
     "money": _money,
     "replay": _replay,
+    "properties": _properties,
 }

@@ -147,6 +147,18 @@ def parse_error(directory: Path, vars_: Mapping[str, Any]) -> str:
     return str(result.exception)
 
 
+def plain(value: Any) -> Any:
+    """A value as JSON compares it across engines: numbers as exact decimal text."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)).normalize()
+        return format(number, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
 NULL_TEXT = "\\N"
 
 
