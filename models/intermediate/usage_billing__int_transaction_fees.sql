@@ -125,24 +125,25 @@ free_parts as (
             when frees_until_first_exhausted
                 then case
                     when event_number > free_events or free_units <= free_units_used_before then 0
-                    when event_value <= 0 or free_units - free_units_used_before >= event_value
+                    when event_value <= 0 or {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }} >= event_value
                         then event_value
-                    else free_units - free_units_used_before
+                    else {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }}
                 end
             when event_number <= free_events then event_value
             when event_value <= 0 or free_units <= free_units_used_before then 0
-            when free_units - free_units_used_before >= event_value then event_value
-            else free_units - free_units_used_before
+            when {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }} >= event_value then event_value
+            else {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }}
         end as free_value
     from allowance_used
 
 ),
 
+{%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
 charged as (
 
     select
         *,
-        event_value - free_value as charged_value,
+        {{ charged_value }} as charged_value,
         case
             -- Within both allowances and wholly covered by the units left.
             when frees_until_first_exhausted
@@ -152,7 +153,7 @@ charged as (
                     and free_value = event_value
             else event_number <= free_events or (free_value > 0 and free_value = event_value)
         end as is_free,
-        (event_value - free_value) * unit_price + transaction_fixed_fee as unclamped_fee
+        {{ usage_billing.add_exact(usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) }} as unclamped_fee
     from free_parts
 
 ),
