@@ -13,8 +13,10 @@ graduated_units as (
     select
         *,
         case
-            when up_to is not null and billable_quantity > up_to then {{ usage_billing.subtract_exact('up_to', 'tier_floor') }}
-            when billable_quantity > tier_floor then {{ usage_billing.subtract_exact('billable_quantity', 'tier_floor') }}
+            when up_to is not null and billable_quantity > up_to
+                then {{ usage_billing.subtract_exact('up_to', 'tier_floor') }}
+            when billable_quantity > tier_floor
+                then {{ usage_billing.subtract_exact('billable_quantity', 'tier_floor') }}
             else 0
         end as tier_quantity
     from tiered_usage

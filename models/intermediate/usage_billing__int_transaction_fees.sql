@@ -1,6 +1,10 @@
 {#- Per-transaction prices: each event's value × rate + fixed fee, clamped to [transaction_minimum,
     transaction_maximum], summed per invoice and price unrounded. Free allowances go in timestamp
     order by free_allowance_rule (docs/pricing.md); a wholly free event costs 0, not the minimum. -#}
+{%- set units_left = usage_billing.subtract_exact('free_units', 'free_units_used_before') %}
+{%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
+{%- set unclamped_fee = usage_billing.add_exact(
+    usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) %}
 
 with prices_by_billing_period as (
 
@@ -125,20 +129,19 @@ free_parts as (
             when frees_until_first_exhausted
                 then case
                     when event_number > free_events or free_units <= free_units_used_before then 0
-                    when event_value <= 0 or {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }} >= event_value
+                    when event_value <= 0 or {{ units_left }} >= event_value
                         then event_value
-                    else {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }}
+                    else {{ units_left }}
                 end
             when event_number <= free_events then event_value
             when event_value <= 0 or free_units <= free_units_used_before then 0
-            when {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }} >= event_value then event_value
-            else {{ usage_billing.subtract_exact('free_units', 'free_units_used_before') }}
+            when {{ units_left }} >= event_value then event_value
+            else {{ units_left }}
         end as free_value
     from allowance_used
 
 ),
 
-{%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
 charged as (
 
     select
@@ -153,7 +156,7 @@ charged as (
                     and free_value = event_value
             else event_number <= free_events or (free_value > 0 and free_value = event_value)
         end as is_free,
-        {{ usage_billing.add_exact(usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) }} as unclamped_fee
+        {{ unclamped_fee }} as unclamped_fee
     from free_parts
 
 ),
