@@ -22,3 +22,17 @@
         + cast(mod({{ left }}, 1) as decimal(10, 10)) * {{ factor }}
     )
 {%- endmacro %}
+
+{#- `value` in multiply_exact's result type, where a case also yields a product: Spark widens
+    decimal(38, 10) and decimal(38, 20) to 10 places, in a comparison too. -#}
+{% macro as_product(value) %}
+    {{- return(adapter.dispatch('as_product', 'usage_billing')(value)) -}}
+{% endmacro %}
+
+{% macro default__as_product(value) -%}
+    {{ value }}
+{%- endmacro %}
+
+{% macro spark__as_product(value) -%}
+    cast({{ value }} as decimal(38, 20))
+{%- endmacro %}

@@ -5,6 +5,8 @@
 {%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
 {%- set unclamped_fee = usage_billing.add_exact(
     usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) %}
+{%- set minimum_fee = usage_billing.as_product('transaction_minimum') %}
+{%- set maximum_fee = usage_billing.as_product('transaction_maximum') %}
 
 with prices_by_billing_period as (
 
@@ -166,7 +168,7 @@ raised_to_minimum as (
     select
         *,
         case
-            when transaction_minimum is not null and unclamped_fee < transaction_minimum then transaction_minimum
+            when transaction_minimum is not null and unclamped_fee < {{ minimum_fee }} then {{ minimum_fee }}
             else unclamped_fee
         end as fee_with_minimum
     from charged
@@ -179,7 +181,7 @@ clamped as (
         *,
         case
             when is_free then 0
-            when transaction_maximum is not null and fee_with_minimum > transaction_maximum then transaction_maximum
+            when transaction_maximum is not null and fee_with_minimum > {{ maximum_fee }} then {{ maximum_fee }}
             else fee_with_minimum
         end as fee
     from raised_to_minimum
