@@ -9,8 +9,7 @@
     number that every engine divides exactly, and shifting back by a power of ten is exact too.
     The remainder decides the rounding: at least half the divisor rounds the quotient away from
     zero (mod() takes the dividend's sign on every engine, so the quotient is truncated toward zero
-    first). Comparing by a subtraction, not a doubling: Spark narrows a decimal(38, 10) sum to 9
-    places, exact for the divisors used here (counts, seconds, days, divide_by).
+    first). Spark has its own version below.
     Both operands are cast first: PostgreSQL's datediff yields floats, which mod() refuses. -#}
 {% macro default__divide_exact(numerator, denominator, scale) -%}
     {%- set decimal = usage_billing.type_decimal() -%}
@@ -28,6 +27,31 @@
             as {{ decimal }}
         )
         / {{ 10 ** scale }}
+        as {{ decimal }}
+    )
+{%- endmacro %}
+
+{#- Spark, at its default allowPrecisionLoss (a Databricks SQL warehouse allows no other), rounds a
+    difference of decimal(38, 10) values to 9 places and a quotient to 6. Whole numbers as
+    decimal(38, 0) lose nothing (their scale is 0 already), so the division runs on the values
+    shifted to whole numbers, as DuckDB's below. Shifting back divides by 10^scale typed
+    decimal(scale + 1, 0), which keeps `scale` places of a quotient below 10^28. -#}
+{% macro spark__divide_exact(numerator, denominator, scale) -%}
+    {%- set decimal = usage_billing.type_decimal() -%}
+    {%- set shifted = 'cast(cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0)) * ' ~ 10 ** scale -%}
+    {%- set divisor = 'cast(cast(' ~ denominator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0))' -%}
+    {%- set remainder = 'mod(' ~ shifted ~ ', ' ~ divisor ~ ')' -%}
+    cast(
+        cast(
+            ({{ shifted }} - {{ remainder }}) / {{ divisor }}
+            + case
+                when abs({{ divisor }}) - abs({{ remainder }}) <= abs({{ remainder }})
+                    then case when ({{ shifted }} < 0) = ({{ divisor }} < 0) then 1 else -1 end
+                else 0
+            end
+            as decimal(28, 0)
+        )
+        / cast({{ 10 ** scale }} as decimal({{ scale + 1 }}, 0))
         as {{ decimal }}
     )
 {%- endmacro %}

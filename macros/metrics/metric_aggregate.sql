@@ -44,7 +44,8 @@
         {%- else -%}
             {%- set function = 'ceil' if metric['round'] == 'up' else 'floor' -%}
             {#- Shift the decimals, round to a whole number, shift back by an exact multiplication. -#}
-            {%- set converted = function ~ '(' ~ converted ~ ' * ' ~ scale ~ ') * cast(' ~ (1 / scale) ~ ' as ' ~ usage_billing.type_decimal() ~ ')' -%}
+            {%- set whole = function ~ '(' ~ usage_billing.multiply_exact(converted, scale) ~ ')' -%}
+            {%- set converted = usage_billing.multiply_exact(whole, 'cast(' ~ (1 / scale) ~ ' as ' ~ usage_billing.type_decimal() ~ ')') -%}
         {%- endif -%}
     {%- endif -%}
     {{- return('cast(' ~ converted ~ ' as ' ~ usage_billing.type_decimal() ~ ')') -}}

@@ -148,7 +148,7 @@ ranked_events as (
             metric_name,
             group_value,
             {{ usage_billing.divide_exact(
-                'sum(metric_value * held_seconds)',
+                'sum(' ~ usage_billing.multiply_exact('metric_value', 'held_seconds') ~ ')',
                 denominators[metric.get('time_unit') or 'period'],
                 10,
             ) }} as measured_quantity,

@@ -40,7 +40,9 @@ fee_amounts as (
         case
             when is_prorated_here
                 then {{ usage_billing.round_money(
-                    usage_billing.divide_exact('flat_amount * service_days', 'full_period_days', 10),
+                    usage_billing.divide_exact(
+                        usage_billing.multiply_exact('flat_amount', 'service_days'), 'full_period_days', 10
+                    ),
                     'minor_units',
                 ) }}
             else flat_amount
@@ -48,7 +50,9 @@ fee_amounts as (
         case
             when is_prorated_here
                 then {{ usage_billing.round_money(
-                    usage_billing.divide_exact('flat_amount * service_days', 'full_period_days', 10),
+                    usage_billing.divide_exact(
+                        usage_billing.multiply_exact('flat_amount', 'service_days'), 'full_period_days', 10
+                    ),
                     'minor_units',
                 ) }}
             else {{ usage_billing.round_money('flat_amount', 'minor_units') }}

@@ -13,8 +13,10 @@ graduated_units as (
     select
         *,
         case
-            when up_to is not null and billable_quantity > up_to then up_to - tier_floor
-            when billable_quantity > tier_floor then billable_quantity - tier_floor
+            when up_to is not null and billable_quantity > up_to
+                then {{ usage_billing.subtract_exact('up_to', 'tier_floor') }}
+            when billable_quantity > tier_floor
+                then {{ usage_billing.subtract_exact('billable_quantity', 'tier_floor') }}
             else 0
         end as tier_quantity
     from tiered_usage
@@ -32,7 +34,9 @@ final as (
             'line_order': 'tier',
             'description': dbt.concat(["'Tier '", 'cast(tier as ' ~ dbt.type_string() ~ ')', "' - '", 'usage_description']),
             'quantity': 'tier_quantity',
-            'amount': usage_billing.round_money('tier_quantity * unit_price + flat_amount', 'minor_units'),
+            'amount': usage_billing.round_money(usage_billing.add_exact(
+                usage_billing.multiply_exact('tier_quantity', 'unit_price'), 'flat_amount', 20
+            ), 'minor_units'),
             'tier': 'tier',
             'flat_amount': 'flat_amount',
         }) }}

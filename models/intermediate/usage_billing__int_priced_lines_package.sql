@@ -27,7 +27,7 @@ final as (
             'line_type': "'usage'",
             'description': 'usage_description',
             'quantity': 'package_count',
-            'amount': usage_billing.round_money('package_count * unit_price', 'minor_units'),
+            'amount': usage_billing.round_money(usage_billing.multiply_exact('package_count', 'unit_price'), 'minor_units'),
             'is_percentage': 'false',
         }) }}
     from package_counts

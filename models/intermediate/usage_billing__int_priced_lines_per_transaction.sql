@@ -46,7 +46,9 @@ described as (
             "')'",
         ]) }} as transaction_description,
         -- Fixed fees and the minimum and maximum adjustments: what the rate alone does not explain.
-        cast(fee_total - charged_quantity * coalesce(unit_price, 0) as {{ usage_billing.type_decimal() }})
+        cast({{ usage_billing.subtract_exact(
+            'fee_total', usage_billing.multiply_exact('charged_quantity', 'coalesce(unit_price, 0)'), 20
+        ) }} as {{ usage_billing.type_decimal() }})
             as unexplained_amount
     from transaction_usage
 

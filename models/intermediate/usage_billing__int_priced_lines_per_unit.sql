@@ -14,7 +14,9 @@ final as (
             'line_type': "'usage'",
             'description': 'usage_description',
             'quantity': 'billable_quantity',
-            'amount': usage_billing.round_money('billable_quantity * unit_price', 'minor_units'),
+            'amount': usage_billing.round_money(
+                usage_billing.multiply_exact('billable_quantity', 'unit_price'), 'minor_units'
+            ),
         }) }}
     from priced_usage
     where pricing_model = 'per_unit'

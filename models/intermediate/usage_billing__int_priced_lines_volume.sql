@@ -16,7 +16,9 @@ final as (
             'line_order': 'tier',
             'description': dbt.concat(["'Tier '", 'cast(tier as ' ~ dbt.type_string() ~ ')', "' - '", 'usage_description']),
             'quantity': 'billable_quantity',
-            'amount': usage_billing.round_money('billable_quantity * unit_price + flat_amount', 'minor_units'),
+            'amount': usage_billing.round_money(usage_billing.add_exact(
+                usage_billing.multiply_exact('billable_quantity', 'unit_price'), 'flat_amount', 20
+            ), 'minor_units'),
             'tier': 'tier',
             'flat_amount': 'flat_amount',
         }) }}

@@ -53,7 +53,9 @@ priced_usage as (
         -- Free units come off the top: only the usage above them is priced.
         case
             when coalesce(usage_by_billing_period.quantity, 0) > coalesce(prices_by_billing_period.free_units, 0)
-                then coalesce(usage_by_billing_period.quantity, 0) - coalesce(prices_by_billing_period.free_units, 0)
+                then {{ usage_billing.subtract_exact(
+                    'coalesce(usage_by_billing_period.quantity, 0)', 'coalesce(prices_by_billing_period.free_units, 0)'
+                ) }}
             else 0
         end as billable_quantity,
         case

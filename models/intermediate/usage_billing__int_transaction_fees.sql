@@ -1,6 +1,12 @@
 {#- Per-transaction prices: each event's value × rate + fixed fee, clamped to [transaction_minimum,
     transaction_maximum], summed per invoice and price unrounded. Free allowances go in timestamp
     order by free_allowance_rule (docs/pricing.md); a wholly free event costs 0, not the minimum. -#}
+{%- set units_left = usage_billing.subtract_exact('free_units', 'free_units_used_before') %}
+{%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
+{%- set unclamped_fee = usage_billing.add_exact(
+    usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) %}
+{%- set minimum_fee = usage_billing.as_product('transaction_minimum') %}
+{%- set maximum_fee = usage_billing.as_product('transaction_maximum') %}
 
 with prices_by_billing_period as (
 
@@ -125,14 +131,14 @@ free_parts as (
             when frees_until_first_exhausted
                 then case
                     when event_number > free_events or free_units <= free_units_used_before then 0
-                    when event_value <= 0 or free_units - free_units_used_before >= event_value
+                    when event_value <= 0 or {{ units_left }} >= event_value
                         then event_value
-                    else free_units - free_units_used_before
+                    else {{ units_left }}
                 end
             when event_number <= free_events then event_value
             when event_value <= 0 or free_units <= free_units_used_before then 0
-            when free_units - free_units_used_before >= event_value then event_value
-            else free_units - free_units_used_before
+            when {{ units_left }} >= event_value then event_value
+            else {{ units_left }}
         end as free_value
     from allowance_used
 
@@ -142,7 +148,7 @@ charged as (
 
     select
         *,
-        event_value - free_value as charged_value,
+        {{ charged_value }} as charged_value,
         case
             -- Within both allowances and wholly covered by the units left.
             when frees_until_first_exhausted
@@ -152,7 +158,7 @@ charged as (
                     and free_value = event_value
             else event_number <= free_events or (free_value > 0 and free_value = event_value)
         end as is_free,
-        (event_value - free_value) * unit_price + transaction_fixed_fee as unclamped_fee
+        {{ unclamped_fee }} as unclamped_fee
     from free_parts
 
 ),
@@ -162,7 +168,7 @@ raised_to_minimum as (
     select
         *,
         case
-            when transaction_minimum is not null and unclamped_fee < transaction_minimum then transaction_minimum
+            when transaction_minimum is not null and unclamped_fee < {{ minimum_fee }} then {{ minimum_fee }}
             else unclamped_fee
         end as fee_with_minimum
     from charged
@@ -175,7 +181,7 @@ clamped as (
         *,
         case
             when is_free then 0
-            when transaction_maximum is not null and fee_with_minimum > transaction_maximum then transaction_maximum
+            when transaction_maximum is not null and fee_with_minimum > {{ maximum_fee }} then {{ maximum_fee }}
             else fee_with_minimum
         end as fee
     from raised_to_minimum

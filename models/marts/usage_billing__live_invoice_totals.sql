@@ -67,14 +67,16 @@ final as (
         case
             when elapsed.elapsed_seconds > 0
                 then {{ usage_billing.divide_exact(
-                    'usage_to_clock.quantity_to_clock * elapsed.period_seconds', 'elapsed.elapsed_seconds', 10
+                    usage_billing.multiply_exact('usage_to_clock.quantity_to_clock', 'elapsed.period_seconds'),
+                    'elapsed.elapsed_seconds', 10
                 ) }}
         end as projected_quantity,
         case
             when elapsed.elapsed_seconds > 0
                 then {{ usage_billing.round_money(
                     usage_billing.divide_exact(
-                        'billable_usage.amount * elapsed.period_seconds', 'elapsed.elapsed_seconds', 10
+                        usage_billing.multiply_exact('billable_usage.amount', 'elapsed.period_seconds'),
+                        'elapsed.elapsed_seconds', 10
                     ),
                     'currencies.minor_units',
                 ) }}

@@ -110,6 +110,16 @@ def test_every_invoice_total_to_the_minor_unit(scenario: Scenario) -> None:
             D(150),
         ),
         (
+            "sub_micro/2024-03-01",
+            "final",
+            "USD",
+            datetime(2024, 3, 1),
+            datetime(2024, 4, 1),
+            D("1219.30"),
+            D(0),
+            D("1219.30"),
+        ),
+        (
             "sub_minimum/2024-03-01",
             "final",
             "USD",
@@ -193,6 +203,22 @@ def test_credit_drawn_in_priority_order_and_the_expired_grant_left(scenario: Sce
 def test_card_fees_clamped_per_payment(scenario: Scenario) -> None:
     assert lines(scenario, "sub_berlin/2024-03-01") == [
         ("usage", "Card fees (3 transactions)", None, D(1055), D("0.029"), D("7.25")),
+    ]
+
+
+def test_a_price_of_ten_places_times_a_quantity_of_ten_keeps_its_cent(scenario: Scenario) -> None:
+    """Exactly $1,219.3049999685...: rounded to the cent from all 20 places of the product, not
+    from 6 (1,219.305000, a cent more), and the quantity keeps its 10th place after the free
+    units are subtracted (money_scenario.py)."""
+    assert lines(scenario, "sub_micro/2024-03-01") == [
+        (
+            "usage",
+            "Tokens (first 0.5 free)",
+            None,
+            D("987691373.0000000001"),
+            D("0.0000012345"),
+            D("1219.30"),
+        ),
     ]
 
 

@@ -3,7 +3,7 @@ engine bills to the cent what DuckDB bills. Built on DuckDB by tests/pricing/tes
 (which asserts the figures worked out below) and on Spark, PostgreSQL and fakesnow by the
 portability suite (tests/engines/scenarios.py), which compares their marts with DuckDB's.
 
-Billing clock 2024-04-15 12:00 UTC: the February and March 2024 invoices are final. Six customers:
+Billing clock 2024-04-15 12:00 UTC: the February and March 2024 invoices are final. Seven customers:
 
 - ny_credits (New York, USD): periods start at local midnight, 05:00 UTC in winter, 04:00 after
   clocks go forward on March 10; seat hours held across it; four credit grants, one expiring.
@@ -15,6 +15,8 @@ Billing clock 2024-04-15 12:00 UTC: the February and March 2024 invoices are fin
   subscription's minimum commitment.
 - tokyo_jpy (JPY, 0 decimals) and kuwait_kwd (KWD, 3 decimals): percentage tiers on payments in
   that currency, with a half-way amount rounded up.
+- micro_prices (UTC, USD): a price of 10 decimal places times a quantity of 10, which keeps its
+  cent only if no step rounds below 20 places (Spark's default rules keep 6 of a product).
 """
 
 from __future__ import annotations
@@ -298,3 +300,16 @@ _subscription(
 )
 _payment(KUWAIT, "2024-03-02T09:00:00Z", "1000.1", "KWD")
 _payment(KUWAIT, "2024-03-28T09:00:00Z", "234.5", "KWD")
+
+# Micro-prices: $0.0000012345 a unit, the first 0.5 units free. 987,691,373 + 0.5000000001 units
+# less 0.5 free = 987,691,373.0000000001 x $0.0000012345 = $1,219.3049999685 (+ 10^-16) → $1,219.30.
+# A step cutting the quantity to 9 places or the product to 6 (1,219.305000) would bill $1,219.31.
+MICRO = _customer("micro_prices")
+_subscription(
+    "sub_micro",
+    MICRO,
+    "USD",
+    [_per_unit("Tokens", "units", "0.0000012345", free_units=D("0.5"))],
+)
+_units(MICRO, "2024-03-05T12:00:00Z", 987691373)
+_event(MICRO, "usage", "2024-03-06T12:00:00Z", '{"units": 0.5000000001}')
