@@ -4,11 +4,13 @@ DuckDB suites (imported from them, so both always test the same rows)."""
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from tests.pipeline import test_metrics, test_unbilled_usage
+from tests.pipeline import test_incremental, test_metrics, test_unbilled_usage
 from tests.pricing import test_pricing_models
 from tests.support import money_scenario
 from tests.support.warehouse_scenario import Pricing
@@ -29,6 +31,8 @@ class ScenarioData:
     vars: dict[str, Any] = field(default_factory=dict)
     rerun_of: str | None = None
     interrupted_after: str | None = None
+    # Later arrivals: each load's raw events (all loaded so far) and pricing, followed by a build.
+    later_loads: Sequence[tuple[Sequence[Sequence[Any]], Pricing]] = ()
 
 
 def _demo() -> ScenarioData:
@@ -93,6 +97,40 @@ def _money() -> ScenarioData:
     return ScenarioData(money_scenario.EVENTS, money_scenario.PRICING, money_scenario.VARS)
 
 
+# The raw columns test_incremental's rows carry (it stamps loaded_at on loading).
+RAW_EVENT_FIELDS = [
+    "event_id",
+    "customer_alias",
+    "event_type",
+    "event_timestamp",
+    "event_properties",
+]
+
+
+def _replay() -> ScenarioData:
+    """tests/pipeline/test_incremental.py's arrival-order stream (its first seed) in three loads,
+    a build after each: the first two batches (a first build), then one batch each (incremental
+    builds: the replaced versions, re-pointed alias and late customer of that test)."""
+    module = test_incremental
+    rng = random.Random(7)
+    batches, newest, loaded = module._stream(rng), module.FIRST_LOAD, []
+    loads = []
+    for number, batch in enumerate(batches):
+        loaded_at = [newest + timedelta(hours=3, minutes=rng.randrange(60)) for _ in batch]
+        if number > 0 and batch:
+            loaded_at[0] = newest - timedelta(minutes=30)  # a straggler, as in that test
+        newest = max([newest, *loaded_at])
+        loaded += [
+            (*(row[name] for name in RAW_EVENT_FIELDS), at)
+            for row, at in zip(batch, loaded_at, strict=True)
+        ]
+        if number > 0:
+            loads.append((list(loaded), module._pricing(with_ghost=number >= 2)))
+    vars_ = {**module.VARS, "usage_billing_dedup_scope": "customer"}
+    (first_events, first_pricing), *later = loads
+    return ScenarioData(first_events, first_pricing, vars_, later_loads=later)
+
+
 SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "demo": _demo,
     "demo_incremental": lambda: dataclasses.replace(_demo(), rerun_of="demo"),
@@ -101,4 +139,5 @@ SCENARIOS: dict[str, Callable[[], ScenarioData]] = {
     "metrics": _metrics,
     "unbilled": _unbilled,
     "money": _money,
+    "replay": _replay,
 }
