@@ -24,8 +24,8 @@ from tests.support.warehouse_scenario import REPO_DIR
 # tests/support/money_scenario.py); the metrics scenario, which exercises every macro a
 # metric compiles to, runs on the other two, and so does a second build of the demo (an
 # incremental run that changes nothing). Spark's incremental runs are the replay: the
-# arrival-order stream of tests/pipeline/test_incremental.py in three loads, one build each
-# (the first in full, two incremental), its invoice revisions compared too.
+# arrival-order stream of tests/pipeline/test_incremental.py in two loads, one build each
+# (the first in full, then an incremental one), its invoice revisions compared too.
 # demo_interrupted loads late events into the demo, runs int_usage_events_validated alone (a
 # build killed after it), then builds: the next build must bill them (docs/build-guarantees.md).
 ENGINE_SCENARIOS = {
