@@ -42,7 +42,7 @@
 {% macro stored_build_state(model_name) %}
     {%- set states = {} -%}
     {#- Engines that rebuild these models in full every run keep no state. -#}
-    {%- if not execute or usage_billing.usage_materialization() != 'incremental' -%}{{ return(states) }}{%- endif -%}
+    {%- if not execute or usage_billing.usage_materialization() == 'table' -%}{{ return(states) }}{%- endif -%}
     {%- set state = usage_billing.build_state_relation() -%}
     {%- if not usage_billing.table_exists(state) -%}{{ return(states) }}{%- endif -%}
     {%- set rows = run_query(
@@ -119,7 +119,7 @@
     {%- endif -%}
     {#- What the upstream model's rows reflect: a full build reads all of it, a delta up to it. -#}
     {%- set through = (states.get(upstream[-1]) or {}).get('consumed_through') if upstream else none -%}
-    {%- if not is_incremental() -%}
+    {%- if not usage_billing.is_incremental_build() -%}
         {{ return({'mode': 'full', 'reason': none, 'after': none, 'through': through, 'fingerprint': fingerprint}) }}
     {%- endif -%}
     {%- set reason = namespace(text=none) -%}
@@ -193,26 +193,43 @@
     keeps them). -#}
 {% macro prepare_build_state(model_name) %}
     {%- do usage_billing.require_rows_replaced_in_one_statement() -%}
-    {%- if usage_billing.usage_materialization() != 'incremental' -%}
+    {%- if usage_billing.usage_materialization() == 'table' -%}
         {{- return('select 1') -}}
     {%- endif -%}
+    {#- On Spark's own tables the state is partitioned by model (its column then stored last), so
+        a model's row is replaced by dropping its partition (they cannot delete rows). -#}
+    {%- set spark = target.type == 'spark' -%}
     {%- set statements = [
         'create table if not exists ' ~ usage_billing.build_state_relation() ~ ' (model_name '
         ~ dbt.type_string() ~ ', fingerprint ' ~ dbt.type_string() ~ ', consumed_through '
         ~ dbt.type_timestamp() ~ ', previous_through ' ~ dbt.type_timestamp() ~ ', built_run '
-        ~ dbt.type_timestamp() ~ ', rebuilt_run ' ~ dbt.type_timestamp() ~ ')',
+        ~ dbt.type_timestamp() ~ ', rebuilt_run ' ~ dbt.type_timestamp() ~ ')'
+        ~ (' using parquet partitioned by (model_name)' if spark else ''),
         'create table if not exists ' ~ usage_billing.billed_aliases_relation() ~ ' (customer_alias '
-        ~ dbt.type_string() ~ ', customer_id ' ~ dbt.type_string() ~ ')',
+        ~ dbt.type_string() ~ ', customer_id ' ~ dbt.type_string() ~ ')' ~ (' using parquet' if spark else ''),
     ] -%}
-    {%- if is_incremental() and usage_billing.build_mode(model_name)['mode'] == 'full' -%}
-        {%- do statements.append('delete from ' ~ this) -%}
+    {%- if usage_billing.is_incremental_build() and usage_billing.build_mode(model_name)['mode'] == 'full' -%}
+        {%- do statements.append(usage_billing.delete_all_rows(this)) -%}
     {%- endif -%}
-    {{- return(statements | join(';\n')) -}}
+    {{- return(usage_billing.run_statements(statements)) -}}
+{% endmacro %}
+
+{#- Every row of a table goes: Spark's own tables cannot delete, but can be truncated. -#}
+{% macro delete_all_rows(relation) %}
+    {{- return(('truncate table ' if target.type == 'spark' else 'delete from ') ~ relation) -}}
+{% endmacro %}
+
+{#- A hook's statements: one text elsewhere; on Spark, which runs one statement at a time, each
+    run here (the hook is rendered when it runs) and the hook itself is a no-op. -#}
+{% macro run_statements(statements) %}
+    {%- if target.type != 'spark' -%}{{ return(statements | join(';\n')) }}{%- endif -%}
+    {%- for statement in statements -%}{%- do run_query(statement) -%}{%- endfor -%}
+    {{- return('select 1') -}}
 {% endmacro %}
 
 {#- Post-hook: the model's new state row, in its transaction. -#}
 {% macro record_build_state(model_name) %}
-    {%- if usage_billing.usage_materialization() != 'incremental' -%}
+    {%- if usage_billing.usage_materialization() == 'table' -%}
         {{- return('select 1') -}}
     {%- endif -%}
     {%- set mode = usage_billing.build_mode(model_name) -%}
@@ -241,18 +258,22 @@
         {%- set this_run = '' -%}
     {%- endif -%}
     {%- set statements = [
-        'delete from ' ~ usage_billing.build_state_relation() ~ " where model_name = '" ~ model_name ~ "'",
+        ('alter table ' ~ usage_billing.build_state_relation() ~ " drop if exists partition (model_name = '" ~ model_name ~ "')")
+        if target.type == 'spark' else
+        ('delete from ' ~ usage_billing.build_state_relation() ~ " where model_name = '" ~ model_name ~ "'"),
         'insert into ' ~ usage_billing.build_state_relation()
-        ~ ' (model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run)'
-        ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', " ~ consumed ~ ', ' ~ previous ~ ', '
-        ~ run ~ ', ' ~ rebuilt_run ~ this_run,
+        ~ (" select '" ~ mode['fingerprint'] ~ "', " if target.type == 'spark' else
+            ' (model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run)'
+            ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', ")
+        ~ consumed ~ ', ' ~ previous ~ ', ' ~ run ~ ', ' ~ rebuilt_run
+        ~ (", '" ~ model_name ~ "'" if target.type == 'spark' else '') ~ this_run,
     ] -%}
     {%- if model_name == 'usage_billing__int_usage_events_validated' -%}
-        {%- do statements.append('delete from ' ~ usage_billing.billed_aliases_relation()) -%}
+        {%- do statements.append(usage_billing.delete_all_rows(usage_billing.billed_aliases_relation())) -%}
         {%- do statements.append('insert into ' ~ usage_billing.billed_aliases_relation()
             ~ ' (customer_alias, customer_id) select customer_alias, customer_id from ' ~ ref('usage_billing', 'usage_billing__stg_customer_aliases')) -%}
     {%- endif -%}
-    {{- return(statements | join(';\n')) -}}
+    {{- return(usage_billing.run_statements(statements)) -}}
 {% endmacro %}
 
 {#- The customers whose aliases the last run billed to them but that now name another customer

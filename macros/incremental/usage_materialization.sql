@@ -1,11 +1,23 @@
 {#- Event-level models are incremental when the raw table has a loaded_at column (each run
     reads the rows loaded since the last one) and the engine can replace rows
-    (usage_billing.can_replace_rows: not BigQuery, not Spark's own tables); else they are
-    rebuilt in full. -#}
+    (usage_billing.can_replace_rows: not BigQuery); else they are rebuilt in full. Spark's own
+    tables replace rows by partition (usage_billing_partitions, spark_partitions.sql). -#}
 {% macro usage_materialization() %}
     {%- set incremental = var('usage_billing_column_loaded_at') and usage_billing.can_replace_rows() -%}
+    {%- if incremental and target.type == 'spark' -%}{{ return('usage_billing_partitions') }}{%- endif -%}
     {{ return('incremental' if incremental else 'table') }}
 {% endmacro %}
+
+{#- dbt's is_incremental(), also true for the Spark materialization above (dbt's checks the
+    materialization's name). -#}
+{% macro is_incremental_build() %}
+    {%- if not execute or model.config.materialized != 'usage_billing_partitions' -%}
+        {{- return(is_incremental()) -}}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
+    {{- return(relation is not none and relation.type == 'table' and not should_full_refresh()) -}}
+{% endmacro %}
+
 
 {#- The instant this dbt invocation started, as a SQL timestamp: int_usage_events_validated
     stamps the events whose billed version this run changed with it (processed_at), and the
@@ -17,7 +29,10 @@
 {#- Pre-hook of append-only incremental models: delete the rows about to be recomputed
     (`condition` over the model's own columns). Does nothing on a first or full build. -#}
 {% macro delete_rows_to_recompute(condition) %}
-    {%- if is_incremental() -%}
+    {%- if usage_billing.is_incremental_build() and target.type == 'spark' -%}
+        {%- do usage_billing.spark_delete_rows(this, config.get('partition_by'), condition) -%}
+        select 1
+    {%- elif usage_billing.is_incremental_build() -%}
         delete from {{ this }} where {{ condition }}
     {%- else -%}
         select 1

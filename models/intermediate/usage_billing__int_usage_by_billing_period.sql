@@ -14,6 +14,8 @@
     pre_hook="{{ usage_billing.prepare_build_state('usage_billing__int_usage_by_billing_period') }}",
     post_hook="{{ usage_billing.record_build_state('usage_billing__int_usage_by_billing_period') }}",
 ) }}
+{#- Spark's own tables replace rows by partition (macros/incremental/spark_partitions.sql). -#}
+{%- if target.type == 'spark' %}{{ config(partition_by='period_start', file_format='parquet') }}{% endif %}
 {%- set incremental = usage_billing.builds_on_stored_rows('usage_billing__int_usage_by_billing_period') -%}
 {#- An added-to period's quantity: converted from the summed measured quantity. -#}
 {%- set converted_sum = [] -%}

@@ -23,6 +23,8 @@
     ],
     post_hook="{{ usage_billing.record_build_state('usage_billing__int_usage_events_matched_to_metrics') }}",
 ) }}
+{#- Spark's own tables replace rows by partition (macros/incremental/spark_partitions.sql). -#}
+{%- if target.type == 'spark' %}{{ config(partition_by='processed_at', file_format='parquet') }}{% endif %}
 {%- set incremental = usage_billing.builds_on_stored_rows(model_name) -%}
 {{- usage_billing.log_build_mode(model_name) }}
 {#- Its rows carry the processed_at of the validated version they come from: later models find

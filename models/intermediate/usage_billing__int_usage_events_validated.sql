@@ -25,6 +25,8 @@
     pre_hook="{{ usage_billing.prepare_build_state('usage_billing__int_usage_events_validated') }}",
     post_hook="{{ usage_billing.record_build_state('usage_billing__int_usage_events_validated') }}",
 ) }}
+{#- Spark's own tables replace rows by partition (macros/incremental/spark_partitions.sql). -#}
+{%- if target.type == 'spark' %}{{ config(partition_by='processed_at', file_format='parquet') }}{% endif %}
 {%- set incremental = usage_billing.builds_on_stored_rows('usage_billing__int_usage_events_validated') -%}
 {{- usage_billing.log_build_mode('usage_billing__int_usage_events_validated') }}
 

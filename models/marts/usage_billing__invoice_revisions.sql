@@ -1,6 +1,20 @@
+{#- Every revision of every invoice: the snapshot's rows, or on Spark's own tables, which have no
+    snapshots, the revision log's (the same rows, appended by each build). -#}
 with snapshots as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__invoices_snapshot') }}
+    {% if target.type == 'spark' -%}
+        select
+            invoice_id,
+            content_hash,
+            currency,
+            status,
+            total,
+            revised_at as dbt_valid_from,
+            lead(revised_at) over (partition by invoice_id order by revised_at) as dbt_valid_to
+        from {{ ref('usage_billing', 'usage_billing__invoice_revision_log') }}
+    {%- else -%}
+        select * from {{ ref('usage_billing', 'usage_billing__invoices_snapshot') }}
+    {%- endif %}
 
 ),
 

@@ -16,6 +16,8 @@
     ],
     post_hook="{{ usage_billing.record_build_state('usage_billing__metric_usage_daily') }}",
 ) }}
+{#- Spark's own tables replace rows by partition (macros/incremental/spark_partitions.sql). -#}
+{%- if target.type == 'spark' %}{{ config(partition_by='usage_date', file_format='parquet') }}{% endif %}
 {%- set incremental = usage_billing.builds_on_stored_rows('usage_billing__metric_usage_daily') -%}
 {{- usage_billing.log_build_mode('usage_billing__metric_usage_daily') }}
 -- depends_on: {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}

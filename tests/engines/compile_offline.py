@@ -43,7 +43,7 @@ VARS_DEPENDENT_NODES = ["resource_type:model", "resource_type:snapshot", "test_t
 def vars_sets() -> dict[str, dict[str, Any]]:
     """The vars each portability scenario builds with, each distinct set once, named by the first
     scenario that has it; "default" (no vars: integration_tests/dbt_project.yml's) first. The
-    scenarios of the demo share it, so seven sets cover the nine scenarios."""
+    scenarios of the demo share it, so seven sets cover the ten scenarios."""
     sets: dict[str, dict[str, Any]] = {DEFAULT_VARS: {}}
     for name, scenario in SCENARIOS.items():
         scenario_vars = scenario().vars

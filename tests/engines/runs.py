@@ -24,7 +24,9 @@ from tests.support.warehouse_scenario import REPO_DIR
 # gauge and anti-joins the demo lacks) and the money scenario (credit, time zones, fees, limits:
 # tests/support/money_scenario.py); the metrics scenario, which exercises every macro a
 # metric compiles to, runs on the other two, and so does a second build of the demo (an
-# incremental run: Spark rebuilds in full, see can_replace_rows).
+# incremental run that changes nothing). Every engine replays the DuckDB suites' arrival-order
+# stream (tests/support/arrival_replay.py) with an incremental build per load; Spark in two
+# loads (replay_in_two_loads: its builds take minutes), its invoice revisions compared too.
 # demo_interrupted loads late events into the demo, runs int_usage_events_validated alone (a
 # build killed after it), then builds: the next build must bill them (docs/build-guarantees.md).
 ENGINE_SCENARIOS = {
@@ -37,6 +39,7 @@ ENGINE_SCENARIOS = {
         "unbilled",
         "money",
         "replay",
+        "replay_in_two_loads",
     ],
     "postgres": [
         "demo",
@@ -58,7 +61,7 @@ ENGINE_SCENARIOS = {
         "money",
         "replay",
     ],
-    "spark": ["demo", "pricing_models", "unbilled", "money"],
+    "spark": ["demo", "pricing_models", "unbilled", "money", "replay_in_two_loads"],
 }
 # Scenarios held to the pricing oracle instead of compared with DuckDB (test_pricing_oracle.py),
 # run after the engine's ENGINE_SCENARIOS. DuckDB's own property test draws ten times as many.
