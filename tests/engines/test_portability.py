@@ -26,6 +26,21 @@ COMPARED_MARTS = [
     "usage_billing__unbilled_usage",
     "usage_billing__credit_balances",
 ]
+# Rows a stand-in cannot hold as the engine would, by (engine, scenario): fakesnow parses a JSON
+# number as a double (15-16 digits), so the money scenario's micro_prices usage of
+# 987691373.0000000001 units reaches it as 987691373.0. Snowflake's own parser keeps a decimal
+# of up to 38 digits; that is untested here (docs/engines.md). Left out of both sides.
+STAND_IN_ROWS_LEFT_OUT = {("snowflake", "money"): "micro_prices"}
+
+
+def _comparable(engine: str, scenario: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    customer = STAND_IN_ROWS_LEFT_OUT.get((engine, scenario))
+    if customer is None:
+        return rows
+    kept = [row for row in rows if row.get("customer_id") != customer]
+    return [row for row in kept if not str(row.get("invoice_id", "")).startswith("sub_micro/")]
+
+
 # What an engine cannot do, by (engine, scenario): the build is expected to fail with `error`
 # (checked, so another failure is not mistaken for it) and the test says why; docs/engines.md
 # lists each. Marts of a build that fails are not compared.
@@ -87,8 +102,10 @@ def test_dbt_build_and_its_tests_pass(
 def test_marts_match_duckdb(
     engine_runs: dict[str, EngineRun], engine: str, scenario: str, mart: str
 ) -> None:
-    reference = _built(engine_runs[REFERENCE], scenario)["marts"][mart]
-    other = _built(engine_runs[engine], scenario)["marts"][mart]
+    reference = _comparable(
+        engine, scenario, _built(engine_runs[REFERENCE], scenario)["marts"][mart]
+    )
+    other = _comparable(engine, scenario, _built(engine_runs[engine], scenario)["marts"][mart])
     assert other == reference, _difference(mart, reference, other)
 
 
@@ -115,8 +132,11 @@ def test_content_hashes_match_duckdb(
 ) -> None:
     """The sync amends a pushed invoice whose content_hash changes, so the same lines must hash
     alike on every engine (each engine's decimal text differs unless made canonical)."""
-    reference = _built(engine_runs[REFERENCE], scenario)["marts"]["usage_billing__invoices"]
-    other = _built(engine_runs[engine], scenario)["marts"]["usage_billing__invoices"]
+    invoices = "usage_billing__invoices"
+    reference = _comparable(
+        engine, scenario, _built(engine_runs[REFERENCE], scenario)["marts"][invoices]
+    )
+    other = _comparable(engine, scenario, _built(engine_runs[engine], scenario)["marts"][invoices])
     hashes = {row["invoice_id"]: row["content_hash"] for row in reference}
     assert any(row["line_count"] != "0" for row in reference), f"{scenario}: no lines hashed"
     assert {row["invoice_id"]: row["content_hash"] for row in other} == hashes

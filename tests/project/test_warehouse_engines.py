@@ -47,17 +47,35 @@ def test_unknown_engine_and_missing_options_are_named(tmp_path: Path) -> None:
         open_warehouse(load_target(tmp_path, "p"))
 
 
-def test_load_refuses_another_engine_by_name(tmp_path: Path) -> None:
-    shutil.copy(REPO_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
-    events = tmp_path / "events.csv"
+def _load(profiles_dir: Path, target: str) -> subprocess.CompletedProcess[str]:
+    events = profiles_dir / "events.csv"
     events.write_text("event_id\n")
-    result = subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "load", str(events), "--target", "postgres"],
+    return subprocess.run(
+        [str(BIN_DIR / "usage-billing"), "load", str(events), "--target", target],
         cwd=REPO_DIR,
-        env={"PATH": "/usr/bin:/bin", "DBT_PROFILES_DIR": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "DBT_PROFILES_DIR": str(profiles_dir)},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_load_refuses_an_untested_engine_by_name(tmp_path: Path) -> None:
+    shutil.copy(REPO_DIR / "profiles.example.yml", tmp_path / "profiles.yml")
+    result = _load(tmp_path, "bigquery")
     assert result.returncode == 1
-    assert "DuckDB's reader" in result.stderr and "postgres" in result.stderr
+    assert "duckdb, postgres, snowflake" in result.stderr and "bigquery" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_warehouse_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Port 1 on loopback: nothing listens there, so the connector's error is the one shown."""
+    (tmp_path / "profiles.yml").write_text(
+        "usage_billing:\n  target: p\n  outputs:\n"
+        "    p: {type: postgres, host: 127.0.0.1, port: 1, user: u, password: secret-pw,"
+        " dbname: d, schema: s, connect_timeout: 5}\n"
+    )
+    result = _load(tmp_path, "p")
+    assert result.returncode == 1
+    assert "cannot connect to target 'p' (postgres)" in result.stderr
+    assert "Traceback" not in result.stderr and "secret-pw" not in result.stderr

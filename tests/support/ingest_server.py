@@ -60,7 +60,7 @@ class IngestServer:
             command, stdout=handle, stderr=subprocess.STDOUT, env=self.environment
         )
         handle.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a remote target's journal loads before it listens
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:

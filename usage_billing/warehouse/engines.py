@@ -48,3 +48,12 @@ def open_warehouse(target: WarehouseTarget) -> Warehouse:
         raise ProfileError(
             f"target {target.name!r} needs {error.name}: pip install 'usage-billing[{target.type}]'"
         ) from None
+    except ProfileError:
+        raise
+    except Exception as error:  # a remote connector's own classes; DuckDB's pass (callers retry)
+        if target.type == "duckdb":
+            raise
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ProfileError(
+            f"cannot connect to target {target.name!r} ({target.type}): {reason}"
+        ) from None
