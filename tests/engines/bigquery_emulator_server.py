@@ -54,8 +54,8 @@ def _no_spatial(self: DuckDBEngine) -> None:
 _timestamp_sql = DuckDBGenerator.TRANSFORMS[exp.Timestamp]
 DuckDBGenerator.TRANSFORMS = {**DuckDBGenerator.TRANSFORMS, exp.Timestamp: _timestamp_in_zone}
 _pad_sql = DuckDBGenerator.pad_sql
-DuckDBGenerator.pad_sql = _pad_to_integer_length  # type: ignore[method-assign]
-DuckDBEngine._load_spatial = _no_spatial  # type: ignore[method-assign]
+DuckDBGenerator.pad_sql = _pad_to_integer_length
+DuckDBEngine._load_spatial = _no_spatial
 DuckDBGenerator.TYPE_PARAM_SETTINGS = {
     **DuckDBGenerator.TYPE_PARAM_SETTINGS,
     exp.DType.BIGDECIMAL: ((38, 10), (38, 38)),

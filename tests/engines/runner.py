@@ -175,7 +175,7 @@ class BigQueryWarehouse:
 
         self.client = bigquery.Client(
             os.environ.get("USAGE_BILLING_BIGQUERY_PROJECT", "usage-billing"),
-            AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            AnonymousCredentials(),
             client_options=ClientOptions(api_endpoint=api_endpoint),
         )
 
@@ -466,7 +466,7 @@ def write_profile(engine: str, output_dir: Path) -> None:
     output = profiles["usage_billing"]["outputs"]["bigquery"]
     del output["keyfile"]
     output["method"] = "oauth-secrets"
-    output["token"] = "the-emulator-checks-no-token"
+    output["token"] = "the-emulator-checks-no-token"  # noqa: S105 - not a secret
     output["api_endpoint"] = "{{ env_var('USAGE_BILLING_BIGQUERY_API_ENDPOINT') }}"
     (output_dir / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
 
