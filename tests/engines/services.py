@@ -1,6 +1,7 @@
 """The local stand-ins the portability suite builds on, started on 127.0.0.1 and stopped again:
-a throw-away PostgreSQL cluster (for PostgreSQL and Redshift) and the fakesnow server (for
-Snowflake). Spark needs no server: it runs inside the runner's own process (runner.py)."""
+a throw-away PostgreSQL cluster (for PostgreSQL and Redshift), the fakesnow server (for
+Snowflake) and, where its virtualenv is installed, bqemulator (for BigQuery). Spark needs no
+server: it runs inside the runner's own process (runner.py)."""
 
 from __future__ import annotations
 
