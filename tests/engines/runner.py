@@ -165,8 +165,8 @@ class SparkWarehouse:
 
 
 class BigQueryWarehouse:
-    """google-cloud-bigquery against the BigQuery emulator (bigquery_emulator.py): one query
-    job per statement, anonymous credentials (the emulator checks none)."""
+    """google-cloud-bigquery against the BigQuery emulator (bigquery_emulator_server.py): one
+    query job per statement, anonymous credentials (the emulator checks none)."""
 
     def __init__(self, api_endpoint: str) -> None:
         from google.api_core.client_options import ClientOptions
