@@ -65,7 +65,7 @@ ENGINE_SCENARIOS = {
 }
 # BigQuery builds on bqemulator (bigquery_emulator_server.py) only where its own virtualenv is
 # installed (`make bigquery-emulator`): a prototype, kept out of CI's time until judged (its
-# builds took about 16 minutes together on 2 busy cores). Its event-level models rebuild in full
+# builds took 11 minutes together on 2 busy cores). Its event-level models rebuild in full
 # every run (can_replace_rows), so its replay checks the models, not an incremental path.
 if services.bigquery_emulator_python() is not None:
     ENGINE_SCENARIOS["bigquery"] = [
