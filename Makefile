@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: demo deps test test-engines engines lint install install-dev clean browser bench \
-	bench-small
+.PHONY: demo deps test test-engines engines bigquery-emulator lint install install-dev clean \
+	browser bench bench-small
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ install-dev: $(VENV)/.installed-dev
 # when missing. Idempotent. The suite starts PostgreSQL and fakesnow on 127.0.0.1 itself.
 engines: $(VENV)/.installed-engines
 	bash tests/engines/system-packages.sh
+
+# Optional: the BigQuery emulator in its own virtualenv; once there, the portability suite builds
+# on it too (docs/engines.md).
+BQEMU_VENV := .venv-bqemu
+$(BQEMU_VENV)/.installed: tests/engines/bigquery-emulator.txt
+	$(PYTHON) -m venv $(BQEMU_VENV)
+	$(BQEMU_VENV)/bin/pip install --quiet -r tests/engines/bigquery-emulator.txt
+	touch $@
+
+bigquery-emulator: $(BQEMU_VENV)/.installed
 
 profiles.yml:
 	cp profiles.example.yml profiles.yml

@@ -19,14 +19,20 @@ from tests.support.billing_fakes import FakeBilling, serve
 
 @pytest.fixture(scope="session")
 def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """PostgreSQL and the fakesnow server, shared by the runners and the tests that need them."""
+    """PostgreSQL, the fakesnow server and, when installed, the BigQuery emulator, shared by the
+    runners and the tests that need them."""
     with contextlib.ExitStack() as stack:
-        yield {
+        stand_ins = {
             "postgres": stack.enter_context(services.postgres()),
             "fakesnow": stack.enter_context(
                 services.fakesnow(tmp_path_factory.mktemp("fakesnow-server"))
             ),
         }
+        if "bigquery" in ENGINE_SCENARIOS:
+            stand_ins["bigquery"] = stack.enter_context(
+                services.bigquery_emulator(tmp_path_factory.mktemp("bigquery-emulator"))
+            )
+        yield stand_ins
 
 
 @pytest.fixture(scope="session")

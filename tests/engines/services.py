@@ -1,6 +1,7 @@
 """The local stand-ins the portability suite builds on, started on 127.0.0.1 and stopped again:
-a throw-away PostgreSQL cluster (for PostgreSQL and Redshift) and the fakesnow server (for
-Snowflake). Spark needs no server: it runs inside the runner's own process (runner.py)."""
+a throw-away PostgreSQL cluster (for PostgreSQL and Redshift), the fakesnow server (for
+Snowflake) and, where its virtualenv is installed, bqemulator (for BigQuery). Spark needs no
+server: it runs inside the runner's own process (runner.py)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,54 @@ def fakesnow(directory: Path) -> Iterator[int]:
     try:
         wait_for_port(port, process, log)
         yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def bigquery_emulator_python() -> Path | None:
+    """The Python of the BigQuery emulator's own virtualenv (`make bigquery-emulator`): it pins
+    DuckDB and sqlglot versions the project's venv does not have. None when not installed."""
+    python = Path(os.environ.get("USAGE_BILLING_BIGQUERY_EMULATOR_VENV", REPO_DIR / ".venv-bqemu"))
+    python = python / "bin" / "python"
+    return python if python.exists() else None
+
+
+@contextlib.contextmanager
+def bigquery_emulator(directory: Path) -> Iterator[str]:
+    """bqemulator on 127.0.0.1, in memory, with the gaps the package met closed
+    (bigquery_emulator_server.py); yields its REST endpoint."""
+    python = bigquery_emulator_python()
+    if python is None:
+        raise ServiceError("the BigQuery emulator is not installed: run `make bigquery-emulator`")
+    directory.mkdir(parents=True, exist_ok=True)
+    rest_port, grpc_port, log = free_port(), free_port(), directory / "bqemulator.log"
+    server = [
+        *("-m", "tests.engines.bigquery_emulator_server", "start", "--ephemeral"),
+        *("--rest-port", str(rest_port), "--grpc-port", str(grpc_port)),
+        *("--project", "usage-billing", "--log-level", "warning", "--log-format", "console"),
+    ]
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_DIR),
+        "HOME": str(directory),  # DuckDB's extension folder, kept out of the user's home
+        "BQEMU_QUERY_CACHE_TTL_SECONDS": "0",  # a rebuilt table is read again, not from a cache
+        "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false",  # Avro needs a download; no load uses it
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(python), *server],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_DIR,
+            env=environment,
+        )
+    try:
+        wait_for_port(rest_port, process, log)
+        yield f"http://127.0.0.1:{rest_port}"
     finally:
         process.terminate()
         try:

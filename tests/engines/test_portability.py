@@ -1,7 +1,7 @@
-"""The same project, unchanged, builds on Spark (local), PostgreSQL and the Snowflake emulator
-(fakesnow), its dbt tests pass there, and the demo and the DuckDB suites' scenarios give the
-same invoices, invoice lines, billable usage, rejected events and unbilled usage as on DuckDB,
-to the cent.
+"""The same project, unchanged, builds on Spark (local), PostgreSQL, the Snowflake emulator
+(fakesnow) and, where installed, the BigQuery emulator (bqemulator), its dbt tests pass there,
+and the demo and the DuckDB suites' scenarios give the same invoices, invoice lines, billable
+usage, rejected events and unbilled usage as on DuckDB, to the cent.
 
 Each engine's runner (runner.py, started by conftest.py) writes what the marts hold;
 numbers are compared as exact decimals, so 12.30 on one engine and 12.3 on another agree but
