@@ -29,38 +29,22 @@ from tests.support.warehouse_scenario import REPO_DIR
 # loads (replay_in_two_loads: its builds take minutes), its invoice revisions compared too.
 # demo_interrupted loads late events into the demo, runs int_usage_events_validated alone (a
 # build killed after it), then builds: the next build must bill them (docs/build-guarantees.md).
+# What the warehouses (PostgreSQL, fakesnow, the BigQuery emulator) build; DuckDB builds them as
+# the reference.
+WAREHOUSE_SCENARIOS = [
+    "demo",
+    "demo_incremental",
+    "demo_interrupted",
+    "pricing_models",
+    "metrics",
+    "unbilled",
+    "money",
+    "replay",
+]
 ENGINE_SCENARIOS = {
-    "duckdb": [
-        "demo",
-        "demo_incremental",
-        "demo_interrupted",
-        "pricing_models",
-        "metrics",
-        "unbilled",
-        "money",
-        "replay",
-        "replay_in_two_loads",
-    ],
-    "postgres": [
-        "demo",
-        "demo_incremental",
-        "demo_interrupted",
-        "pricing_models",
-        "metrics",
-        "unbilled",
-        "money",
-        "replay",
-    ],
-    "snowflake": [
-        "demo",
-        "demo_incremental",
-        "demo_interrupted",
-        "pricing_models",
-        "metrics",
-        "unbilled",
-        "money",
-        "replay",
-    ],
+    "duckdb": [*WAREHOUSE_SCENARIOS, "replay_in_two_loads"],
+    "postgres": WAREHOUSE_SCENARIOS,
+    "snowflake": WAREHOUSE_SCENARIOS,
     "spark": ["demo", "pricing_models", "unbilled", "money", "replay_in_two_loads"],
 }
 # BigQuery builds on bqemulator (bigquery_emulator_server.py) only where its own virtualenv is
@@ -68,16 +52,7 @@ ENGINE_SCENARIOS = {
 # builds took 11 minutes together on 2 busy cores). Its event-level models rebuild in full
 # every run (can_replace_rows), so its replay checks the models, not an incremental path.
 if services.bigquery_emulator_python() is not None:
-    ENGINE_SCENARIOS["bigquery"] = [
-        "demo",
-        "demo_incremental",
-        "demo_interrupted",
-        "pricing_models",
-        "metrics",
-        "unbilled",
-        "money",
-        "replay",
-    ]
+    ENGINE_SCENARIOS["bigquery"] = WAREHOUSE_SCENARIOS
 # Scenarios held to the pricing oracle instead of compared with DuckDB (test_pricing_oracle.py),
 # run after the engine's ENGINE_SCENARIOS. DuckDB's own property test draws ten times as many.
 ORACLE_SCENARIOS = {"postgres": ["properties"], "spark": ["properties"]}

@@ -139,11 +139,7 @@ def fakesnow(directory: Path) -> Iterator[int]:
         wait_for_port(port, process, log)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
 
 
 def bigquery_emulator_python() -> Path | None:
@@ -187,8 +183,13 @@ def bigquery_emulator(directory: Path) -> Iterator[str]:
         wait_for_port(rest_port, process, log)
         yield f"http://127.0.0.1:{rest_port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a stand-in server to exit; kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
