@@ -87,13 +87,13 @@ priced_metrics as (
                 and all_priced_metrics.period_start <= replaced_versions.event_at
                 and all_priced_metrics.period_end > replaced_versions.event_at
 
-        union
+        {{ usage_billing.union_distinct() }}
 
         select invoice_id
         from added_in_priced_metrics
         where {{ usage_billing.is_non_additive_metric() }}
 
-        union
+        {{ usage_billing.union_distinct() }}
 
         select pricing_fingerprints.invoice_id
         from pricing_fingerprints
@@ -104,7 +104,7 @@ priced_metrics as (
             or stored_fingerprints.pricing_fingerprint <> pricing_fingerprints.pricing_fingerprint
 
         {% if gauge_names -%}
-            union
+            {{ usage_billing.union_distinct() }}
 
             -- A gauge's level carries into later periods: all after the earliest change.
             select all_priced_metrics.invoice_id
@@ -126,7 +126,7 @@ priced_metrics as (
                     and all_priced_metrics.period_end > changed_since.changed_from_at
             where all_priced_metrics.metric_name in ({{ gauge_names | join(', ') }})
 
-            union
+            {{ usage_billing.union_distinct() }}
 
             select invoice_id
             from all_priced_metrics
@@ -136,7 +136,7 @@ priced_metrics as (
         {%- endif %}
 
         {% if relation_names -%}
-            union
+            {{ usage_billing.union_distinct() }}
 
             select invoice_id
             from all_priced_metrics

@@ -50,7 +50,7 @@
         select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
         from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
         where {{ changed }} and replaced_customer_id is not null
-        union
+        {{ usage_billing.union_distinct() }}
         select customer_id, cast(event_at as date) as usage_date
         from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
         where {{ changed }} and {{ usage_billing.is_non_additive_metric() }}

@@ -63,7 +63,7 @@
         group by recent_keyed.event_key, stored_recent.stored_rows
         having count(*) <> coalesce(stored_recent.stored_rows, 0)
 
-        union
+        {{ usage_billing.union_distinct() }}
 
         select previous.event_key
         from {{ this }} as previous
@@ -73,7 +73,7 @@
         {%- set repointed = usage_billing.repointed_alias_customers() %}
         {%- if repointed %}
 
-        union
+        {{ usage_billing.union_distinct() }}
 
         -- Events billed to a customer one of whose aliases now names another customer or none.
         select previous.event_key
