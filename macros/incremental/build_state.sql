@@ -199,7 +199,7 @@
     {#- On Spark's own tables the state is partitioned by model (its column then stored last), so
         a model's row is replaced by dropping its partition (they cannot delete rows). -#}
     {%- set spark = target.type == 'spark' -%}
-    {%- set statements = [
+    {%- set created = [
         'create table if not exists ' ~ usage_billing.build_state_relation() ~ ' (model_name '
         ~ dbt.type_string() ~ ', fingerprint ' ~ dbt.type_string() ~ ', consumed_through '
         ~ dbt.type_timestamp() ~ ', previous_through ' ~ dbt.type_timestamp() ~ ', built_run '
@@ -208,15 +208,23 @@
         'create table if not exists ' ~ usage_billing.billed_aliases_relation() ~ ' (customer_alias '
         ~ dbt.type_string() ~ ', customer_id ' ~ dbt.type_string() ~ ')' ~ (' using parquet' if spark else ''),
     ] -%}
+    {%- set statements = [] -%}
     {%- if usage_billing.is_incremental_build() and usage_billing.build_mode(model_name)['mode'] == 'full' -%}
         {%- do statements.append(usage_billing.delete_all_rows(this)) -%}
     {%- endif -%}
-    {{- return(usage_billing.run_statements(statements)) -}}
+    {#- BigQuery runs the hooks inside the model's transaction (bigquery_transaction.sql), where
+        no table may be created: the state tables are created now, before it begins. -#}
+    {%- if target.type == 'bigquery' -%}
+        {%- for statement in created -%}{%- do run_query(statement) -%}{%- endfor -%}
+        {{- return(statements | join(';\n') or 'select 1') -}}
+    {%- endif -%}
+    {{- return(usage_billing.run_statements(created + statements)) -}}
 {% endmacro %}
 
-{#- Every row of a table goes: Spark's own tables cannot delete, but can be truncated. -#}
+{#- Every row of a table goes: Spark's own tables cannot delete, but can be truncated; BigQuery's
+    delete needs a where clause. -#}
 {% macro delete_all_rows(relation) %}
-    {{- return(('truncate table ' if target.type == 'spark' else 'delete from ') ~ relation) -}}
+    {{- return('truncate table ' ~ relation if target.type == 'spark' else 'delete from ' ~ relation ~ ' where true') -}}
 {% endmacro %}
 
 {#- A hook's statements: one text elsewhere; on Spark, which runs one statement at a time, each

@@ -1,17 +1,19 @@
 {#- Event-level models are incremental when the raw table has a loaded_at column (each run
     reads the rows loaded since the last one) and the engine can replace rows
-    (usage_billing.can_replace_rows: not BigQuery); else they are rebuilt in full. Spark's own
-    tables replace rows by partition (usage_billing_partitions, spark_partitions.sql). -#}
+    (usage_billing.can_replace_rows); else they are rebuilt in full. The package's own
+    materializations replace rows where dbt's incremental one cannot: by partition on Spark's own
+    tables (spark_partitions.sql), in a transaction on BigQuery (bigquery_transaction.sql). -#}
 {% macro usage_materialization() %}
     {%- set incremental = var('usage_billing_column_loaded_at') and usage_billing.can_replace_rows() -%}
     {%- if incremental and target.type == 'spark' -%}{{ return('usage_billing_partitions') }}{%- endif -%}
+    {%- if incremental and target.type == 'bigquery' -%}{{ return('usage_billing_transaction') }}{%- endif -%}
     {{ return('incremental' if incremental else 'table') }}
 {% endmacro %}
 
-{#- dbt's is_incremental(), also true for the Spark materialization above (dbt's checks the
-    materialization's name). -#}
+{#- dbt's is_incremental(), also true for the package's materializations above (dbt's checks
+    the materialization's name). -#}
 {% macro is_incremental_build() %}
-    {%- if not execute or model.config.materialized != 'usage_billing_partitions' -%}
+    {%- if not execute or model.config.materialized not in ['usage_billing_partitions', 'usage_billing_transaction'] -%}
         {{- return(is_incremental()) -}}
     {%- endif -%}
     {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}

@@ -92,6 +92,8 @@ def write_service_account_key(path: Path) -> None:
     )
 
 
+# dbt's, and the package's own on BigQuery (macros/incremental/bigquery_transaction.sql).
+INCREMENTAL_MATERIALIZATIONS = frozenset({"incremental", "usage_billing_transaction"})
 BUILD_STATE_TABLES = frozenset({"usage_billing__build_state", "usage_billing__billed_aliases"})
 
 
@@ -176,7 +178,7 @@ def compile_vars_set(
             OfflineRelations.existing = BUILD_STATE_TABLES | frozenset(
                 node["alias"].lower()
                 for node in manifest["nodes"].values()
-                if node["config"].get("materialized") == "incremental"
+                if node["config"].get("materialized") in INCREMENTAL_MATERIALIZATIONS
             )
         shutil.rmtree(target / "compiled", ignore_errors=True)
         result = dbtRunner().invoke(
