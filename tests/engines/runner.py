@@ -392,9 +392,11 @@ def replay(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> 
             return {**outcome, "marts": {}}
     warehouse = connect(engine, output_dir)
     marts = read_marts(warehouse, scenario)
+    added_to = read_models_added_to(warehouse, scenario)
     warehouse.close()
+    outcome = {**outcome, "full_recomputes": full_recomputes, "added_to": added_to}
     if not data.full_refresh_after:
-        return {**outcome, "full_recomputes": full_recomputes, "marts": marts}
+        return {**outcome, "marts": marts}
     full_refresh = build(engine, scenario, data, output_dir, "--full-refresh")
     warehouse = connect(engine, output_dir)
     full_refresh_marts = read_marts(warehouse, scenario) if full_refresh["success"] else {}
@@ -403,9 +405,21 @@ def replay(engine: str, scenario: str, data: ScenarioData, output_dir: Path) -> 
         "success": full_refresh["success"],
         "problems": full_refresh["problems"],
         "full_recomputes": full_recomputes,
+        "added_to": added_to,
         "marts": marts,
         "full_refresh_marts": full_refresh_marts,
     }
+
+
+def read_models_added_to(warehouse: Warehouse, scenario: str) -> list[str]:
+    """The models whose last build added to their stored rows (its build state says it was not
+    the run that last rebuilt them in full). An engine that rebuilt them in full every run keeps
+    no state, and a rebuild in full it did not log would show here too."""
+    rows = warehouse.query(
+        f"select model_name from {scenario}_billing_usage_billing.usage_billing__build_state"
+        " where built_run > rebuilt_run"
+    )
+    return sorted(str(next(iter(row.values()))) for row in rows)
 
 
 def read_marts(warehouse: Warehouse, scenario: str) -> dict[str, list[dict[str, Any]]]:
