@@ -10,7 +10,10 @@
 {% materialization usage_billing_transaction, adapter='bigquery' %}
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
-    {%- if existing is not none and usage_billing.is_incremental_build() -%}
+    {%- set incremental = existing is not none and usage_billing.is_incremental_build() -%}
+    {#- Hooks declared outside the transaction (before_begin, after_commit) run on their own. -#}
+    {%- do usage_billing.run_each(usage_billing.hook_statements(pre_hooks, inside_transaction=false)) -%}
+    {%- if incremental -%}
         {%- set unique_key = config.get('unique_key') -%}
         {#- Named after the model: BigQuery keeps a temporary table to its script, but the
             emulator the tests use keeps all on one DuckDB connection (docs/engines.md). -#}
@@ -57,18 +60,25 @@
         {%- endcall -%}
         {%- do usage_billing.run_in_transaction(usage_billing.hook_statements(post_hooks)) -%}
     {%- endif -%}
+    {%- do usage_billing.run_each(usage_billing.hook_statements(post_hooks, inside_transaction=false)) -%}
+    {%- do apply_grants(target_relation, config.get('grants'), should_revoke(existing, full_refresh_mode=not incremental)) -%}
+    {%- do persist_docs(target_relation, model) -%}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 
-{#- The hooks rendered now, each a statement or several (build_state.sql's run_statements); the
-    no-op `select 1` left out. -#}
-{% macro hook_statements(hooks) %}
+{#- The hooks inside (or outside) the transaction rendered now, each a statement or several
+    (build_state.sql's run_statements); the no-op `select 1` left out. -#}
+{% macro hook_statements(hooks, inside_transaction=true) %}
     {%- set statements = [] -%}
-    {%- for hook in hooks -%}
+    {%- for hook in hooks | selectattr('transaction', 'equalto', inside_transaction) -%}
         {%- set rendered = render(hook.get('sql')) | trim -%}
         {%- if rendered not in ['', 'select 1'] -%}{%- do statements.append(rendered) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(statements) }}
+{% endmacro %}
+
+{% macro run_each(statements) %}
+    {%- for statement in statements -%}{%- do run_query(statement) -%}{%- endfor -%}
 {% endmacro %}
 
 {% macro run_in_transaction(statements) %}

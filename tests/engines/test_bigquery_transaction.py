@@ -21,13 +21,17 @@ pytestmark = pytest.mark.engines
 SCHEMA = "transaction_probe"
 # The first build stores `kept` and `gone`; an incremental one deletes `gone` in its pre-hook
 # and replaces `kept` (its unique key) with the value given; its post-hook fails when told to.
+# A hook declared after_commit runs outside the transaction, so it may create a table.
 PROBE_MODEL = """
 {{ config(
     materialized='usage_billing_transaction',
     unique_key='probe_key',
     pre_hook="{{ usage_billing.delete_rows_to_recompute(\\"probe_key = 'gone'\\") }}",
-    post_hook="{{ \\"select error('the build stops after its rows were replaced')\\"
-        if var('probe_fails') else 'select 1' }}",
+    post_hook=[
+        "{{ \\"select error('the build stops after its rows were replaced')\\"
+            if var('probe_fails') else 'select 1' }}",
+        after_commit("create table if not exists {{ this.schema }}.committed as select 1 as ran"),
+    ],
 ) }}
 select 'kept' as probe_key, {{ var('probe_value') }} as probe_value
 {% if not usage_billing.is_incremental_build() %}
@@ -66,12 +70,16 @@ def _run(project: Path, value: int, fails: bool = False) -> list[str]:
     return [] if result.success else dbt_problems(result)
 
 
-def _rows(endpoint: str) -> dict[str, int]:
+def _query(endpoint: str, sql: str) -> list[dict[str, Any]]:
     warehouse = BigQueryWarehouse(endpoint)
     try:
-        rows = warehouse.query(f"select probe_key, probe_value from {SCHEMA}.transaction_probe")
+        return warehouse.query(sql)
     finally:
         warehouse.close()
+
+
+def _rows(endpoint: str) -> dict[str, int]:
+    rows = _query(endpoint, f"select probe_key, probe_value from {SCHEMA}.transaction_probe")
     return {row["probe_key"]: row["probe_value"] for row in rows}
 
 
@@ -84,6 +92,7 @@ def test_failed_build_leaves_the_rows_as_they_were(
     monkeypatch.setenv("USAGE_BILLING_SCHEMA", SCHEMA)
     assert _run(project, value=1) == []
     assert _rows(endpoint) == {"kept": 1, "gone": 1}
+    assert _query(endpoint, f"select ran from {SCHEMA}.committed") == [{"ran": 1}]
 
     problems = _run(project, value=2, fails=True)
     assert any("the build stops after its rows were replaced" in line for line in problems)
