@@ -8,8 +8,11 @@ DuckDB file: generate the events and pricing tables (bench/generate.py); a full 
 the bare reference query (one statement that de-duplicates by event id and aggregates the
 metrics' values per customer and month, the floor for any pipeline on this engine); a check
 that the pipeline's monthly usage equals the reference's; 1% new events (half of them late, in
-February) and an incremental `dbt build`; the same check again. Prints one table and writes it
-to --results. A measurement, not a test: nothing asserts on time. It exits non-zero when the
+February) and an incremental `dbt build`; the same check again; then a `dbt build` with
+nothing new (the no-op build: what any scheduled run costs, which issue 27's incremental target
+is measured above). Also reports the bytes the pipeline stores per event: how much the database
+file grows in the full build, over the number of events. Prints one table and writes it to
+--results. A measurement, not a test: nothing asserts on time. It exits non-zero when the
 pipeline's usage differs from the reference query's.
 """
 
@@ -172,6 +175,13 @@ def _check(database: Path, when: str) -> None:
         raise SystemExit(f"{when}: the pipeline's monthly usage differs from the reference's")
 
 
+def _file_bytes(database: Path) -> int:
+    """The database file's size once DuckDB has written everything to it."""
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("checkpoint")
+    return database.stat().st_size
+
+
 def _machine() -> str:
     cpu = next(
         (
@@ -224,8 +234,10 @@ def main() -> None:
         generated = time.perf_counter() - started
         print(f"generated {events:,} events in {generated:.1f} s", file=sys.stderr)
 
+        raw_bytes = _file_bytes(database)
         load_before = _load()
         full = _build(work, full_refresh=True, memory_limit=options.memory_limit)
+        stored_per_event = (_file_bytes(database) - raw_bytes) / events
         reference = _reference(database, options.memory_limit)
         _check(database, "full build")
 
@@ -242,20 +254,25 @@ def main() -> None:
             connection.execute("set enable_progress_bar = false")
             insert_events(connection, new_batch)
         incremental = _build(work, full_refresh=False, memory_limit=options.memory_limit)
-        load_after = _load()
         _reference(database, options.memory_limit)
         _check(database, "incremental build")
+        no_op = _build(work, full_refresh=False, memory_limit=options.memory_limit)
+        load_after = _load()
+        _check(database, "no-op build")
 
     table = "\n".join(
         [
             "| events | full `dbt build` s | events/s | reference query s | ratio to reference"
-            " | incremental (+1%, half late) s | incremental / full | build peak memory"
+            " | incremental (+1%, half late) s | incremental / full | no-op build s"
+            " | (incremental − no-op) / full | build peak memory | stored bytes per event"
             " | build CPU s (full / incremental) | load average (1/5/15 min, before / after) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             f"| {events:,} | {full.seconds:.1f} | {events / full.seconds:,.0f}"
             f" | {reference:.1f} | {full.seconds / reference:.2f}×"
             f" | {incremental.seconds:.1f} | {incremental.seconds / full.seconds:.1%}"
+            f" | {no_op.seconds:.1f} | {(incremental.seconds - no_op.seconds) / full.seconds:.1%}"
             f" | {max(full.peak_bytes, incremental.peak_bytes) / 2**30:.2f} GiB"
+            f" | {stored_per_event:.0f}"
             f" | {full.cpu_seconds:.0f} / {incremental.cpu_seconds:.0f}"
             f" | {load_before} / {load_after} |",
         ]

@@ -13,22 +13,12 @@
     Both operands are cast first: PostgreSQL's datediff yields floats, which mod() refuses. -#}
 {% macro default__divide_exact(numerator, denominator, scale) -%}
     {%- set decimal = usage_billing.type_decimal() -%}
-    {%- set shifted = 'cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * ' ~ 10 ** scale -%}
-    {%- set divisor = 'cast(' ~ denominator ~ ' as ' ~ decimal ~ ')' -%}
-    {%- set remainder = 'mod(' ~ shifted ~ ', ' ~ divisor ~ ')' -%}
-    cast(
-        cast(
-            ({{ shifted }} - {{ remainder }}) / {{ divisor }}
-            + case
-                when abs({{ divisor }}) - abs({{ remainder }}) <= abs({{ remainder }})
-                    then case when ({{ shifted }} < 0) = ({{ divisor }} < 0) then 1 else -1 end
-                else 0
-            end
-            as {{ decimal }}
-        )
-        / {{ 10 ** scale }}
-        as {{ decimal }}
-    )
+    {{ usage_billing.divide_shifted(
+        'cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * ' ~ 10 ** scale,
+        'cast(' ~ denominator ~ ' as ' ~ decimal ~ ')',
+        decimal,
+        10 ** scale,
+    ) }}
 {%- endmacro %}
 
 {#- Spark, at its default allowPrecisionLoss (a Databricks SQL warehouse allows no other), rounds a
@@ -38,8 +28,17 @@
     decimal(scale + 1, 0), which keeps `scale` places of a quotient below 10^28. -#}
 {% macro spark__divide_exact(numerator, denominator, scale) -%}
     {%- set decimal = usage_billing.type_decimal() -%}
-    {%- set shifted = 'cast(cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0)) * ' ~ 10 ** scale -%}
-    {%- set divisor = 'cast(cast(' ~ denominator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0))' -%}
+    {{ usage_billing.divide_shifted(
+        'cast(cast(' ~ numerator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0)) * ' ~ 10 ** scale,
+        'cast(cast(' ~ denominator ~ ' as ' ~ decimal ~ ') * 10000000000 as decimal(38, 0))',
+        'decimal(28, 0)',
+        'cast(' ~ 10 ** scale ~ ' as decimal(' ~ (scale + 1) ~ ', 0))',
+    ) }}
+{%- endmacro %}
+
+{#- The rounded quotient of `shifted` (the numerator times 10^scale) by `divisor`, cast to
+    `quotient_type`, divided back by `power` (10^scale): the rounding described above. -#}
+{% macro divide_shifted(shifted, divisor, quotient_type, power) -%}
     {%- set remainder = 'mod(' ~ shifted ~ ', ' ~ divisor ~ ')' -%}
     cast(
         cast(
@@ -49,10 +48,10 @@
                     then case when ({{ shifted }} < 0) = ({{ divisor }} < 0) then 1 else -1 end
                 else 0
             end
-            as decimal(28, 0)
+            as {{ quotient_type }}
         )
-        / cast({{ 10 ** scale }} as decimal({{ scale + 1 }}, 0))
-        as {{ decimal }}
+        / {{ power }}
+        as {{ usage_billing.type_decimal() }}
     )
 {%- endmacro %}
 

@@ -7,6 +7,8 @@
     usage_billing.multiply_exact(charged_value, 'unit_price'), 'transaction_fixed_fee', 20) %}
 {%- set minimum_fee = usage_billing.as_product('transaction_minimum') %}
 {%- set maximum_fee = usage_billing.as_product('transaction_maximum') %}
+{%- set with_minimum = 'case when transaction_minimum is not null and unclamped_fee < ' ~ minimum_fee
+    ~ ' then ' ~ minimum_fee ~ ' else unclamped_fee end' %}
 
 with prices_by_billing_period as (
 
@@ -163,28 +165,17 @@ charged as (
 
 ),
 
-raised_to_minimum as (
-
-    select
-        *,
-        case
-            when transaction_minimum is not null and unclamped_fee < {{ minimum_fee }} then {{ minimum_fee }}
-            else unclamped_fee
-        end as fee_with_minimum
-    from charged
-
-),
-
 clamped as (
 
+    -- Raised to the minimum, then lowered to the maximum; a free event costs nothing.
     select
         *,
         case
             when is_free then 0
-            when transaction_maximum is not null and fee_with_minimum > {{ maximum_fee }} then {{ maximum_fee }}
-            else fee_with_minimum
+            when transaction_maximum is not null and {{ with_minimum }} > {{ maximum_fee }} then {{ maximum_fee }}
+            else {{ with_minimum }}
         end as fee
-    from raised_to_minimum
+    from charged
 
 ),
 

@@ -90,26 +90,18 @@ events_to_check as (
 
 ),
 
-well_formed_checked as (
-
-    select
-        *,
-        contract_reason is null and has_valid_metric_values as is_well_formed
-    from events_to_check
-
-),
-
 matched as (
 
     select
-        well_formed_checked.*,
+        events_to_check.*,
+        events_to_check.contract_reason is null and events_to_check.has_valid_metric_values as is_well_formed,
         customer_aliases.customer_id,
         {{ usage_billing.dedup_scope(
-            'customer_aliases.customer_id', 'well_formed_checked.customer_alias'
+            'customer_aliases.customer_id', 'events_to_check.customer_alias'
         ) }} as dedup_scope
-    from well_formed_checked
+    from events_to_check
     left join customer_aliases
-        on well_formed_checked.customer_alias = customer_aliases.customer_alias
+        on events_to_check.customer_alias = customer_aliases.customer_alias
 
 ),
 
