@@ -264,7 +264,7 @@ def main() -> None:
         [
             "| events | full `dbt build` s | events/s | reference query s | ratio to reference"
             " | incremental (+1%, half late) s | incremental / full | no-op build s"
-            " | (incremental − no-op) / full | build peak memory | stored bytes per event"
+            " | (incremental - no-op) / full | build peak memory | stored bytes per event"
             " | build CPU s (full / incremental) | load average (1/5/15 min, before / after) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             f"| {events:,} | {full.seconds:.1f} | {events / full.seconds:,.0f}"

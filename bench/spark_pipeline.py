@@ -24,8 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from generate import AS_OF, METRICS, PERIOD_SECONDS, PERIOD_START, Batch, create_tables
-from generate import insert_events, insert_pricing
+from generate import (
+    AS_OF,
+    METRICS,
+    PERIOD_SECONDS,
+    PERIOD_START,
+    Batch,
+    create_tables,
+    insert_events,
+    insert_pricing,
+)
+from pyspark.sql import SparkSession
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -110,7 +119,9 @@ def _export(connection: duckdb.DuckDBPyConnection, table: str, where: str, path:
     connection.execute(f"copy (select {selected} from {table} where {where}) to '{path}'")
 
 
-def _to_spark(spark, database: Path, work: Path, tables: list[str], where: str = "true") -> None:
+def _to_spark(
+    spark: SparkSession, database: Path, work: Path, tables: list[str], where: str = "true"
+) -> None:
     """Append the DuckDB tables' rows (those `where` selects) to Spark's tables of the same
     name, creating them on first use."""
     with duckdb.connect(str(database)) as connection:
@@ -125,6 +136,28 @@ def _to_spark(spark, database: Path, work: Path, tables: list[str], where: str =
                 spark.sql(f"insert into {table} {rows}")
             else:
                 spark.sql(f"create table {table} using parquet as {rows}")
+
+
+def _session(work: Path, driver_memory: str) -> SparkSession:
+    """Spark in this process, as the portability suite starts it (tests/engines/runner.py):
+    the session dbt-spark's `session` method finds. A larger heap than Spark's 1 GB default and
+    AQE's own shuffle partitions suit a million events."""
+    warehouse_dir = work / "spark-warehouse"
+    os.environ["USAGE_BILLING_SPARK_WAREHOUSE"] = str(warehouse_dir)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("usage_billing bench")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.warehouse.dir", str(warehouse_dir))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", "-XX:ReservedCodeCacheSize=240m")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _build(work: Path, full_refresh: bool) -> float:
@@ -155,7 +188,7 @@ def _build(work: Path, full_refresh: bool) -> float:
     return seconds
 
 
-def _reference(spark) -> float:
+def _reference(spark: SparkSession) -> float:
     spark.sql("create database if not exists bench_reference")
     spark.sql("drop table if exists bench_reference.usage_by_month")
     started = time.perf_counter()
@@ -163,7 +196,7 @@ def _reference(spark) -> float:
     return time.perf_counter() - started
 
 
-def _check(spark, when: str) -> None:
+def _check(spark: SparkSession, when: str) -> None:
     if spark.sql(MISMATCH_QUERY).collect()[0]["mismatches"]:
         raise SystemExit(f"{when}: the pipeline's monthly usage differs from the reference's")
 
@@ -176,17 +209,7 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="8g", help="the JVM's heap")
     options = parser.parse_args()
     events = options.events
-    sys.path.insert(0, str(PROJECT_DIR))
-    from tests.engines.runner import SparkWarehouse
-
     os.environ.update(USAGE_BILLING_TARGET="spark", USAGE_BILLING_SCHEMA="billing", TZ="UTC")
-    # The JVM's heap (Spark's default, 1 GB, made later builds of one process crawl in
-    # collection) and no progress bars; read when the session starts.
-    os.environ.setdefault(
-        "PYSPARK_SUBMIT_ARGS",
-        f"--driver-memory {options.driver_memory}"
-        " --conf spark.ui.showConsoleProgress=false pyspark-shell",
-    )
     time.tzset()
     with tempfile.TemporaryDirectory(dir=options.directory) as directory:
         work = Path(directory)
@@ -202,10 +225,10 @@ def main() -> None:
                     "select schema_name, table_name from duckdb_tables()"
                 ).fetchall()
             ]
-            generated_through = connection.execute(
+            (generated_through,) = connection.execute(
                 "select max(loaded_at) from raw.usage_events"
-            ).fetchone()[0]
-        spark = SparkWarehouse(work).session
+            ).fetchall()[0]
+        spark = _session(work, options.driver_memory)
         _to_spark(spark, database, work, tables)
 
         full = _build(work, full_refresh=True)
@@ -218,9 +241,7 @@ def main() -> None:
         )  # fmt: skip
         with duckdb.connect(str(database)) as connection:
             insert_events(connection, new_batch)
-        _to_spark(
-            spark, database, work, ["raw.usage_events"], f"loaded_at > '{generated_through}'"
-        )
+        _to_spark(spark, database, work, ["raw.usage_events"], f"loaded_at > '{generated_through}'")
         incremental = _build(work, full_refresh=False)
         _reference(spark)
         _check(spark, "incremental build")
@@ -231,7 +252,7 @@ def main() -> None:
     table = "\n".join(
         [
             "| events | full `dbt build` s | reference query s | ratio to reference"
-            " | incremental (+1%, half late) s | no-op build s | (incremental − no-op) / full |",
+            " | incremental (+1%, half late) s | no-op build s | (incremental - no-op) / full |",
             "|---|---|---|---|---|---|---|",
             f"| {events:,} | {full:.1f} | {reference:.1f} | {full / reference:.2f}×"
             f" | {incremental:.1f} | {no_op:.1f} | {(incremental - no_op) / full:.1%} |",
