@@ -265,17 +265,24 @@
         {%- set previous = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
         {%- set this_run = '' -%}
     {%- endif -%}
-    {%- set statements = [
-        ('alter table ' ~ usage_billing.build_state_relation() ~ " drop if exists partition (model_name = '" ~ model_name ~ "')")
-        if target.type == 'spark' else
-        ('delete from ' ~ usage_billing.build_state_relation() ~ " where model_name = '" ~ model_name ~ "'"),
-        'insert into ' ~ usage_billing.build_state_relation()
-        ~ (" select '" ~ mode['fingerprint'] ~ "', " if target.type == 'spark' else
-            ' (model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run)'
-            ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', ")
-        ~ consumed ~ ', ' ~ previous ~ ', ' ~ run ~ ', ' ~ rebuilt_run
-        ~ (", '" ~ model_name ~ "'" if target.type == 'spark' else '') ~ this_run,
-    ] -%}
+    {%- set values = consumed ~ ', ' ~ previous ~ ', ' ~ run ~ ', ' ~ rebuilt_run -%}
+    {%- if target.type == 'spark' -%}
+        {#- The model's partition replaced by a dynamic overwrite, which stages its files in a
+            directory of its own: models finishing together append to the same table, and
+            plain appends share one staging directory that the first to commit deletes. -#}
+        {%- set statements = [
+            'set spark.sql.sources.partitionOverwriteMode = dynamic',
+            'insert overwrite table ' ~ usage_billing.build_state_relation() ~ ' partition (model_name)'
+            ~ " select '" ~ mode['fingerprint'] ~ "', " ~ values ~ ", '" ~ model_name ~ "'" ~ this_run,
+        ] -%}
+    {%- else -%}
+        {%- set statements = [
+            'delete from ' ~ usage_billing.build_state_relation() ~ " where model_name = '" ~ model_name ~ "'",
+            'insert into ' ~ usage_billing.build_state_relation()
+            ~ ' (model_name, fingerprint, consumed_through, previous_through, built_run, rebuilt_run)'
+            ~ " select '" ~ model_name ~ "', '" ~ mode['fingerprint'] ~ "', " ~ values ~ this_run,
+        ] -%}
+    {%- endif -%}
     {%- if model_name == 'usage_billing__int_usage_events_validated' -%}
         {%- do statements.append(usage_billing.delete_all_rows(usage_billing.billed_aliases_relation())) -%}
         {%- do statements.append('insert into ' ~ usage_billing.billed_aliases_relation()
