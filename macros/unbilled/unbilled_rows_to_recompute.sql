@@ -25,7 +25,8 @@
 {#- Whether a row (or an event's) is recomputed: `usage_date` its day, `is_listed` whether its
     customer or its customer's day is listed above, `metric_row` the alias of a row with
     metric_name and is_from_relation (none for an event of int_usage_events_validated). Never
-    null: Spark keeps a partition's rows where the negation holds. -#}
+    null on a stored row (Spark keeps a partition's rows where the negation holds): only
+    relation rows lack a day or a customer, and a metric name is compared as text. -#}
 {% macro is_unbilled_row_recomputed(usage_date, is_listed, metric_row=none) %}
     {%- if usage_billing.build_mode(usage_billing.unbilled_model_name())['mode'] == 'full' -%}
         {{- return('1 = 1') -}}
@@ -37,7 +38,7 @@
             {%- do gauges.append(metric) -%}
         {%- endfor -%}
         {%- do conditions.append(metric_row ~ '.is_from_relation') -%}
-        {%- do conditions.append(usage_billing.metric_name_in(gauges, metric_row ~ '.metric_name')) -%}
+        {%- do conditions.append(usage_billing.metric_name_in(gauges, 'coalesce(' ~ metric_row ~ ".metric_name, '')")) -%}
     {%- endif -%}
     {%- set clock_moved_from = usage_billing.unbilled_clock_moved_from() -%}
     {%- if clock_moved_from == 'all' -%}
@@ -45,7 +46,7 @@
     {%- elif clock_moved_from is not none -%}
         {%- do conditions.append(usage_date ~ " >= cast('" ~ clock_moved_from.strftime('%Y-%m-%d') ~ "' as date)") -%}
     {%- endif -%}
-    {{- return('coalesce(' ~ conditions | join(' or ') ~ ', false)') -}}
+    {{- return('(' ~ conditions | join(' or ') ~ ')') -}}
 {% endmacro %}
 
 {#- Pre-hook condition over the model's own rows. -#}
