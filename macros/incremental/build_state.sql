@@ -114,7 +114,8 @@
     {%- set own = states.get(model_name) -%}
     {%- set validated = states.get('usage_billing__int_usage_events_validated') or {} -%}
     {%- set upstream = ['usage_billing__int_usage_events_validated'] if model_name != 'usage_billing__int_usage_events_validated' else [] -%}
-    {%- if model_name in ['usage_billing__metric_usage_daily', 'usage_billing__int_usage_by_billing_period'] -%}
+    {%- if model_name in ['usage_billing__metric_usage_daily', 'usage_billing__int_usage_by_billing_period',
+        'usage_billing__unbilled_usage'] -%}
         {%- do upstream.append('usage_billing__int_usage_events_matched_to_metrics') -%}
     {%- endif -%}
     {#- What the upstream model's rows reflect: a full build reads all of it, a delta up to it. -#}

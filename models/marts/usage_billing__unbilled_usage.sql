@@ -1,18 +1,54 @@
 {#- Accepted usage that no invoice bills, per customer, metric, group, UTC day and reason, so
     that rejected + billed + unbilled accounts for every event (docs/unbilled-usage.md). The
-    rows come from int_usage_events_unbilled (the rule of what is billed is there); here each
-    gets the first reason that fits and the day's quantity as metric_usage_daily computes it.
+    rule of what is billed is the macro unbilled_events (int_usage_events_unbilled's); here each
+    row gets the first reason that fits and the day's quantity as metric_usage_daily computes it.
     No subscription_id: an unbilled instant is held by none, or by several that do not price
-    it. A plain table rebuilt every build. The reasons come from each customer's periods cut
-    into segments that do not overlap, so each unbilled row joins one segment at most: no
-    grouping per event, which the unbilled rows of a metric no plan prices would make costly. -#}
+    it. The reasons come from each customer's periods cut into segments that do not overlap, so
+    each unbilled row joins one segment at most: no grouping per event, which the unbilled rows
+    of a metric no plan prices would make costly.
+    Incremental: a run deletes and classifies again the customers' days whose rows may have
+    changed (macros/unbilled/unbilled_rows_to_recompute.sql), reading only their events. -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
+{%- set model_name = 'usage_billing__unbilled_usage' -%}
+{{ config(
+    materialized=usage_billing.usage_materialization(),
+    incremental_strategy='append',
+    pre_hook=[
+        "{{ usage_billing.prepare_build_state('usage_billing__unbilled_usage') }}",
+        "{{ usage_billing.prepare_unbilled_inputs() }}",
+        "{{ usage_billing.delete_rows_to_recompute(usage_billing.unbilled_rows_to_recompute()) }}",
+    ],
+    post_hook=[
+        "{{ usage_billing.record_build_state('usage_billing__unbilled_usage') }}",
+        "{{ usage_billing.record_unbilled_inputs() }}",
+    ],
+) }}
+{#- Spark's own tables replace rows by partition (macros/incremental/spark_partitions.sql). -#}
+{%- if target.type == 'spark' %}{{ config(partition_by='usage_date', file_format='parquet') }}{% endif %}
+{%- set incremental = usage_billing.builds_on_stored_rows(model_name) -%}
+{{- usage_billing.log_build_mode(model_name) }}
 
-with unbilled as (
+-- Streamed where the engine would store it: read three times, with disjoint filters.
+with matched as {{ usage_billing.not_materialized() }} (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_unbilled') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
 
 ),
+
+validated as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
+
+),
+
+{% if incremental %}
+    {{ usage_billing.unbilled_changes() }}
+    {{ usage_billing.unbilled_share('matched', 'matched', metric_rows=true) }}
+    {{ usage_billing.unbilled_share('validated', 'validated', metric_rows=false) }}
+    {{ usage_billing.unbilled_events('matched_to_recompute', 'validated_to_recompute') }},
+{% else %}
+    {{ usage_billing.unbilled_events('matched', 'validated') }},
+{% endif %}
 
 billing_periods as (
 
@@ -119,7 +155,7 @@ classified as (
             -- Also a relation's row without a timestamp or customer: nothing holds it.
             else 'no_subscription'
         end as reason
-    from unbilled
+    from unbilled_events as unbilled
     left join held_segments as held
         on
             unbilled.customer_id = held.customer_id

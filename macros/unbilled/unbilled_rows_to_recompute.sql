@@ -1,0 +1,101 @@
+{#- What an incremental run of unbilled_usage recomputes, per customer and UTC day, since a row's
+    reason depends on more than its events (docs/unbilled-usage.md): the days of the events whose
+    version changed since the rows were built (new, corrected, rejected now: both the new
+    version's day and the replaced one's); every day of a customer whose billing windows changed;
+    every day from the one the billing clock moved over on; and, every run, the rows of gauges
+    (a new report ends the level of the one before it, on another day) and of metrics read from
+    relations (no load time to go by). Changed metric definitions rebuild it in full
+    (build_state.sql). -#}
+
+{% macro unbilled_model_name() %}{{ return('usage_billing__unbilled_usage') }}{% endmacro %}
+
+{#- (customer_id, usage_date) of the event versions this run consumes, and of those they replace. -#}
+{% macro unbilled_changed_event_days() %}
+    {%- set changed = usage_billing.is_unconsumed_change(usage_billing.unbilled_model_name()) -%}
+    {%- set validated = ref('usage_billing', 'usage_billing__int_usage_events_validated') -%}
+    select customer_id, cast(event_at as date) as usage_date
+    from {{ validated }}
+    where {{ changed }} and customer_id is not null
+    union
+    select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
+    from {{ validated }}
+    where {{ changed }} and replaced_customer_id is not null
+{% endmacro %}
+
+{#- Whether a row (or an event's) is recomputed: `usage_date` its day, `is_listed` whether its
+    customer or its customer's day is listed above, `metric_row` the alias of a row with
+    metric_name and is_from_relation (none for an event of int_usage_events_validated). Never
+    null on a stored row (Spark keeps a partition's rows where the negation holds): only
+    relation rows lack a day or a customer, and a metric name is compared as text. -#}
+{% macro is_unbilled_row_recomputed(usage_date, is_listed, metric_row=none) %}
+    {%- if usage_billing.build_mode(usage_billing.unbilled_model_name())['mode'] == 'full' -%}
+        {{- return('1 = 1') -}}
+    {%- endif -%}
+    {%- set conditions = [is_listed] -%}
+    {%- if metric_row -%}
+        {%- set gauges = [] -%}
+        {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
+            {%- do gauges.append(metric) -%}
+        {%- endfor -%}
+        {%- do conditions.append(metric_row ~ '.is_from_relation') -%}
+        {%- do conditions.append(usage_billing.metric_name_in(gauges, 'coalesce(' ~ metric_row ~ ".metric_name, '')")) -%}
+    {%- endif -%}
+    {%- set clock_moved_from = usage_billing.unbilled_clock_moved_from() -%}
+    {%- if clock_moved_from == 'all' -%}
+        {%- do conditions.append('1 = 1') -%}
+    {%- elif clock_moved_from is not none -%}
+        {%- do conditions.append(usage_date ~ " >= cast('" ~ clock_moved_from.strftime('%Y-%m-%d') ~ "' as date)") -%}
+    {%- endif -%}
+    {{- return('(' ~ conditions | join(' or ') ~ ')') -}}
+{% endmacro %}
+
+{#- Pre-hook condition over the model's own rows. -#}
+{% macro unbilled_rows_to_recompute() %}
+    {%- set row = this.identifier -%}
+    {{- return(usage_billing.is_unbilled_row_recomputed(
+        row ~ '.usage_date',
+        'exists (select 1 from (' ~ usage_billing.unbilled_changed_event_days() ~ ') as changed_days'
+        ~ ' where changed_days.customer_id = ' ~ row ~ '.customer_id and changed_days.usage_date = '
+        ~ row ~ '.usage_date) or ' ~ row ~ '.customer_id in (select customer_id from ('
+        ~ usage_billing.unbilled_customers_to_recompute() ~ ') as changed_customers)',
+        row,
+    )) -}}
+{% endmacro %}
+
+{#- CTEs `<name>_to_recompute` of `source` (a CTE of matched rows, with metric_name, or of
+    validated events): its rows whose usage is recomputed, found by joins rather than the
+    pre-hook's subqueries, as the CTEs `changed_days` and `changed_customers` list them
+    (written first, by unbilled_changes). -#}
+{% macro unbilled_share(name, source, metric_rows) %}
+    {{ name }}_to_recompute as (
+
+        select {{ source }}.*
+        from {{ source }}
+        left join changed_days
+            on
+                {{ source }}.customer_id = changed_days.customer_id
+                and cast({{ source }}.event_at as date) = changed_days.usage_date
+        left join changed_customers
+            on {{ source }}.customer_id = changed_customers.customer_id
+        where {{ usage_billing.is_unbilled_row_recomputed(
+            'cast(' ~ source ~ '.event_at as date)',
+            'changed_days.customer_id is not null or changed_customers.customer_id is not null',
+            source if metric_rows else none,
+        ) }}
+
+    ),
+{% endmacro %}
+
+{% macro unbilled_changes() %}
+    changed_days as (
+
+        {{ usage_billing.unbilled_changed_event_days() }}
+
+    ),
+
+    changed_customers as (
+
+        {{ usage_billing.unbilled_customers_to_recompute() }}
+
+    ),
+{% endmacro %}
