@@ -30,12 +30,18 @@
     group by billing_periods.customer_id
 {% endmacro %}
 
-{#- Pre-hook: create the table when absent. -#}
+{#- Pre-hook: create the table when absent. On BigQuery now, before the model's transaction
+    begins: no table may be created inside it (as prepare_build_state). -#}
 {% macro prepare_unbilled_inputs() %}
     {%- if usage_billing.usage_materialization() == 'table' -%}{{ return('select 1') }}{%- endif -%}
-    {{- return('create table if not exists ' ~ usage_billing.unbilled_inputs_relation() ~ ' (customer_id '
+    {%- set created = 'create table if not exists ' ~ usage_billing.unbilled_inputs_relation() ~ ' (customer_id '
         ~ dbt.type_string() ~ ', windows_fingerprint ' ~ dbt.type_string() ~ ', billing_clock_at '
-        ~ dbt.type_timestamp() ~ ')' ~ (' using parquet' if target.type == 'spark' else '')) -}}
+        ~ dbt.type_timestamp() ~ ')' ~ (' using parquet' if target.type == 'spark' else '') -%}
+    {%- if target.type == 'bigquery' -%}
+        {%- do run_query(created) -%}
+        {{- return('select 1') -}}
+    {%- endif -%}
+    {{- return(created) -}}
 {% endmacro %}
 
 {#- Post-hook: the windows and the clock this run classified against. With the clock left at
