@@ -16,7 +16,7 @@
     select customer_id, cast(event_at as date) as usage_date
     from {{ validated }}
     where {{ changed }} and customer_id is not null
-    union
+    {{ usage_billing.union_distinct() }}
     select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
     from {{ validated }}
     where {{ changed }} and replaced_customer_id is not null
