@@ -166,6 +166,7 @@ EVENT_LEVEL_MODELS = [
     "usage_billing__int_usage_events_matched_to_metrics",
     "usage_billing__int_usage_events_validated",
     "usage_billing__metric_usage_daily",
+    "usage_billing__unbilled_usage",
 ]
 
 
