@@ -99,7 +99,7 @@ BUILD_STATE_TABLES = frozenset({"usage_billing__build_state", "usage_billing__bi
 
 def build_state_rows() -> Any:
     """What the build state (macros/incremental/build_state.sql) holds before an ordinary
-    incremental run: every model current, validated one run ahead of the two models after
+    incremental run: every model current, validated one run ahead of the models after
     int_usage_events_matched_to_metrics, so each compiles its delta branch."""
     import datetime as dt
 
@@ -111,6 +111,7 @@ def build_state_rows() -> Any:
         ("usage_billing__int_usage_events_matched_to_metrics", True, second, None, second, first),
         ("usage_billing__metric_usage_daily", True, first, None, first, first),
         ("usage_billing__int_usage_by_billing_period", True, first, None, first, first),
+        ("usage_billing__unbilled_usage", True, first, None, first, first),
     ]
     names = [
         "model_name",
