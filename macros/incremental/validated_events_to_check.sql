@@ -4,22 +4,18 @@
     that was billed until now, as later models read it). They read the model's CTE
     `customer_aliases` and its stored rows.
     A full build checks every raw row. A delta run re-checks only the events that received rows
-    no run has read (loaded since the last run, minus a lookback for stragglers), the events
+    no run has read (loaded since the last run, minus a lookback for stragglers; rows stamped
+    before that, when counting shows some: rows_loaded_before_window.sql), the events
     rejected for an alias that now exists and those of customers whose alias was re-pointed;
     each against all its raw rows, so the last-loaded repeat wins however the rows arrived. -#}
 {% macro validated_events_to_check(incremental, compared_columns) %}
 {% if incremental %}
     {%- set raw_id = usage_billing.raw_event_column('event_id') -%}
-    {%- set raw_loaded_at = usage_billing.raw_event_column('loaded_at') %}
+    {%- set raw_loaded_at = usage_billing.raw_event_column('loaded_at') -%}
+    {%- set sweep = usage_billing.raw_rows_loaded_before_window() != 0 %}
     last_run as (
 
-        select
-            {{ dbt.dateadd(
-                'hour',
-                -var('usage_billing_incremental_lookback_hours'),
-                "coalesce(max(loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))",
-            ) }} as reread_from
-        from {{ this }}
+        {{ usage_billing.validated_reread_from() }}
 
     ),
 
@@ -50,6 +46,47 @@
         group by previous.event_key
 
     ),
+
+    {%- if sweep %}
+    before_window_raw as (
+
+        select raw_events.*
+        from {{ source('usage_billing', 'usage_events') }} as raw_events
+        where {{ usage_billing.loaded_before_window('raw_events.' ~ raw_loaded_at) }}
+
+    ),
+
+    -- Streamed where the engine would store it: read for the counts and for the rows to check.
+    before_window_keyed as {{ usage_billing.not_materialized() }} (
+
+        {{ usage_billing.staged_usage_events('before_window_raw') }}
+
+    ),
+
+    stored_before_window as (
+
+        select
+            previous.event_key,
+            count(*) as stored_rows
+        from {{ this }} as previous
+        where {{ usage_billing.loaded_before_window('previous.loaded_at') }}
+        group by previous.event_key
+
+    ),
+
+    keys_loaded_before_window as (
+
+        -- Events with a raw row loaded before the window that no run has read: the raw table
+        -- holds more rows of theirs from there than are stored.
+        select before_window_keyed.event_key
+        from before_window_keyed
+        left join stored_before_window
+            on before_window_keyed.event_key = stored_before_window.event_key
+        group by before_window_keyed.event_key, stored_before_window.stored_rows
+        having count(*) <> coalesce(stored_before_window.stored_rows, 0)
+
+    ),
+    {%- endif %}
 
     keys_to_check as (
 
@@ -84,6 +121,13 @@
             {%- endfor -%}
         )
         {%- endif %}
+        {%- if sweep %}
+
+        {{ usage_billing.union_distinct() }}
+
+        select keys_loaded_before_window.event_key
+        from keys_loaded_before_window
+        {%- endif %}
 
     ),
 
@@ -110,12 +154,18 @@
 
         select stored_versions.event_key
         from stored_versions
-        where
-            stored_versions.loaded_at <= (select last_run.reread_from from last_run)
-            or stored_versions.loaded_at is null
+        where {{ usage_billing.loaded_before_window('stored_versions.loaded_at') }}
         group by stored_versions.event_key
+        {%- if sweep %}
+
+        {{ usage_billing.union_distinct() }}
+
+        select keys_loaded_before_window.event_key
+        from keys_loaded_before_window
+        {%- endif %}
 
     ),
+    {%- if not sweep %}
 
     older_raw as (
 
@@ -126,12 +176,10 @@
         where
             cast(raw_events.{{ raw_id }} as {{ dbt.type_string() }})
             in (select keys_with_older_rows.event_key from keys_with_older_rows)
-            and (
-                raw_events.{{ raw_loaded_at }} <= (select last_run.reread_from from last_run)
-                or raw_events.{{ raw_loaded_at }} is null
-            )
+            and {{ usage_billing.loaded_before_window('raw_events.' ~ raw_loaded_at) }}
 
     ),
+    {%- endif %}
 
     keyed_to_check as (
 
@@ -141,7 +189,13 @@
 
         union all
 
-        {{ usage_billing.staged_usage_events('older_raw') }}
+        {% if sweep -%}
+            select before_window_keyed.*
+            from before_window_keyed
+            where before_window_keyed.event_key in (select keys_with_older_rows.event_key from keys_with_older_rows)
+        {%- else -%}
+            {{ usage_billing.staged_usage_events('older_raw') }}
+        {%- endif %}
 
     ),
 
