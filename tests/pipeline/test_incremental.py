@@ -14,6 +14,7 @@ import shutil
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +112,13 @@ def _assert_unbilled_usage_moved(after_builds: list[Unbilled]) -> None:
         "no_subscription",
         "after_billing_clock",
     }, sorted(last)
-    steps = list(zip(after_builds, after_builds[1:], strict=False))
-    assert any(
-        0 < before[key] < after.get(key, 0) for before, after in steps for key in before
-    ), "no later batch added to a day already unbilled"
-    assert any(
-        after.get(key, 0) < before[key] for before, after in steps for key in before
-    ), "no event left unbilled usage"
+    steps = list(pairwise(after_builds))
+    assert any(0 < before[key] < after.get(key, 0) for before, after in steps for key in before), (
+        "no later batch added to a day already unbilled"
+    )
+    assert any(after.get(key, 0) < before[key] for before, after in steps for key in before), (
+        "no event left unbilled usage"
+    )
     ended = date.fromisoformat(GAMMA_END)
 
     def gamma_ended(rows: Unbilled) -> bool:

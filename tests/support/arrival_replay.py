@@ -2,9 +2,10 @@
 late events, stragglers and bad rows, in batches in the order they arrive, and the pricing it is
 billed by. Some of it bills nowhere (usage_billing__unbilled_usage): page views no metric reads,
 usage before the subscriptions start or after gamma's ends, and usage after the billing clock;
-later batches add to, and move events in and out of, those customer-days. The DuckDB suites replay it (tests/pipeline/test_incremental.py) and so does the
-portability suite on the other engines (tests/engines/scenarios.py): an incremental build after
-each batch must give what a full refresh gives."""
+later batches add to, and move events in and out of, those customer-days. The DuckDB suites
+replay it (tests/pipeline/test_incremental.py) and so does the portability suite on the other
+engines (tests/engines/scenarios.py): an incremental build after each batch must give what a
+full refresh gives."""
 
 from __future__ import annotations
 
