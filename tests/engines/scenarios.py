@@ -132,7 +132,7 @@ def _replay(loads: int = 3) -> ScenarioData:
         Batch(
             [tuple(row[name] for name in names) for row in rows],
             # The second load starts with the batch the pricing changes before (REPRICED_BATCH).
-            arrival_replay.pricing(with_ghost=number > 1) if number <= 2 else None,
+            arrival_replay.pricing(repriced=number > 1) if number <= 2 else None,
         )
         for number, rows in enumerate(grouped, start=1)
     ]

@@ -145,7 +145,7 @@ def _arrive(
 def _scenario_pricing() -> Pricing:
     """test_incremental's prices, with a second alias for alpha, beta in Paris (UTC+1 in
     winter) and a credit grant for gamma, so that credit_balances has rows to compare."""
-    pricing = replay_pricing(with_ghost=True)
+    pricing = replay_pricing(repriced=True)
     pricing.customer_aliases.append({"alias": "alpha-eu", "customer_id": "cus_alpha"})
     pricing.customers = [
         {**customer, "timezone": "Europe/Paris"} if customer["name"] == "beta" else customer

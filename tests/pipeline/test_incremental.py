@@ -2,7 +2,9 @@
 late events, stragglers and bad rows arrives in random batches; an incremental `dbt build`
 runs after each, some after a partial run (a build stopped after one incremental model). At
 the end every mart equals a `--full-refresh` build to the row and the cent, and
-invoice_revisions holds exactly the revisions the builds showed."""
+invoice_revisions holds exactly the revisions the builds showed. Part of the stream bills
+nowhere, and later batches change those unbilled customer-days, so unbilled_usage's
+incremental reclassification runs over real rows."""
 
 from __future__ import annotations
 
@@ -10,15 +12,23 @@ import json
 import random
 import shutil
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.support.arrival_replay import FIRST_LOAD, REPRICED_BATCH, VARS, arrivals, pricing
+from tests.support.arrival_replay import (
+    FIRST_LOAD,
+    GAMMA_END,
+    REPRICED_BATCH,
+    VARS,
+    arrivals,
+    pricing,
+)
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
     PRICING_TABLES,
@@ -40,7 +50,10 @@ MARTS = [
     "usage_billing__billing_periods",
     "usage_billing__metric_usage_daily",
     "usage_billing__usage_events_rejected",
+    "usage_billing__unbilled_usage",
 ]
+# An unbilled row's key (customer, day, reason, metric or event type) → its event_count.
+Unbilled = dict[tuple[str, date, str, str], int]
 
 
 def _load(database: Path, rows: list[dict[str, Any]], loaded_at: list[datetime]) -> None:
@@ -80,6 +93,44 @@ def _mart(scenario: Scenario, table: str) -> list[tuple[Any, ...]]:
     return scenario.rows(f"select {', '.join(columns)} from {MARTS_SCHEMA}.{table} order by all")
 
 
+def _unbilled(scenario: Scenario) -> Unbilled:
+    rows = scenario.rows(
+        "select customer_id, usage_date, reason, coalesce(metric_name, event_type), event_count"
+        f" from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
+    )
+    return {(customer, day, reason, name): count for customer, day, reason, name, count in rows}
+
+
+def _assert_unbilled_usage_moved(after_builds: list[Unbilled]) -> None:
+    """The stream left unbilled usage of each kind it is made to, and its batches changed it
+    the ways an incremental run must follow: events added to a day already unbilled, events
+    leaving unbilled usage (corrected into a billed day, or their alias re-pointed), and a
+    customer's usage unbilled once its subscription ended (its billing windows changed)."""
+    last = after_builds[-1]
+    assert {reason for _, _, reason, _ in last} >= {
+        "matches_no_metric",
+        "no_subscription",
+        "after_billing_clock",
+    }, sorted(last)
+    steps = list(pairwise(after_builds))
+    assert any(0 < before[key] < after.get(key, 0) for before, after in steps for key in before), (
+        "no later batch added to a day already unbilled"
+    )
+    assert any(after.get(key, 0) < before[key] for before, after in steps for key in before), (
+        "no event left unbilled usage"
+    )
+    ended = date.fromisoformat(GAMMA_END)
+
+    def gamma_ended(rows: Unbilled) -> bool:
+        return any(
+            customer == "cus_gamma" and day >= ended and reason == "no_subscription"
+            for customer, day, reason, _ in rows
+        )
+
+    assert not gamma_ended(after_builds[REPRICED_BATCH - 1])
+    assert gamma_ended(after_builds[REPRICED_BATCH]), "gamma's ended subscription billed"
+
+
 @pytest.mark.parametrize(("seed", "dedup_scope"), [(7, "customer"), (2024, "global")])
 def test_incremental_builds_equal_a_full_refresh(
     tmp_path: Path, seed: int, dedup_scope: str
@@ -89,7 +140,7 @@ def test_incremental_builds_equal_a_full_refresh(
     database.parent.mkdir()
     with duckdb.connect(str(database)) as connection:
         write_table(connection, "raw", "usage_events", RAW_EVENTS_COLUMNS, [])
-    _write_pricing(database, pricing(with_ghost=False))
+    _write_pricing(database, pricing(repriced=False))
     build_vars = {
         **VARS,
         "usage_billing_pricing_schema": "pricing",
@@ -97,6 +148,7 @@ def test_incremental_builds_equal_a_full_refresh(
     }
     scenario = Scenario(database)
     seen_hashes: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    unbilled_after_builds: list[Unbilled] = []
     batches = arrivals(rng)
     # Two batches after the first are run through a random incremental model and its ancestors
     # only, as a build killed right after that model committed leaves them, before their build;
@@ -108,7 +160,7 @@ def test_incremental_builds_equal_a_full_refresh(
     partial_runs = []
     for number, batch in enumerate(batches):
         if number == REPRICED_BATCH:
-            _write_pricing(database, pricing(with_ghost=True))  # ghost's events become billable
+            _write_pricing(database, pricing(repriced=True))  # ghost billable, gamma ended
         _load(database, batch, [row["loaded_at"] for row in batch])
         if number in interrupted:
             selector = f"+{interruptions.choice(models)}"
@@ -127,6 +179,8 @@ def test_incremental_builds_equal_a_full_refresh(
             history = seen_hashes[invoice_id]
             if not history or history[-1][0] != content_hash:
                 history.append((content_hash, total))
+        unbilled_after_builds.append(_unbilled(scenario))
+    _assert_unbilled_usage_moved(unbilled_after_builds)
 
     full = tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()
@@ -158,7 +212,7 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     database = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(database)) as connection:
         write_table(connection, "raw", "usage_events", RAW_EVENTS_COLUMNS, [])
-    _write_pricing(database, pricing(with_ghost=False))
+    _write_pricing(database, pricing(repriced=False))
     build_vars = {**VARS, "usage_billing_pricing_schema": "pricing"}
     scenario = Scenario(database)
 

@@ -1,8 +1,11 @@
 """The arrival-order replay's data: a generated event stream with duplicates, corrections,
 late events, stragglers and bad rows, in batches in the order they arrive, and the pricing it is
-billed by. The DuckDB suites replay it (tests/pipeline/test_incremental.py) and so does the
-portability suite on the other engines (tests/engines/scenarios.py): an incremental build after
-each batch must give what a full refresh gives."""
+billed by. Some of it bills nowhere (usage_billing__unbilled_usage): page views no metric reads,
+usage before the subscriptions start or after gamma's ends, and usage after the billing clock;
+later batches add to, and move events in and out of, those customer-days. The DuckDB suites
+replay it (tests/pipeline/test_incremental.py) and so does the portability suite on the other
+engines (tests/engines/scenarios.py): an incremental build after each batch must give what a
+full refresh gives."""
 
 from __future__ import annotations
 
@@ -21,6 +24,13 @@ CUSTOMERS = ["alpha", "beta", "gamma", "ghost"]  # ghost's alias arrives only ha
 SECOND_ALIAS = "alpha_eu"
 ALIASES = [*CUSTOMERS, SECOND_ALIAS]
 FIRST_LOAD = datetime(2024, 3, 15, 0, 0)
+# Events from a week before the subscriptions start (1 January) to past the end of March's
+# period, the last one the billing clock (20 March) has started: April's usage bills nowhere.
+STREAM_START = datetime(2023, 12, 25)
+STREAM_DAYS = 103
+# gamma's subscription ends on 10 March once repriced: its billing windows change, so every
+# one of its days is classified again, and its later usage becomes unbilled.
+GAMMA_END = "2024-03-10"
 VARS: dict[str, Any] = {
     "usage_billing_as_of": "2024-03-20 00:00:00",
     "usage_billing_metrics": [
@@ -43,8 +53,9 @@ VARS: dict[str, Any] = {
 }
 
 
-def pricing(with_ghost: bool) -> Pricing:
-    customers = [name for name in CUSTOMERS if with_ghost or name != "ghost"]
+def pricing(repriced: bool) -> Pricing:
+    """The pricing before REPRICED_BATCH, or from it on (`repriced`)."""
+    customers = [name for name in CUSTOMERS if repriced or name != "ghost"]
     prices = [
         ("requests", "per_unit", D("0.01")),
         ("volume", "graduated", None),
@@ -55,7 +66,7 @@ def pricing(with_ghost: bool) -> Pricing:
     return Pricing(
         customers=[{"customer_id": f"cus_{name}", "name": name} for name in CUSTOMERS],
         customer_aliases=[{"alias": name, "customer_id": f"cus_{name}"} for name in customers]
-        + [{"alias": SECOND_ALIAS, "customer_id": "cus_beta" if with_ghost else "cus_alpha"}],
+        + [{"alias": SECOND_ALIAS, "customer_id": "cus_beta" if repriced else "cus_alpha"}],
         plans=[{"plan_id": "metered", "name": "Metered"}],
         subscriptions=[
             {
@@ -64,6 +75,7 @@ def pricing(with_ghost: bool) -> Pricing:
                 "plan_id": "metered",
                 "currency": "EUR",
                 "start_date": "2024-01-01",
+                "end_date": GAMMA_END if repriced and name == "gamma" else None,
             }
             for name in CUSTOMERS
         ],
@@ -101,8 +113,8 @@ def stream(rng: random.Random) -> list[list[dict[str, Any]]]:
     batches: list[list[dict[str, Any]]] = [[] for _ in range(4)]
 
     def moment() -> str:
-        start = datetime(2024, 1, 1)
-        return (start + timedelta(seconds=rng.randrange(78 * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        seconds = rng.randrange(STREAM_DAYS * 86400)
+        return (STREAM_START + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def payload(kind: str) -> str:
         if kind == "request":
@@ -111,10 +123,12 @@ def stream(rng: random.Random) -> list[list[dict[str, Any]]]:
             return json.dumps({"amount": rng.randrange(1, 40000) / 100})
         if kind == "storage":
             return json.dumps({"gb": rng.randrange(1, 500)})
+        if kind == "page_view":  # no metric reads page views: matches_no_metric
+            return json.dumps({"path": rng.choice(["/", "/pricing", "/docs"])})
         return json.dumps({"seats": rng.randrange(1, 30)})
 
     for number in range(240):
-        kind = rng.choice(["request", "request", "payment", "storage", "seats"])
+        kind = rng.choice(["request", "request", "payment", "storage", "seats", "page_view"])
         row = {
             "event_id": f"e{number}",
             "customer_alias": rng.choice(ALIASES),
@@ -148,7 +162,33 @@ def stream(rng: random.Random) -> list[list[dict[str, Any]]]:
             "event_properties": "{}",
         }
     )
+    _move_unbilled_usage(batches)
     return batches
+
+
+def _move_unbilled_usage(batches: list[list[dict[str, Any]]]) -> None:
+    """Rows that change unbilled customer-days after the first build, whatever the seed: the
+    last batch adds a page view to a day already unbilled, corrects a request made before the
+    subscriptions started into January (unbilled to billed) and a February payment into April,
+    after the clock (billed to unbilled)."""
+
+    def event(event_id: str, kind: str, at: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "customer_alias": "beta",
+            "event_type": kind,
+            "event_timestamp": at,
+            "event_properties": json.dumps(properties),
+        }
+
+    early = event("early1", "request", "2023-12-30T12:00:00Z", {"user": "a"})
+    paid = event("paid1", "payment", "2024-02-12T08:00:00Z", {"amount": 12.5})
+    batches[0] += [event("view1", "page_view", "2024-02-05T09:00:00Z", {"path": "/"}), early, paid]
+    batches[-1] += [
+        event("view2", "page_view", "2024-02-05T17:00:00Z", {"path": "/docs"}),
+        {**early, "event_timestamp": "2024-01-03T12:00:00Z"},
+        {**paid, "event_timestamp": "2024-04-02T08:00:00Z"},
+    ]
 
 
 # The pricing changes before this batch: ghost's alias arrives, alpha_eu moves to beta.
