@@ -198,13 +198,17 @@ REPRICED_BATCH = 2
 def arrivals(rng: random.Random) -> list[list[dict[str, Any]]]:
     """stream()'s batches, each row with the `loaded_at` it arrives with: about three hours
     after the newest row before it, and the first row of each later batch a straggler,
-    committed after the last build but stamped half an hour before that build's newest row."""
+    committed after the last build but stamped half an hour before that build's newest row.
+    From the third batch on, each also brings the first row of the batch two before it again,
+    as it was loaded then (the same file loaded twice): stamped before the window the next
+    build reads, which that build finds by counting (docs/late-data.md)."""
     newest = FIRST_LOAD
-    batches = []
+    batches: list[list[dict[str, Any]]] = []
     for number, batch in enumerate(stream(rng)):
         loaded_at = [newest + timedelta(hours=3, minutes=rng.randrange(60)) for _ in batch]
         if number > 0 and batch:
             loaded_at[0] = newest - timedelta(minutes=30)
         newest = max([newest, *loaded_at])
-        batches.append([{**row, "loaded_at": at} for row, at in zip(batch, loaded_at, strict=True)])
+        rows = [{**row, "loaded_at": at} for row, at in zip(batch, loaded_at, strict=True)]
+        batches.append(rows + ([dict(batches[number - 2][0])] if number >= 2 else []))
     return batches
