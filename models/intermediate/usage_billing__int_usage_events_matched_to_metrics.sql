@@ -55,6 +55,7 @@ with accepted_events as (
 {% endif %}
 
 {% if event_metrics %}
+    {%- set earlier_filters = [] %}
     event_metric_indexes as (
 
         {% for metric in event_metrics -%}
@@ -86,6 +87,14 @@ with accepted_events as (
 
         select
             false as is_from_relation,
+            -- The one row of each event that counts it among the accepted events (the first
+            -- metric it counts toward): the reconciliation counts these rows, not distinct ids.
+            case metric_index
+                {% for metric in event_metrics -%}
+                    when {{ loop.index }} then {{ 'true' if loop.first else 'not (' ~ earlier_filters | join(' or ') ~ ')' }}
+                    {%- do earlier_filters.append('coalesce(' ~ usage_billing.metric_filter(metric, fields) ~ ', false)') %}
+                {% endfor -%}
+            end as is_first_match_of_event,
             -- An accepted event's key is its event_id (validated keeps the id itself for rejects).
             event_key as event_id,
             customer_id,
@@ -121,6 +130,7 @@ with accepted_events as (
 
         select
             true as is_from_relation,
+            false as is_first_match_of_event,
             {% if metric.get('id_column') -%}
                 cast({{ usage_billing.quote_column(metric['id_column']) }} as {{ dbt.type_string() }}) as event_id,
             {%- else -%}
@@ -166,6 +176,7 @@ unioned as (
     {% if not metrics %}
         select
             false as is_from_relation,
+            false as is_first_match_of_event,
             event_key as event_id,
             customer_id,
             event_at,

@@ -2,7 +2,9 @@
 -- listed in unbilled_usage, and none is counted twice (docs/unbilled-usage.md). Counts, as
 -- signed entries that must add up to zero for each account:
 --   raw rows = accepted + rejected;
---   per customer, accepted events = events matched to some metric + unbilled matches_no_metric;
+--   per customer, accepted events = events matched to some metric (each by the row of its first
+--   metric, is_first_match_of_event: a count, not a distinct count of ids) + unbilled
+--   matches_no_metric;
 --   per customer and metric, its matched rows = the event_count billable_usage bills in its
 --   priced periods + the unbilled rows (an event billed twice or dropped unbalances it);
 --   gauges, whose period event_count also counts a level carried in from before the period,
@@ -163,9 +165,9 @@ entries as (
         customer_id,
         {{ no_text }} as metric_name,
         {{ no_text }} as invoice_id,
-        -count(distinct event_id) as signed_count
+        -count(*) as signed_count
     from matched
-    where not is_from_relation
+    where is_first_match_of_event
     group by customer_id
     union all
     select
