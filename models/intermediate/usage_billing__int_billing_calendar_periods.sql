@@ -96,37 +96,49 @@ first_boundaries as (
 
 ),
 
+clock_months as (
+
+    -- Months from the first boundary to the clock, once per subscription: in the join below it
+    -- would be computed for each of the 1,200 numbers (on Spark a nested-loop join, where
+    -- dbt's month difference is a long expression).
+    select
+        *,
+        {{ dbt.datediff('base_month', 'as_of_at', 'month') }} as months_to_clock
+    from first_boundaries
+
+),
+
 calendar_months as (
 
     select
-        first_boundaries.*,
+        clock_months.*,
         period_numbers.generated_number as period_number,
         cast({{ dbt.dateadd(
             'month',
-            '(period_numbers.generated_number - 1) * first_boundaries.months_per_period',
-            'first_boundaries.base_month',
+            '(period_numbers.generated_number - 1) * clock_months.months_per_period',
+            'clock_months.base_month',
         ) }} as date) as start_boundary_month,
         cast({{ dbt.dateadd(
             'month',
-            '(period_numbers.generated_number - 1) * first_boundaries.months_per_period + 1',
-            'first_boundaries.base_month',
+            '(period_numbers.generated_number - 1) * clock_months.months_per_period + 1',
+            'clock_months.base_month',
         ) }} as date) as after_start_boundary_month,
         cast({{ dbt.dateadd(
             'month',
-            'period_numbers.generated_number * first_boundaries.months_per_period',
-            'first_boundaries.base_month',
+            'period_numbers.generated_number * clock_months.months_per_period',
+            'clock_months.base_month',
         ) }} as date) as end_boundary_month,
         cast({{ dbt.dateadd(
             'month',
-            'period_numbers.generated_number * first_boundaries.months_per_period + 1',
-            'first_boundaries.base_month',
+            'period_numbers.generated_number * clock_months.months_per_period + 1',
+            'clock_months.base_month',
         ) }} as date) as after_end_boundary_month
-    from first_boundaries
+    from clock_months
     inner join period_numbers
         on
             -- One period of slack: the clock is UTC, the calendar local.
-            (period_numbers.generated_number - 2) * first_boundaries.months_per_period
-            <= {{ dbt.datediff('first_boundaries.base_month', 'first_boundaries.as_of_at', 'month') }}
+            (period_numbers.generated_number - 2) * clock_months.months_per_period
+            <= clock_months.months_to_clock
 
 ),
 
