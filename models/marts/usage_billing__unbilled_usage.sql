@@ -28,14 +28,15 @@
 {%- set incremental = usage_billing.builds_on_stored_rows(model_name) -%}
 {{- usage_billing.log_build_mode(model_name) }}
 
--- Streamed where the engine would store it: read three times, with disjoint filters.
+-- Both streamed where the engine would store them: each is read several times, with disjoint
+-- filters (an incremental run's share, below), and stored they would be copied whole.
 with matched as {{ usage_billing.not_materialized() }} (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
 
 ),
 
-validated as (
+validated as {{ usage_billing.not_materialized() }} (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_validated') }}
 
