@@ -103,7 +103,8 @@ clock_months as (
     -- dbt's month difference is a long expression).
     select
         *,
-        {{ dbt.datediff('base_month', 'as_of_at', 'month') }} as months_to_clock
+        {{ dbt.datediff('base_month', 'as_of_at', 'month') }}
+            as months_to_clock
     from first_boundaries
 
 ),

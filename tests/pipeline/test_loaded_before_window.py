@@ -124,10 +124,7 @@ def test_rows_loaded_before_the_window_are_billed_by_the_next_run(tmp_path: Path
     assert scenario.rows(
         f"select usage_date, quantity from {MARTS_SCHEMA}.usage_billing__metric_usage_daily"
         " where metric_name = 'volume' order by all"
-    ) == [
-        (date(2024, 2, day), D(amount))
-        for day, amount in [(10, 10), (11, 5), (12, "7.5")]
-    ]
+    ) == [(date(2024, 2, day), D(amount)) for day, amount in [(10, 10), (11, 5), (12, "7.5")]]
     assert scenario.rows(
         f"select rejection_reason from {VALIDATED} where event_key like 'row:%'"
     ) == [("missing_event_id",)]
