@@ -11,6 +11,11 @@
         from {{ this }}
 {%- endmacro %}
 
+{#- `column` (a load time) is in that window: the rows a run reads. -#}
+{% macro loaded_in_window(column) -%}
+    {{ column }} > (select last_run.reread_from from last_run)
+{%- endmacro %}
+
 {#- `column` (a load time) is before that window, or missing: such rows are read only by a sweep. -#}
 {% macro loaded_before_window(column) -%}
     ({{ column }} <= (select last_run.reread_from from last_run) or {{ column }} is null)

@@ -19,73 +19,9 @@
 
     ),
 
-    recent_raw as (
-
-        -- The raw rows loaded since the last run, minus the lookback for stragglers committed
-        -- late. Filtered on the load time alone, which the raw table's zone maps can skip by.
-        select raw_events.*
-        from {{ source('usage_billing', 'usage_events') }} as raw_events
-        where raw_events.{{ raw_loaded_at }} > (select last_run.reread_from from last_run)
-
-    ),
-
-    recent_keyed as (
-
-        {{ usage_billing.staged_usage_events('recent_raw') }}
-
-    ),
-
-    stored_recent as (
-
-        -- How many rows of that window each event has stored: the rows earlier runs read.
-        select
-            previous.event_key,
-            count(*) as stored_rows
-        from {{ this }} as previous
-        where previous.loaded_at > (select last_run.reread_from from last_run)
-        group by previous.event_key
-
-    ),
-
+    {{ usage_billing.rows_unread_by_key('recent', usage_billing.loaded_in_window) }}
     {%- if sweep %}
-    before_window_raw as (
-
-        select raw_events.*
-        from {{ source('usage_billing', 'usage_events') }} as raw_events
-        where {{ usage_billing.loaded_before_window('raw_events.' ~ raw_loaded_at) }}
-
-    ),
-
-    -- Streamed where the engine would store it: read for the counts and for the rows to check.
-    before_window_keyed as {{ usage_billing.not_materialized() }} (
-
-        {{ usage_billing.staged_usage_events('before_window_raw') }}
-
-    ),
-
-    stored_before_window as (
-
-        select
-            previous.event_key,
-            count(*) as stored_rows
-        from {{ this }} as previous
-        where {{ usage_billing.loaded_before_window('previous.loaded_at') }}
-        group by previous.event_key
-
-    ),
-
-    keys_loaded_before_window as (
-
-        -- Events with a raw row loaded before the window that no run has read: the raw table
-        -- holds more rows of theirs from there than are stored.
-        select before_window_keyed.event_key
-        from before_window_keyed
-        left join stored_before_window
-            on before_window_keyed.event_key = stored_before_window.event_key
-        group by before_window_keyed.event_key, stored_before_window.stored_rows
-        having count(*) <> coalesce(stored_before_window.stored_rows, 0)
-
-    ),
+    {{ usage_billing.rows_unread_by_key('before_window', usage_billing.loaded_before_window, streamed=true) }}
     {%- endif %}
 
     keys_to_check as (
@@ -93,12 +29,8 @@
         -- The events with a row in the window that no run has read (it has more or fewer rows
         -- there than are stored), and those rejected only for an alias that now exists. A row
         -- the lookback reads again is not checked again.
-        select recent_keyed.event_key
-        from recent_keyed
-        left join stored_recent
-            on recent_keyed.event_key = stored_recent.event_key
-        group by recent_keyed.event_key, stored_recent.stored_rows
-        having count(*) <> coalesce(stored_recent.stored_rows, 0)
+        select recent_unread_keys.event_key
+        from recent_unread_keys
 
         {{ usage_billing.union_distinct() }}
 
@@ -125,8 +57,9 @@
 
         {{ usage_billing.union_distinct() }}
 
-        select keys_loaded_before_window.event_key
-        from keys_loaded_before_window
+        -- And those with a row stamped before the window that no run has read.
+        select before_window_unread_keys.event_key
+        from before_window_unread_keys
         {%- endif %}
 
     ),
@@ -160,8 +93,8 @@
 
         {{ usage_billing.union_distinct() }}
 
-        select keys_loaded_before_window.event_key
-        from keys_loaded_before_window
+        select before_window_unread_keys.event_key
+        from before_window_unread_keys
         {%- endif %}
 
     ),
@@ -219,6 +152,52 @@
 
     ),
 {% endif %}
+{%- endmacro %}
+
+{#- CTEs over the raw rows and the stored rows whose load time `loaded` (a macro taking a column:
+    loaded_in_window, loaded_before_window) holds: `<name>_raw`, `<name>_keyed` (staged, streamed
+    when `streamed`), `<name>_stored` (how many rows of there each event has stored: the rows
+    earlier runs read) and `<name>_unread_keys`, the events with a row there that no run has
+    read (they have more or fewer rows there than are stored). A row read again is not checked
+    again. -#}
+{% macro rows_unread_by_key(name, loaded, streamed=false) %}
+    {%- set raw_loaded_at = usage_billing.raw_event_column('loaded_at') %}
+    {{ name }}_raw as (
+
+        -- Filtered on the load time alone, which the raw table's zone maps can skip by.
+        select raw_events.*
+        from {{ source('usage_billing', 'usage_events') }} as raw_events
+        where {{ loaded('raw_events.' ~ raw_loaded_at) }}
+
+    ),
+
+    {{ name }}_keyed as {{ usage_billing.not_materialized() if streamed }} (
+
+        {{ usage_billing.staged_usage_events(name ~ '_raw') }}
+
+    ),
+
+    {{ name }}_stored as (
+
+        select
+            previous.event_key,
+            count(*) as stored_rows
+        from {{ this }} as previous
+        where {{ loaded('previous.loaded_at') }}
+        group by previous.event_key
+
+    ),
+
+    {{ name }}_unread_keys as (
+
+        select {{ name }}_keyed.event_key
+        from {{ name }}_keyed
+        left join {{ name }}_stored
+            on {{ name }}_keyed.event_key = {{ name }}_stored.event_key
+        group by {{ name }}_keyed.event_key, {{ name }}_stored.stored_rows
+        having count(*) <> coalesce({{ name }}_stored.stored_rows, 0)
+
+    ),
 {%- endmacro %}
 
 {#- Delta runs: how the re-checked rows relate to the versions billed until now, as CTEs that

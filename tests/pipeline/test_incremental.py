@@ -8,7 +8,6 @@ incremental reclassification runs over real rows."""
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 from collections import defaultdict
@@ -27,6 +26,7 @@ from tests.support.arrival_replay import (
     REPRICED_BATCH,
     VARS,
     arrivals,
+    event,
     pricing,
 )
 from tests.support.warehouse_scenario import (
@@ -219,15 +219,6 @@ def test_a_run_reprocesses_only_what_changed(tmp_path: Path) -> None:
     _write_pricing(database, pricing(repriced=False))
     build_vars = {**VARS, "usage_billing_pricing_schema": "pricing"}
     scenario = Scenario(database)
-
-    def event(event_id: str, kind: str, at: str, properties: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "event_id": event_id,
-            "customer_alias": "alpha",
-            "event_type": kind,
-            "event_timestamp": at,
-            "event_properties": json.dumps(properties),
-        }
 
     first = [
         event("e1", "request", "2024-02-10T10:00:00Z", {"user": "a"}),

@@ -5,7 +5,6 @@ ones and, when they differ, checks those rows' events (docs/build-guarantees.md)
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from tests.support.arrival_replay import FIRST_LOAD, VARS, pricing
+from tests.support.arrival_replay import FIRST_LOAD, VARS, event, pricing
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
     PRICING_TABLES,
@@ -35,16 +34,6 @@ COMPARED = [
     "usage_billing__usage_events_rejected",
     "usage_billing__unbilled_usage",
 ]
-
-
-def _event(event_id: str | None, kind: str, at: str, properties: Any) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "customer_alias": "alpha",
-        "event_type": kind,
-        "event_timestamp": at,
-        "event_properties": properties if isinstance(properties, str) else json.dumps(properties),
-    }
 
 
 def _load(database: Path, rows: list[tuple[dict[str, Any], Any]]) -> None:
@@ -84,9 +73,9 @@ def test_rows_loaded_before_the_window_are_billed_by_the_next_run(tmp_path: Path
 
     early = FIRST_LOAD - timedelta(days=3)
     first = [
-        (_event("e1", "payment", "2024-02-10T10:00:00Z", {"amount": 10}), early),
-        (_event("e2", "payment", "2024-02-11T10:00:00Z", {"amount": 5}), early),
-        (_event("e3", "request", "2024-03-01T10:00:00Z", {"user": "a"}), FIRST_LOAD),
+        (event("e1", "payment", "2024-02-10T10:00:00Z", {"amount": 10}), early),
+        (event("e2", "payment", "2024-02-11T10:00:00Z", {"amount": 5}), early),
+        (event("e3", "request", "2024-03-01T10:00:00Z", {"user": "a"}), FIRST_LOAD),
     ]
     _load(database, first)
     run_dbt(["build"], database, build_vars)
@@ -101,10 +90,10 @@ def test_rows_loaded_before_the_window_are_billed_by_the_next_run(tmp_path: Path
         database,
         [
             first[0],
-            (_event("e9", "payment", "2024-02-12T10:00:00Z", {"amount": 7.5}), backfill),
-            (_event("e2", "payment", "2024-02-11T10:00:00Z", {"amount": 500}), backfill),
-            (_event(None, "payment", "2024-02-13T10:00:00Z", {"amount": 1}), backfill),
-            (_event("e8", "payment", "2024-02-14T10:00:00Z", "{broken"), backfill),
+            (event("e9", "payment", "2024-02-12T10:00:00Z", {"amount": 7.5}), backfill),
+            (event("e2", "payment", "2024-02-11T10:00:00Z", {"amount": 500}), backfill),
+            (event(None, "payment", "2024-02-13T10:00:00Z", {"amount": 1}), backfill),
+            (event("e8", "payment", "2024-02-14T10:00:00Z", "{broken"), backfill),
         ],
     )
     run_dbt(["build"], database, build_vars)  # its data tests balance every raw row

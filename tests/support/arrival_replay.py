@@ -166,26 +166,33 @@ def stream(rng: random.Random) -> list[list[dict[str, Any]]]:
     return batches
 
 
+def event(
+    event_id: str | None, kind: str, at: str, properties: Any, alias: str = "alpha"
+) -> dict[str, Any]:
+    """One raw event row; `properties` as JSON, or as text when already a string (malformed)."""
+    return {
+        "event_id": event_id,
+        "customer_alias": alias,
+        "event_type": kind,
+        "event_timestamp": at,
+        "event_properties": properties if isinstance(properties, str) else json.dumps(properties),
+    }
+
+
 def _move_unbilled_usage(batches: list[list[dict[str, Any]]]) -> None:
     """Rows that change unbilled customer-days after the first build, whatever the seed: the
     last batch adds a page view to a day already unbilled, corrects a request made before the
     subscriptions started into January (unbilled to billed) and a February payment into April,
     after the clock (billed to unbilled)."""
 
-    def event(event_id: str, kind: str, at: str, properties: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "event_id": event_id,
-            "customer_alias": "beta",
-            "event_type": kind,
-            "event_timestamp": at,
-            "event_properties": json.dumps(properties),
-        }
+    def beta(event_id: str, kind: str, at: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return event(event_id, kind, at, properties, alias="beta")
 
-    early = event("early1", "request", "2023-12-30T12:00:00Z", {"user": "a"})
-    paid = event("paid1", "payment", "2024-02-12T08:00:00Z", {"amount": 12.5})
-    batches[0] += [event("view1", "page_view", "2024-02-05T09:00:00Z", {"path": "/"}), early, paid]
+    early = beta("early1", "request", "2023-12-30T12:00:00Z", {"user": "a"})
+    paid = beta("paid1", "payment", "2024-02-12T08:00:00Z", {"amount": 12.5})
+    batches[0] += [beta("view1", "page_view", "2024-02-05T09:00:00Z", {"path": "/"}), early, paid]
     batches[-1] += [
-        event("view2", "page_view", "2024-02-05T17:00:00Z", {"path": "/docs"}),
+        beta("view2", "page_view", "2024-02-05T17:00:00Z", {"path": "/docs"}),
         {**early, "event_timestamp": "2024-01-03T12:00:00Z"},
         {**paid, "event_timestamp": "2024-04-02T08:00:00Z"},
     ]
