@@ -1,25 +1,41 @@
 {#- What an incremental run of unbilled_usage recomputes, per customer and UTC day, since a row's
-    reason depends on more than its events (docs/unbilled-usage.md): the days of the events whose
-    version changed since the rows were built (new, corrected, rejected now: both the new
-    version's day and the replaced one's); every day of a customer whose billing windows changed;
-    every day from the one the billing clock moved over on; and, every run, the rows of gauges
-    (a new report ends the level of the one before it, on another day) and of metrics read from
-    relations (no load time to go by). Changed metric definitions rebuild it in full
-    (build_state.sql). -#}
+    reason depends on more than its events (docs/unbilled-usage.md): the days where a replaced
+    version counted (a correction, an event rejected now or re-pointed: both the new version's
+    day and the replaced one's), and those of new events of metrics that are not additive;
+    every day of a customer whose billing windows changed; every day from the one the billing
+    clock moved over on; and, every run, the rows of gauges (a new report ends the level of the
+    one before it, on another day) and of metrics read from relations (no load time to go by).
+    The other new events, of count and sum metrics or of no metric, are classified alone and
+    added to the stored rows of their keys (unbilled_usage's `added`), as metric_usage_daily
+    adds them. Changed metric definitions rebuild it in full (build_state.sql). -#}
 
 {% macro unbilled_model_name() %}{{ return('usage_billing__unbilled_usage') }}{% endmacro %}
 
-{#- (customer_id, usage_date) of the event versions this run consumes, and of those they replace. -#}
+{#- (customer_id, usage_date) of the days recomputed from all their events: where a version this
+    run consumes replaced another (the new version's day and the replaced one's), and where a
+    new event of a metric that is neither additive nor a gauge counts (a day's max or latest is
+    no sum of the stored one and the new events'; gauges are recomputed every run). -#}
 {% macro unbilled_changed_event_days() %}
     {%- set changed = usage_billing.is_unconsumed_change(usage_billing.unbilled_model_name()) -%}
     {%- set validated = ref('usage_billing', 'usage_billing__int_usage_events_validated') -%}
+    {%- set recounted = [] -%}
+    {%- for metric in usage_billing.metric_definitions()
+        if not metric.get('from') and metric['aggregation'] not in ['count', 'sum', 'time_weighted'] -%}
+        {%- do recounted.append(metric) -%}
+    {%- endfor -%}
     select customer_id, cast(event_at as date) as usage_date
     from {{ validated }}
-    where {{ changed }} and customer_id is not null
+    where {{ changed }} and customer_id is not null and replaced_customer_id is not null
     {{ usage_billing.union_distinct() }}
     select replaced_customer_id as customer_id, cast(replaced_event_at as date) as usage_date
     from {{ validated }}
     where {{ changed }} and replaced_customer_id is not null
+    {%- if recounted %}
+        {{ usage_billing.union_distinct() }}
+        select customer_id, cast(event_at as date) as usage_date
+        from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
+        where {{ changed }} and not is_from_relation and {{ usage_billing.metric_name_in(recounted, 'metric_name') }}
+    {%- endif %}
 {% endmacro %}
 
 {#- Whether a row (or an event's) is recomputed: `usage_date` its day, `is_listed` whether its
@@ -64,10 +80,11 @@
 
 {#- CTEs `<name>_to_recompute` of `source` (a CTE of matched rows, with metric_name, or of
     validated events): its rows whose usage is recomputed, as the CTEs `changed_days` and
-    `changed_customers` list them (written first, by unbilled_changes), and the rows every run
-    recomputes. Three disjoint branches of inner joins, not left joins filtered by an `or`:
-    the engine then carries only the rows it keeps (DuckDB carried all 10 M events of the
-    benchmark through both left joins and the anti-join after them). -#}
+    `changed_customers` list them (written first, by unbilled_changes), the rows every run
+    recomputes, and the new events added to stored rows. Three disjoint branches of inner joins,
+    not left joins filtered by an `or`: the engine then carries only the rows it keeps (DuckDB
+    carried all 10 M events of the benchmark through both left joins and the anti-join after
+    them). -#}
 {% macro unbilled_share(name, source, metric_rows) %}
     {%- set day = 'cast(' ~ source ~ '.event_at as date)' %}
     {{ name }}_to_recompute as (
@@ -93,8 +110,9 @@
 
         union all
 
-        -- Rows recomputed on every run (gauges, relation metrics, days the clock moved over)
-        -- that the branches above do not hold.
+        -- Rows recomputed on every run (gauges, relation metrics, days the clock moved over),
+        -- and this run's new events elsewhere (added to the stored rows), that the branches
+        -- above do not hold.
         select {{ source }}.*
         from {{ source }}
         left join changed_days
@@ -104,7 +122,10 @@
         left join changed_customers
             on {{ source }}.customer_id = changed_customers.customer_id
         where
-            {{ usage_billing.is_unbilled_row_recomputed(day, 'false', source if metric_rows else none) }}
+            (
+                {{ usage_billing.is_unbilled_row_recomputed(day, 'false', source if metric_rows else none) }}
+                or {{ usage_billing.is_unconsumed_change(usage_billing.unbilled_model_name(), source ~ '.processed_at') }}
+            )
             and changed_days.customer_id is null
             and changed_customers.customer_id is null
 

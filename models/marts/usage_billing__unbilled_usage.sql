@@ -7,12 +7,14 @@
     each unbilled row joins one segment at most: no grouping per event, which the unbilled rows
     of a metric no plan prices would make costly.
     Incremental: a run deletes and classifies again the customers' days whose rows may have
-    changed (macros/unbilled/unbilled_rows_to_recompute.sql), reading only their events. -#}
+    changed (macros/unbilled/unbilled_rows_to_recompute.sql), reading only their events, and
+    adds its other new events to the stored rows of their keys (unbilled_rows_added.sql). -#}
 {%- set metrics = usage_billing.metric_definitions() -%}
 {%- set model_name = 'usage_billing__unbilled_usage' -%}
 {{ config(
     materialized=usage_billing.usage_materialization(),
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='unbilled_row_id',
     pre_hook=[
         "{{ usage_billing.prepare_build_state('usage_billing__unbilled_usage') }}",
         "{{ usage_billing.prepare_unbilled_inputs() }}",
@@ -138,7 +140,7 @@ ranked as (
 
 ),
 
-final as (
+aggregated as (
 
     select
         customer_id,
@@ -159,6 +161,25 @@ final as (
     from ranked
     group by customer_id, reason, metric_name, group_value, event_type, usage_date, is_from_relation
 
-)
+),
+
+keyed as (
+
+    select
+        {{ usage_billing.unbilled_row_id('aggregated') }} as unbilled_row_id,
+        aggregated.*
+    from aggregated
+
+),
+
+{% if incremental %}
+    {{ usage_billing.unbilled_rows_added_to_stored('keyed') }}
+{% else %}
+    final as (
+
+        select * from keyed
+
+    )
+{% endif %}
 
 select * from final

@@ -1,6 +1,7 @@
 """unbilled_usage built incrementally: after each kind of change that moves a row's reason or
 counts (a subscription added, the billing clock moved, a late event, a correction moving an
-event to another day, an alias re-pointed, a gauge report ending another's level), an
+event to another day, an alias re-pointed, a gauge report ending another's level, new events
+added to stored rows of every reason, a new report of a metric that is not additive), an
 incremental run's rows equal those of the model rebuilt with --full-refresh over the same
 upstream tables; and the run was incremental, the rows changed."""
 
@@ -91,6 +92,32 @@ def _gauge_report(database: Path) -> dict[str, Any]:
     return BUILD_VARS
 
 
+def _events_added_to_stored_rows(database: Path) -> dict[str, Any]:
+    # New events of count and sum metrics and of no metric, each falling in a stored row (added
+    # to it: counts, the euro sum, the first and last instants move) or in a new one.
+    _load(
+        database,
+        ("o2", "a", "page_view", "2024-01-12T04:00:00Z", "{}"),  # beside o1: matches_no_metric
+        ("p6", "a", "payment", "2024-01-12T05:00:00Z", '{"amount": 9, "currency": "USD"}'),
+        ("c9", "c", "payment", "2024-02-05T02:00:00Z", '{"amount": 1.5, "currency": "EUR", "method": "bank"}'),
+        ("b0", "b", "api_call", "2024-02-09T23:00:00Z", "{}"),  # a new day of cus_b's
+        ("b3", "b", "api_call", "2024-02-10T23:59:59Z", "{}"),  # last of b1 and b2's day
+        ("b4", "b", "api_call", "2024-02-10T00:00:00Z", "{}"),  # b1's instant, first of the day
+        ("a9", "a", "api_call", "2024-03-20T05:00:00Z", "{}"),  # beside a7, after the clock
+    )
+    return BUILD_VARS
+
+
+def _max_metric_report(database: Path) -> dict[str, Any]:
+    # storage_gb is a day's max, no sum: its days are aggregated again from all their reports.
+    _load(
+        database,
+        ("s5", "a", "storage", "2024-01-15T03:00:00Z", '{"gb": 50}'),  # a new max on 15 January
+        ("s6", "a", "storage", "2024-01-16T01:00:00Z", '{"gb": 1}'),  # below 16 January's 5
+    )
+    return BUILD_VARS
+
+
 def _rows(database: Path) -> list[tuple[Any, ...]]:
     return Scenario(database).rows(f"select * from {MARTS_SCHEMA}.{MODEL} order by all")
 
@@ -112,6 +139,8 @@ def _rebuilt_run(database: Path) -> Any:
         _event_moved,
         _alias_repointed,
         _gauge_report,
+        _events_added_to_stored_rows,
+        _max_metric_report,
     ],
 )
 def test_an_incremental_run_equals_a_full_refresh(
