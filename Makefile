@@ -7,7 +7,7 @@ DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .PHONY: demo deps test test-engines engines bigquery-emulator lint install install-dev clean \
-	browser bench bench-small
+	browser bench bench-small bench-spark
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -113,6 +113,12 @@ bench: install
 # limit is low enough that DuckDB spills to its temp directory (it does below ~200 MB here).
 bench-small: install
 	$(BIN)/python bench/pipeline.py --events 100000 --memory-limit 150MB --results $(or $(BENCH_SMALL_RESULTS),target/bench-small.md)
+
+# The pipeline benchmark on local Spark (docs/performance.md): SPARK_N events, 1 M unless given.
+# Needs Java and pyspark, as the portability suite does.
+SPARK_N ?= 1000000
+bench-spark: engines
+	$(BIN)/python bench/spark_pipeline.py --events $(SPARK_N) --results $(or $(SPARK_RESULTS),bench/spark-results.md)
 
 clean:
 	rm -rf target logs usage_billing.duckdb $(INTEGRATION)/target $(INTEGRATION)/dbt_packages
