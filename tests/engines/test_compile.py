@@ -2,7 +2,8 @@
 with no network (compile_offline.py) with the project's own vars, and every model, the snapshot
 and the singular tests with each portability scenario's; every compiled statement parses with
 sqlglot in that warehouse's dialect. A parse failure fails the test, naming the vars set and
-the file.
+the file. On Databricks (Spark's SQL) no list is collected unsorted: collect_list keeps no order,
+and a hash of its text then changes from run to run.
 
 Each adapter compiles in a process of its own, all four started together by the first test:
 the compiles are CPU-bound dbt runs, and each parses the project once per vars set."""
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,6 +98,19 @@ def parse_failures(compiled: Path, dialect: str) -> list[str]:
     return failures
 
 
+def unsorted_collect_lists(compiled: Path) -> list[str]:
+    """`file: text` for each collect_list in the compiled files that array_sort does not wrap
+    (usage_billing.listagg_ordered sorts; dbt.listagg drops its `order by` on Spark)."""
+    failures = []
+    for path in sorted(compiled.rglob("*.sql")):
+        text = path.read_text()
+        for match in re.finditer(r"collect_list\s*\(", text, re.IGNORECASE):
+            if not re.search(r"array_sort\s*\(\s*$", text[: match.start()], re.IGNORECASE):
+                excerpt = " ".join(text[match.start() : match.start() + 80].split())
+                failures.append(f"{path.relative_to(compiled)}: {excerpt}")
+    return failures
+
+
 @pytest.mark.parametrize("vars_set", VARS_SETS)
 @pytest.mark.parametrize("adapter", CLOUD_DIALECTS)
 def test_compiles_offline_and_parses(
@@ -123,7 +138,12 @@ def test_compiles_offline_and_parses(
         failures += [
             f"{run}/{failure}" for failure in parse_failures(compiled, CLOUD_DIALECTS[adapter])
         ]
-    assert not failures, f"{adapter}, {vars_set} vars: compiled SQL sqlglot cannot parse:\n" + (
+        if adapter == "databricks":
+            failures += [
+                f"{run}/{failure} (collect_list unsorted)"
+                for failure in unsorted_collect_lists(compiled)
+            ]
+    assert not failures, f"{adapter}, {vars_set} vars: compiled SQL that fails:\n" + (
         "\n".join(failures)
     )
 
@@ -147,3 +167,17 @@ def test_parse_check_catches_adjacent_literals_on_bigquery(tmp_path: Path) -> No
     (tmp_path / "model.sql").write_text("select 'The shop''s orders' as description")
     assert parse_failures(tmp_path, "bigquery")
     assert not parse_failures(tmp_path, "snowflake")
+
+
+def test_collect_list_check_catches_an_unsorted_list(tmp_path: Path) -> None:
+    """What int_pricing_fingerprints compiled to on Spark before listagg_ordered: an invoice's
+    hash then changed between runs, and an incremental run lost its stored usage."""
+    (tmp_path / "model.sql").write_text(
+        "select md5(array_join(collect_list(metric_name), ',')) from prices group by invoice_id"
+    )
+    assert unsorted_collect_lists(tmp_path)
+    (tmp_path / "model.sql").write_text(
+        "select array_join(transform(array_sort(collect_list(named_struct('k', m))),"
+        " item -> item.k), ',') from prices"
+    )
+    assert not unsorted_collect_lists(tmp_path)
