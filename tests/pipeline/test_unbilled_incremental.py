@@ -92,6 +92,9 @@ def _gauge_report(database: Path) -> dict[str, Any]:
     return BUILD_VARS
 
 
+BANK_EUROS = '{"amount": 1.5, "currency": "EUR", "method": "bank"}'
+
+
 def _events_added_to_stored_rows(database: Path) -> dict[str, Any]:
     # New events of count and sum metrics and of no metric, each falling in a stored row (added
     # to it: counts, the euro sum, the first and last instants move) or in a new one.
@@ -99,7 +102,7 @@ def _events_added_to_stored_rows(database: Path) -> dict[str, Any]:
         database,
         ("o2", "a", "page_view", "2024-01-12T04:00:00Z", "{}"),  # beside o1: matches_no_metric
         ("p6", "a", "payment", "2024-01-12T05:00:00Z", '{"amount": 9, "currency": "USD"}'),
-        ("c9", "c", "payment", "2024-02-05T02:00:00Z", '{"amount": 1.5, "currency": "EUR", "method": "bank"}'),
+        ("c9", "c", "payment", "2024-02-05T02:00:00Z", BANK_EUROS),  # beside c4: group_not_priced
         ("b0", "b", "api_call", "2024-02-09T23:00:00Z", "{}"),  # a new day of cus_b's
         ("b3", "b", "api_call", "2024-02-10T23:59:59Z", "{}"),  # last of b1 and b2's day
         ("b4", "b", "api_call", "2024-02-10T00:00:00Z", "{}"),  # b1's instant, first of the day
