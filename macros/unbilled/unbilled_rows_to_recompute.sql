@@ -50,11 +50,20 @@
     {%- set conditions = [is_listed] -%}
     {%- if metric_row -%}
         {%- set gauges = [] -%}
-        {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
-            {%- do gauges.append(metric) -%}
+        {%- set relation_metrics = [] -%}
+        {%- for metric in usage_billing.metric_definitions() -%}
+            {%- if metric['aggregation'] == 'time_weighted' -%}{%- do gauges.append(metric) -%}{%- endif -%}
+            {%- if metric.get('from') -%}{%- do relation_metrics.append(metric) -%}{%- endif -%}
         {%- endfor -%}
-        {%- do conditions.append(metric_row ~ '.is_from_relation') -%}
-        {%- do conditions.append(usage_billing.metric_name_in(gauges, 'coalesce(' ~ metric_row ~ ".metric_name, '')")) -%}
+        {#- Only for kinds of metric that are defined: a condition on a column of every row makes
+            the engine read that column of every event, in a run with nothing new too, where a
+            condition on processed_at alone is answered from the zone maps. -#}
+        {%- if relation_metrics -%}
+            {%- do conditions.append(metric_row ~ '.is_from_relation') -%}
+        {%- endif -%}
+        {%- if gauges -%}
+            {%- do conditions.append(usage_billing.metric_name_in(gauges, 'coalesce(' ~ metric_row ~ ".metric_name, '')")) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- set clock_moved_from = usage_billing.unbilled_clock_moved_from() -%}
     {%- if clock_moved_from == 'all' -%}
