@@ -20,8 +20,9 @@
     {{- return(metric_column ~ ' in (' ~ names | join(', ') ~ ')' if names else '1 = 0') -}}
 {% endmacro %}
 
-{#- True for rows of event metrics that are not additive. -#}
-{% macro is_non_additive_metric(metric_column='metric_name') %}
+{#- The event metrics that are not additive: their day or period is aggregated again from all
+    its events when one changes. -#}
+{% macro non_additive_metrics() %}
     {%- set additive_names = usage_billing.additive_metrics() | map(attribute='name') | list -%}
     {%- set non_additive = [] -%}
     {%- for metric in usage_billing.metric_definitions() -%}
@@ -29,7 +30,12 @@
             {%- do non_additive.append(metric) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{- return(usage_billing.metric_name_in(non_additive, metric_column)) -}}
+    {{- return(non_additive) -}}
+{% endmacro %}
+
+{#- True for rows of event metrics that are not additive. -#}
+{% macro is_non_additive_metric(metric_column='metric_name') %}
+    {{- return(usage_billing.metric_name_in(usage_billing.non_additive_metrics(), metric_column)) -}}
 {% endmacro %}
 
 {#- True for rows of metrics read from relations, which have no load time to go by. -#}

@@ -18,11 +18,8 @@
 {% macro unbilled_changed_event_days() %}
     {%- set changed = usage_billing.is_unconsumed_change(usage_billing.unbilled_model_name()) -%}
     {%- set validated = ref('usage_billing', 'usage_billing__int_usage_events_validated') -%}
-    {%- set recounted = [] -%}
-    {%- for metric in usage_billing.metric_definitions()
-        if not metric.get('from') and metric['aggregation'] not in ['count', 'sum', 'time_weighted'] -%}
-        {%- do recounted.append(metric) -%}
-    {%- endfor -%}
+    {%- set recounted = usage_billing.non_additive_metrics()
+        | rejectattr('aggregation', 'equalto', 'time_weighted') | list -%}
     select customer_id, cast(event_at as date) as usage_date
     from {{ validated }}
     where {{ changed }} and customer_id is not null and replaced_customer_id is not null
@@ -50,20 +47,16 @@
     {%- set conditions = [is_listed] -%}
     {%- if metric_row -%}
         {%- set gauges = [] -%}
-        {%- set relation_metrics = [] -%}
-        {%- for metric in usage_billing.metric_definitions() -%}
-            {%- if metric['aggregation'] == 'time_weighted' -%}{%- do gauges.append(metric) -%}{%- endif -%}
-            {%- if metric.get('from') -%}{%- do relation_metrics.append(metric) -%}{%- endif -%}
+        {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
+            {%- do gauges.append(metric) -%}
         {%- endfor -%}
-        {#- Only for kinds of metric that are defined: a condition on a column of every row makes
-            the engine read that column of every event, in a run with nothing new too, where a
-            condition on processed_at alone is answered from the zone maps. -#}
-        {%- if relation_metrics -%}
-            {%- do conditions.append(metric_row ~ '.is_from_relation') -%}
-        {%- endif -%}
-        {%- if gauges -%}
-            {%- do conditions.append(usage_billing.metric_name_in(gauges, 'coalesce(' ~ metric_row ~ ".metric_name, '')")) -%}
-        {%- endif -%}
+        {#- By metric name, a constant false where no such metric is defined: a condition on a
+            column of every row makes the engine read that column of every event, in a run with
+            nothing new too, where a condition on processed_at alone is answered from the zone
+            maps. A relation metric's rows are the rows from relations (is_from_relation). -#}
+        {%- set metric_name = 'coalesce(' ~ metric_row ~ ".metric_name, '')" -%}
+        {%- do conditions.append(usage_billing.is_relation_metric(metric_name)) -%}
+        {%- do conditions.append(usage_billing.metric_name_in(gauges, metric_name)) -%}
     {%- endif -%}
     {%- set clock_moved_from = usage_billing.unbilled_clock_moved_from() -%}
     {%- if clock_moved_from == 'all' -%}
