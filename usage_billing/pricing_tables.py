@@ -21,7 +21,7 @@ PRICING_TABLES: dict[str, str] = {
         " transaction_minimum decimal(38, 10), transaction_maximum decimal(38, 10),"
         " minimum_amount decimal(38, 10), maximum_amount decimal(38, 10), group_value varchar,"
         " billing_timing varchar, prorate boolean, tier_1_flat_at_zero boolean,"
-        " effective_from date, effective_to date"
+        " effective_from date, effective_to date, cadence varchar, charge_date date"
     ),
     "price_tiers": (
         "price_id varchar, tier integer, up_to decimal(38, 10), unit_price decimal(38, 10),"

@@ -49,9 +49,23 @@ matched as (
             billing_periods.subscription_id = prices.subscription_id
             or (prices.subscription_id is null and billing_periods.plan_id = prices.plan_id)
         )
-        -- The versions in force on the period's first local day.
-        and billing_periods.period_start_date >= prices.effective_from
-        and (prices.effective_to is null or billing_periods.period_start_date < prices.effective_to)
+        and (
+            -- A dated one-time fee: the period whose local dates hold its date (the data test
+            -- assert_price_fields_match_pricing_model keeps the date inside its version).
+            (
+                prices.charge_date is not null
+                and billing_periods.period_start_date <= prices.charge_date
+                and billing_periods.period_end_date > prices.charge_date
+            )
+            or (
+                prices.charge_date is null
+                -- Any other price: the versions in force on the period's first local day.
+                and billing_periods.period_start_date >= prices.effective_from
+                and (prices.effective_to is null or billing_periods.period_start_date < prices.effective_to)
+                -- An undated one-time fee: the subscription's first period only.
+                and (prices.cadence <> 'one_time' or billing_periods.period_number = 1)
+            )
+        )
 
 ),
 

@@ -1,6 +1,8 @@
+{%- set prices_relation = usage_billing.pricing_relation('prices') -%}
+
 with source as (
 
-    select * from {{ usage_billing.pricing_relation('prices') }}
+    select * from {{ prices_relation }}
 
 ),
 
@@ -31,7 +33,12 @@ renamed as (
         cast(coalesce(prorate, false) as {{ dbt.type_boolean() }}) as is_prorated,
         cast(coalesce(tier_1_flat_at_zero, true) as {{ dbt.type_boolean() }}) as has_tier_1_flat_at_zero,
         cast(effective_from as date) as effective_from,
-        cast(effective_to as date) as effective_to
+        cast(effective_to as date) as effective_to,
+        -- Optional columns (one-time charges): prices tables made before them still build.
+        lower(coalesce(
+            {{ usage_billing.optional_column(prices_relation, 'cadence', dbt.type_string()) }}, 'every_period'
+        )) as cadence,
+        {{ usage_billing.optional_column(prices_relation, 'charge_date', 'date') }} as charge_date
     from source
 
 )

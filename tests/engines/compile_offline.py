@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.engines.scenarios import SCENARIOS
-from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR
+from tests.support.warehouse_scenario import PROJECT_DIR, REPO_DIR, column_names
+from usage_billing.pricing_tables import PRICING_TABLES
 
 ADAPTER_CLASSES = {
     "bigquery": ("dbt.adapters.bigquery.impl", "BigQueryAdapter"),
@@ -130,7 +131,9 @@ class OfflineRelations:
     of the incremental models and the build state on an incremental run (no table on a first
     build). Everything else (the staged credit grants a model counts at run time, say) is
     absent, as on a first build. Reading the build state answers build_state_rows(); the
-    billed aliases are none; validated finds raw rows loaded before its window."""
+    billed aliases are none; validated finds raw rows loaded before its window. A pricing
+    table's columns are those of usage_billing/pricing_tables.py, every optional column among
+    them, so the SQL reading those columns is the SQL compiled."""
 
     existing: frozenset[str] = frozenset()
 
@@ -151,6 +154,11 @@ class OfflineRelations:
                 database=database, schema=schema, identifier=identifier, type="table"
             )
 
+        def get_columns_in_relation(self: Any, relation: Any) -> list[Any]:
+            ddl = PRICING_TABLES.get(relation.identifier.lower())
+            names = column_names(ddl) if ddl else []
+            return [self.Column.create(name, "string") for name in names]
+
         original_execute = adapter_class.execute
 
         def execute(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
@@ -164,6 +172,7 @@ class OfflineRelations:
             return original_execute(self, sql, *args, **kwargs)
 
         adapter_class.get_relation = get_relation
+        adapter_class.get_columns_in_relation = get_columns_in_relation
         adapter_class.execute = execute
 
 

@@ -60,6 +60,15 @@ def test_thousands_of_random_cases_are_generated(
         for price in subscription.prices
     }
     assert models == {"flat", "per_unit", "package", "graduated", "volume", "per_transaction"}
+    one_time = [
+        price
+        for case in cases
+        for subscription in case.subscriptions
+        for price in subscription.prices
+        if price.cadence == "one_time"
+    ]
+    assert any(price.charge_date is None for price in one_time)
+    assert any(price.charge_date is not None for price in one_time)
 
 
 def test_sql_invoices_equal_the_oracle_to_the_cent(

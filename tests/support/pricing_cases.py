@@ -156,6 +156,8 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                         "tier_1_flat_at_zero": price.tier_1_flat_at_zero,
                         "effective_from": price.effective_from,
                         "effective_to": price.effective_to,
+                        "cadence": price.cadence,
+                        "charge_date": price.charge_date,
                     }
                 )
                 for tier in price.tiers:
@@ -357,15 +359,22 @@ def usage_price(rng: Random, currency: str) -> oracle.Price:
     return oracle.Price(**price)
 
 
-def flat_price(rng: Random, currency: str, price_id: str = "p0") -> oracle.Price:
+def flat_price(
+    rng: Random, currency: str, price_id: str = "p0", charge_dates: Sequence[date] = ()
+) -> oracle.Price:
+    """A recurring fee, or one time in five a one-time fee (not prorated): on the first period,
+    or on one of `charge_dates` when given."""
+    one_time = rng.random() < 0.2
     return oracle.Price(
         price_id=price_id,
         pricing_model="flat",
-        description="Platform fee",
+        description="Setup fee" if one_time else "Platform fee",
         flat_amount=decimal(rng, 0, 3000, 4),
-        prorate=rng.random() < 0.5,
+        prorate=not one_time and rng.random() < 0.5,
         billing_timing=rng.choice(["in_arrears", "in_advance"]),
         minimum_amount=maybe(rng, 0.9, lambda: money(rng, currency, 100)),
+        cadence="one_time" if one_time else "every_period",
+        charge_date=rng.choice([None, *charge_dates]) if one_time and charge_dates else None,
     )
 
 
@@ -418,6 +427,13 @@ def usage_case(rng: Random) -> Case:
     return Case("", (subscription,), events(rng, [metric], *window, 6))
 
 
+def _days_within(rng: Random, start: date, end: date | None) -> tuple[date, ...]:
+    """Days a dated one-time fee may fall on: the first and last day of the subscription and a
+    day between (its end is exclusive; an open one is given 800 days)."""
+    last = (end or start + timedelta(days=800)) - timedelta(days=1)
+    return (start, last, start + timedelta(days=rng.randint(0, (last - start).days)))
+
+
 def calendar_case(rng: Random) -> Case:
     """Periods in a customer's time zone: month, quarter or year from any anchor day, started
     and ended anywhere, with a prorated or not, in-advance or in-arrears fee and a per-unit
@@ -438,7 +454,7 @@ def calendar_case(rng: Random) -> Case:
         billing_anchor_day=anchor,
         timezone=timezone,
         prices=(
-            flat_price(rng, currency),
+            flat_price(rng, currency, charge_dates=_days_within(rng, start, end)),
             oracle.Price(
                 price_id="p1",
                 pricing_model="per_unit",

@@ -52,6 +52,8 @@ class Price:
     tiers: tuple[Tier, ...] = ()
     effective_from: date = date(2000, 1, 1)
     effective_to: date | None = None
+    cadence: str = "every_period"  # every_period | one_time
+    charge_date: date | None = None  # a one_time fee's local date; None: the first period
 
 
 @dataclass(frozen=True)
@@ -500,14 +502,23 @@ def price_lines(
 # --- invoices --------------------------------------------------------------------------------
 
 
-def prices_in_force(subscription: Subscription, period: Period) -> list[Price]:
-    """The price versions effective on the period's first local day."""
-    return [
-        price
-        for price in subscription.prices
-        if price.effective_from <= period.start_date
-        and (price.effective_to is None or price.effective_to > period.start_date)
-    ]
+def prices_in_force(subscription: Subscription, period: Period, is_first: bool) -> list[Price]:
+    """The price versions effective on the period's first local day; a one-time fee only on the
+    subscription's first period (`is_first`), or, when dated, on the period holding its date."""
+    in_force = []
+    for price in subscription.prices:
+        if price.charge_date is not None:
+            if period.start_date <= price.charge_date < period.end_date:
+                in_force.append(price)
+            continue
+        if price.effective_from > period.start_date:
+            continue
+        if price.effective_to is not None and price.effective_to <= period.start_date:
+            continue
+        if price.cadence == "one_time" and not is_first:
+            continue
+        in_force.append(price)
+    return in_force
 
 
 def invoices(
@@ -520,13 +531,12 @@ def invoices(
     """The subscription's invoices before credits: its prices' lines per period (ordered by
     price id), then the minimum commitment true-up. `events` are the customer's events."""
     result = []
-    for period in billing_periods(subscription, as_of, grace_days):
+    for number, period in enumerate(billing_periods(subscription, as_of, grace_days)):
         invoice = Invoice(
             f"{subscription.subscription_id}/{period.start_date}", subscription, period
         )
-        for price in sorted(
-            prices_in_force(subscription, period), key=lambda price: price.price_id
-        ):
+        in_force = prices_in_force(subscription, period, is_first=number == 0)
+        for price in sorted(in_force, key=lambda price: price.price_id):
             in_period = [
                 event
                 for event in events
