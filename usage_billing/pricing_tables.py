@@ -34,4 +34,10 @@ PRICING_TABLES: dict[str, str] = {
     "closed_periods": (
         "customer_id varchar, closed_through date, closed_at timestamp, note varchar"
     ),
+    # Optional: a warehouse without it builds as if it were empty.
+    "discounts": (
+        "discount_id varchar, customer_id varchar, subscription_id varchar, description varchar,"
+        " percent_off decimal(38, 10), amount_off decimal(38, 10), currency varchar,"
+        " price_id varchar, metric varchar, starts_on date, duration_periods integer"
+    ),
 }

@@ -1,6 +1,7 @@
 {#- What each final invoice that is not frozen owes, per credit bucket: the input of the
     draw-down in int_credit_draws. Fixed fees and commitment true-ups are bucket '', each
-    metric's lines (usage, minimum true-ups, caps, late-usage adjustments) the metric's name.
+    metric's lines (usage, minimum true-ups, caps, late-usage adjustments) the metric's name;
+    a discount lowers the bucket of its metric or price ('' when on the whole invoice).
     Frozen invoices keep the credit they drew when they were closed. A negative late-usage
     adjustment can leave a bucket below zero: it is taken off the invoice's other buckets. -#}
 
@@ -19,6 +20,12 @@ price_lines as (
 commitment_lines as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_commitments') }}
+
+),
+
+discounts as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
 
 ),
 
@@ -53,6 +60,12 @@ owed_lines as (
         cast(null as {{ dbt.type_string() }}) as metric_name,
         amount
     from commitment_lines
+    union all
+    select
+        invoice_id,
+        metric_name,
+        0 - discount_amount as amount
+    from discounts
     union all
     select
         target_invoice_id as invoice_id,

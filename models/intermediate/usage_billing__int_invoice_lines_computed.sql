@@ -1,5 +1,5 @@
 {#- Every invoice's lines as this build computes them: prices, the commitment true-up,
-    late-usage adjustments of closed periods, then prepaid credit, numbered. invoice_lines shows
+    discounts, late-usage adjustments of closed periods, then prepaid credit, numbered. invoice_lines shows
     these for every invoice that is not frozen (closed_invoice_lines keeps the others). -#}
 
 with price_lines as (
@@ -11,6 +11,12 @@ with price_lines as (
 commitment_lines as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_commitments') }}
+
+),
+
+discounts as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
 
 ),
 
@@ -78,11 +84,41 @@ lines as (
 
     union all
 
+    -- Discounts, after the charges they reduce, before credit: a negative line each, shown as
+    -- base x rate when a percentage was taken whole.
+    select
+        invoice_id,
+        3 as line_section,
+        discount_id as line_group,
+        0 as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        'discount' as line_type,
+        description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        case
+            when is_percentage then base_amount
+            else cast(1 as {{ usage_billing.type_decimal() }})
+        end as quantity,
+        case
+            when is_percentage then 0 - {{ usage_billing.divide_exact('percent_off', '100', 10) }}
+            else 0 - discount_amount
+        end as unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        0 - discount_amount as amount,
+        is_percentage
+    from discounts
+
+    union all
+
     -- Late usage of a closed period, billed here (docs/closing-periods.md): one settled amount
     -- per price, before credit so that credit may pay it.
     select
         target_invoice_id as invoice_id,
-        3 as line_section,
+        4 as line_section,
         adjusted_invoice_id as line_group,
         0 as line_order,
         price_id,
@@ -106,7 +142,7 @@ lines as (
     -- Prepaid credit drawn by a final invoice, a negative line per grant.
     select
         invoice_id,
-        4 as line_section,
+        5 as line_section,
         cast('' as {{ dbt.type_string() }}) as line_group,
         grant_rank as line_order,
         cast(null as {{ dbt.type_string() }}) as price_id,
@@ -134,8 +170,8 @@ numbered as (
     select
         lines.*,
         billing_periods.currency,
-        -- Prices first (by price id, then tier, minimum and cap), the commitment, late-usage
-        -- adjustments (by the period adjusted, then price), then credits.
+        -- Prices first (by price id, then tier, minimum and cap), the commitment, discounts (by
+        -- id), late-usage adjustments (by the period adjusted, then price), then credits.
         row_number() over (
             partition by lines.invoice_id
             order by lines.line_section, lines.line_group, coalesce(lines.price_id, ''), lines.line_order

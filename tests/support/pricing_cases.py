@@ -69,6 +69,7 @@ class Case:
     subscriptions: tuple[oracle.Subscription, ...]
     events: tuple[oracle.Event, ...] = ()
     grants: tuple[oracle.Grant, ...] = ()
+    discounts: tuple[oracle.Discount, ...] = ()
 
     @property
     def customer_id(self) -> str:
@@ -95,7 +96,19 @@ def qualified(case: Case) -> Case:
         replace(grant, grant_id=f"{prefix}_{grant.grant_id}", customer_id=case.customer_id)
         for grant in case.grants
     )
-    return replace(case, subscriptions=subscriptions, events=events, grants=grants)
+    discounts = tuple(
+        replace(
+            discount,
+            discount_id=f"{prefix}_{discount.discount_id}",
+            customer_id=case.customer_id,
+            subscription_id=discount.subscription_id and f"{prefix}_{discount.subscription_id}",
+            price_id=discount.price_id and f"{prefix}_{discount.price_id}",
+        )
+        for discount in case.discounts
+    )
+    return replace(
+        case, subscriptions=subscriptions, events=events, grants=grants, discounts=discounts
+    )
 
 
 # --- into the warehouse ---------------------------------------------------------------------
@@ -183,6 +196,22 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                     "metric": grant.metric,
                 }
             )
+        for discount in case.discounts:
+            pricing.discounts.append(
+                {
+                    "discount_id": discount.discount_id,
+                    "customer_id": discount.customer_id,
+                    "subscription_id": discount.subscription_id,
+                    "description": discount.description,
+                    "percent_off": discount.percent_off,
+                    "amount_off": discount.amount_off,
+                    "currency": discount.currency,
+                    "price_id": discount.price_id,
+                    "metric": discount.metric,
+                    "starts_on": discount.starts_on,
+                    "duration_periods": discount.duration_periods,
+                }
+            )
         for event in case.events:
             event_type, key = EVENT_TYPES[event.metric]
             properties = json.dumps({key: str(event.value)} if key else {})
@@ -235,6 +264,7 @@ def expected(case: Case) -> Expected:
         for subscription in case.subscriptions
         for invoice in oracle.invoices(subscription, case.events, AS_OF, MONEY_METRICS, GRACE_DAYS)
     ]
+    oracle.apply_discounts(all_invoices, case.discounts)
     left = oracle.apply_credits(all_invoices, case.grants)
     balances = {}
     for grant in case.grants:
@@ -543,7 +573,40 @@ def credit_case(rng: Random) -> Case:
         tuple(subscriptions),
         events(rng, ["units", "units", "calls"], *window, 14),
         tuple(grants),
+        discounts(rng, currency, has_fee=len(subscriptions[0].prices) > 1),
     )
+
+
+def discounts(rng: Random, currency: str, has_fee: bool) -> tuple[oracle.Discount, ...]:
+    """Up to three discounts, half the time: a percentage (0 to 100) or an amount (now and then
+    in another currency, which applies nowhere), on the whole invoice, a price or a metric, on
+    every subscription or one, from a start date, for some periods or forever."""
+    if rng.random() < 0.5:
+        return ()
+    scopes: list[dict[str, Any]] = [{}, {}, {"price_id": "p1"}, {"metric": "units"}]
+    scopes += [{"metric": "calls"}, *([{"price_id": "p0"}] if has_fee else [])]
+    found = []
+    for number in range(rng.randint(1, 3)):
+        if rng.random() < 0.5:
+            percent = rng.choice([D(100), decimal(rng, 0, 100, 2)])
+            size: dict[str, Any] = {"percent_off": percent or D("0.01")}
+        else:
+            amount = money(rng, currency, 150) or D(1)
+            other = rng.random() < 0.15
+            size = {"amount_off": amount, "currency": "EUR" if other else currency}
+        found.append(
+            oracle.Discount(
+                discount_id=f"d{number}",
+                customer_id="",
+                description=f"Discount {number}",
+                subscription_id=rng.choice([None, None, "s1"]),
+                starts_on=rng.choice([None, date(2023, 9, 1), date(2023, 10, 15)]),
+                duration_periods=rng.choice([None, None, 1, 2]),
+                **size,
+                **rng.choice(scopes),
+            )
+        )
+    return tuple(found)
 
 
 usage_cases = st.randoms(use_true_random=True).map(usage_case)
@@ -651,7 +714,21 @@ def _simpler_prices(price: oracle.Price) -> Iterator[oracle.Price]:
 
 
 def simpler(case: Case) -> Iterator[Case]:
-    """Variants of `case` with one thing removed or made rounder (big cuts first)."""
+    """Variants of `case` with one thing removed or made rounder (big cuts first); a discount
+    left naming a removed subscription or price goes with it, as the data tests would refuse it."""
+    for variant in _variants(case):
+        subscriptions = {subscription.subscription_id for subscription in variant.subscriptions}
+        prices = {price.price_id for item in variant.subscriptions for price in item.prices}
+        kept = tuple(
+            discount
+            for discount in variant.discounts
+            if discount.subscription_id in (None, *subscriptions)
+            and discount.price_id in (None, *prices)
+        )
+        yield replace(variant, discounts=kept)
+
+
+def _variants(case: Case) -> Iterator[Case]:
     half = len(case.events) // 2
     if half:
         yield replace(case, events=case.events[:half])
@@ -670,6 +747,8 @@ def simpler(case: Case) -> Iterator[Case]:
                 )
     for index in range(len(case.grants)):
         yield replace(case, grants=case.grants[:index] + case.grants[index + 1 :])
+    for index in range(len(case.discounts)):
+        yield replace(case, discounts=case.discounts[:index] + case.discounts[index + 1 :])
     for index, subscription in enumerate(case.subscriptions):
 
         def with_subscription(changed: oracle.Subscription, index: int = index) -> Case:

@@ -91,6 +91,21 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Discount:
+    discount_id: str
+    customer_id: str
+    description: str = "Discount"
+    percent_off: Decimal | None = None  # 10 is 10%
+    amount_off: Decimal | None = None
+    currency: str | None = None  # amount_off's
+    subscription_id: str | None = None
+    price_id: str | None = None
+    metric: str | None = None
+    starts_on: date | None = None
+    duration_periods: int | None = None
+
+
+@dataclass(frozen=True)
 class Period:
     start_date: date  # local, inclusive
     end_date: date  # local, exclusive
@@ -564,6 +579,92 @@ def invoices(
     return result
 
 
+# --- discounts -------------------------------------------------------------------------------
+
+
+def _discounted_invoices(
+    invoices_of_subscription: Sequence[Invoice], discount: Discount
+) -> list[Invoice]:
+    """The invoices a discount applies to: its customer's (or its subscription's), periods
+    starting on or after starts_on, the first duration_periods of them (all when empty), in
+    its currency when it is an amount."""
+    found = []
+    for invoice in sorted(invoices_of_subscription, key=lambda item: item.period.start_date):
+        subscription = invoice.subscription
+        if subscription.customer_id != discount.customer_id:
+            continue
+        if discount.subscription_id not in (None, subscription.subscription_id):
+            continue
+        if discount.starts_on is not None and invoice.period.start_date < discount.starts_on:
+            continue
+        if discount.amount_off is not None and discount.currency != subscription.currency:
+            continue
+        found.append(invoice)
+    if discount.duration_periods is not None:
+        found = found[: discount.duration_periods]
+    return found
+
+
+def _discount_id(discount: Discount) -> str:
+    return discount.discount_id
+
+
+def apply_discounts(all_invoices: Sequence[Invoice], discounts: Sequence[Discount]) -> None:
+    """Append discount lines, before credit. Each takes percent_off of its base (the invoice's
+    charges, or its price's or metric's lines), rounded half-up, or amount_off; at most its base;
+    and an invoice's discounts, in discount_id order, at most the invoice's charges."""
+    applied: dict[str, list[Discount]] = {}
+    by_subscription: dict[str, list[Invoice]] = {}
+    for invoice in all_invoices:
+        by_subscription.setdefault(invoice.subscription.subscription_id, []).append(invoice)
+    for discount in discounts:
+        for invoices_of_subscription in by_subscription.values():
+            for invoice in _discounted_invoices(invoices_of_subscription, discount):
+                applied.setdefault(invoice.invoice_id, []).append(discount)
+    for invoice in all_invoices:
+        charge_lines = list(invoice.lines)  # prices and the commitment true-up
+        charges = max(invoice.subtotal, ZERO)
+        already = ZERO
+        prices = {price.price_id: price for price in invoice.subscription.prices}
+        for discount in sorted(applied.get(invoice.invoice_id, []), key=_discount_id):
+            base = sum(
+                (
+                    line.amount
+                    for line in charge_lines
+                    if (discount.price_id is None or line.price_id == discount.price_id)
+                    and (discount.metric is None or line.metric == discount.metric)
+                ),
+                ZERO,
+            )
+            if discount.percent_off is not None:
+                raw = round_money(base * discount.percent_off / 100, invoice.subscription.currency)
+            else:
+                assert discount.amount_off is not None
+                raw = discount.amount_off
+            capped = max(min(raw, base), ZERO)
+            amount = min(capped, max(charges - already, ZERO))
+            already += amount
+            if amount <= 0:
+                continue
+            price = prices.get(discount.price_id or "")
+            metric = discount.metric or (price.metric if price else None)
+            whole = discount.percent_off is not None and amount == raw
+            invoice.lines.append(
+                Line(
+                    "discount",
+                    None,
+                    discount.description,
+                    None,
+                    base if whole else D(1),
+                    -discount.percent_off / 100 if whole and discount.percent_off else -amount,
+                    -amount,
+                    metric,
+                    None,
+                    whole,
+                )
+            )
+
+
 # --- prepaid credits -------------------------------------------------------------------------
 
 
@@ -595,8 +696,15 @@ def apply_credits(all_invoices: Sequence[Invoice], grants: Sequence[Grant]) -> d
         for line in invoice.lines:
             bucket = line.metric or ""
             owed[bucket] = owed.get(bucket, ZERO) + line.amount
-        owed = {bucket: max(amount, ZERO) for bucket, amount in owed.items()}
         buckets = sorted(owed, key=lambda bucket: (bucket != "", bucket))
+        # A bucket below zero (a discount on the whole invoice above its fees) is taken off the
+        # other buckets, in draw order, before credit pays them.
+        deficit = sum((-amount for amount in owed.values() if amount < 0), ZERO)
+        for bucket in buckets:
+            offset = min(max(owed[bucket], ZERO), deficit)
+            owed[bucket] -= offset
+            deficit -= offset
+        owed = {bucket: max(amount, ZERO) for bucket, amount in owed.items()}
         usable = sorted(
             (
                 grant

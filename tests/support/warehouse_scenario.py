@@ -41,6 +41,7 @@ class Pricing:
     price_tiers: list[dict[str, Any]] = field(default_factory=list)
     credit_grants: list[dict[str, Any]] = field(default_factory=list)
     closed_periods: list[dict[str, Any]] = field(default_factory=list)
+    discounts: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):

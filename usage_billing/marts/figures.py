@@ -51,7 +51,10 @@ ADJUSTMENT_LINE_TYPES = frozenset(
 def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
     """A line's text on the card; the terminal and the web pages print the same."""
     amount = formatting.money(line.amount, invoice.currency)
-    if line.line_type in ADJUSTMENT_LINE_TYPES:
+    # A discount reads as base × rate when a percentage was taken whole, else as an amount.
+    if line.line_type in ADJUSTMENT_LINE_TYPES or (
+        line.line_type == "discount" and not line.is_percentage
+    ):
         return LineCells(line.description, "", "", amount)
     rate = _rate(line, invoice.currency)
     if line.flat_amount:
