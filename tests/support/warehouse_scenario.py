@@ -258,6 +258,18 @@ def build(
     return Scenario(database)
 
 
+def failing_rows(database: Path, data_test: str, vars_: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows a singular data test fails with (dbt test --store-failures), sorted: what a
+    user reads to see which rows are wrong and why. The test must fail."""
+    try:
+        run_dbt(["test", "--select", data_test, "--store-failures"], database, vars_)
+    except DbtFailedError:
+        with duckdb.connect(str(database), read_only=True) as connection:
+            rows = connection.execute(f"select * from billing_dbt_test__audit.{data_test}")
+            return sorted(rows.fetchall())
+    raise AssertionError(f"{data_test} passed")
+
+
 def project_manifest(database: Path, vars_: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`dbt parse` under `vars_` into the target path run_dbt uses for `database`, and the
     manifest it wrote. Builds that follow there with the same vars parse only what changed."""
