@@ -32,10 +32,10 @@ def invoice_panel(invoice: Invoice) -> Panel:
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
         if figures.effective is None:
-            summaries.append(f"{metric.metric_name}: no usage")
+            summaries.append(f"{invoice.metric_label(metric.metric_name, metric.group_value)}: no usage")
             continue
         summaries.append(
-            f"{metric.metric_name}: {figures.used} → {figures.amount},"
+            f"{invoice.metric_label(metric.metric_name, metric.group_value)}: {figures.used} → {figures.amount},"
             f" effective {figures.effective}"
         )
     plan = invoice.plan_name or invoice.invoice_id
