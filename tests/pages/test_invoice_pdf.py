@@ -13,13 +13,14 @@ from pypdf import PdfReader
 
 from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, Scenario
 from usage_billing import formatting
+from usage_billing.errors import ConfigError
 from usage_billing.invoice_pdf import find_chromium
 from usage_billing.line_text import line_label
 from usage_billing.marts.model import InvoiceLine
 
 try:
     find_chromium()
-except Exception:  # noqa: BLE001 - any reason the browser is missing skips, saying what to do
+except ConfigError:  # no browser: skipped, saying what to do
     pytest.skip("no Chromium to print with: `make browser`", allow_module_level=True)
 
 
@@ -111,7 +112,11 @@ def test_one_invoice_by_its_id(demo_warehouse: Scenario, tmp_path: Path) -> None
 
 def test_an_unknown_invoice_fails_saying_which(demo_warehouse: Scenario, tmp_path: Path) -> None:
     result = _pdf(
-        demo_warehouse.database, "sub_acme_api/2022-10-01", "nope/2022-10-01", "--out", str(tmp_path)
+        demo_warehouse.database,
+        "sub_acme_api/2022-10-01",
+        "nope/2022-10-01",
+        "--out",
+        str(tmp_path),
     )
     assert result.returncode != 0
     assert "no invoice 'nope/2022-10-01'" in result.stderr
