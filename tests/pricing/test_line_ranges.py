@@ -228,7 +228,6 @@ def test_each_tier_line_carries_its_range(scenario: Scenario, case: Case) -> Non
     ] == case.lines
     for line in lines:
         assert case.metric not in line_label(line)  # the display name, never the raw key
-        assert line.metric_display_name == line_label(line).split(",")[0] or line.tier is None
 
 
 def test_frozen_lines_keep_their_range(scenario: Scenario) -> None:
