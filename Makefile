@@ -81,7 +81,7 @@ $(MOCKS)/node_modules/.installed: $(MOCKS)/package.json $(MOCKS)/package-lock.js
 	npm ci --prefix $(MOCKS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Headless Chromium and its driver for the page tests (tests/pages/test_pages.py): Debian's packages,
+# Headless Chromium and its driver for the page tests (tests/pages/) and `usage-billing pdf`: Debian's packages,
 # installed when missing (sudo unless root); fonts-liberation so screenshots show real glyphs.
 browser:
 	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \

@@ -18,8 +18,9 @@ from usage_billing.events.csv_load import load_csv
 from usage_billing.events.csv_load.remote import load_csv_remote
 from usage_billing.events.remote_table import check_load_engine
 from usage_billing.events.table import events_table
+from usage_billing.invoice_pdf import find_chromium, write_pdfs
 from usage_billing.invoice_printout import print_invoices
-from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.reader import MartsReader, valid_period
 from usage_billing.marts.relations import MartsMissingError, mart_relations
 from usage_billing.push.ledger import Ledger
 from usage_billing.push.run import PushReport, Step, plan, push
@@ -137,6 +138,56 @@ def invoices_command(
     except (SyncError, ProfileError, MartsMissingError) as error:
         raise _fail(error) from None
     print_invoices(invoices, console)
+
+
+@app.command("pdf")
+def pdf_command(
+    invoice_ids: Annotated[
+        list[str] | None, typer.Argument(help="Invoice ids (invoices.invoice_id).")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Every invoice whose period starts in this month, YYYY-MM."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Directory the PDFs are written to (created if missing).")
+    ] = Path(),
+    profiles_dir: ProfilesDir = None,
+    profile: Profile = None,
+    target: Target = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Write each invoice as a PDF, INVOICE_ID.pdf ('/' made '_'), printed by headless
+    Chromium from the invoice page's template."""
+    if not invoice_ids and not period:
+        raise _fail(ConfigError("name invoice ids, or --period YYYY-MM for a month's invoices"))
+    if period and not valid_period(period):
+        raise _fail(ConfigError(f"--period must be YYYY-MM, not {period!r}"))
+    try:
+        chromium = find_chromium()
+        project = load_project(project_dir)
+        warehouse_target = _target(project, profiles_dir, profile, target)
+        with open_warehouse(warehouse_target) as warehouse:
+            reader = MartsReader(warehouse, mart_relations(project, warehouse_target))
+            invoices = [
+                invoice
+                for invoice in reader.invoices()
+                if invoice.invoice_id in (invoice_ids or ())
+                or (period and f"{invoice.period_start_date:%Y-%m}" == period)
+            ]
+            found = {invoice.invoice_id for invoice in invoices}
+            missing = [name for name in invoice_ids or () if name not in found]
+            if missing:
+                raise ConfigError("no invoice " + ", ".join(repr(name) for name in missing))
+            if not invoices:
+                raise ConfigError(f"no invoice's period starts in {period}")
+            invoices.sort(key=lambda invoice: invoice.invoice_id)
+            documents = [(invoice, reader.revisions(invoice.invoice_id)) for invoice in invoices]
+        written = write_pdfs(documents, out, chromium)
+    except (SyncError, ProfileError, MartsMissingError) as error:
+        raise _fail(error) from None
+    for path in written:
+        console.print(f"Wrote {path}", highlight=False)
 
 
 @app.command("load")

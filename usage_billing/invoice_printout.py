@@ -31,12 +31,12 @@ def invoice_panel(invoice: Invoice) -> Panel:
     summaries = []
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
+        name = invoice.metric_label(metric.metric_name, metric.group_value)
         if figures.effective is None:
-            summaries.append(f"{metric.metric_name}: no usage")
+            summaries.append(f"{name}: no usage")
             continue
         summaries.append(
-            f"{metric.metric_name}: {figures.used} → {figures.amount},"
-            f" effective {figures.effective}"
+            f"{name}: {figures.used} → {figures.amount}, effective {figures.effective}"
         )
     plan = invoice.plan_name or invoice.invoice_id
     title = f"[bold]{plan}[/bold] · {invoice.customer_name} · {period_text(invoice)}"

@@ -5,7 +5,7 @@
         'count', 'sum', 'count_distinct', 'min', 'max', 'avg', 'latest', 'time_weighted', 'custom',
     ] -%}
     {%- set known_fields = [
-        'name', 'description', 'event_type', 'aggregation', 'property', 'value', 'expression',
+        'name', 'display_name', 'description', 'event_type', 'aggregation', 'property', 'value', 'expression',
         'filter', 'where', 'unit', 'group_by', 'from', 'customer_alias_column',
         'customer_id_column', 'timestamp_column', 'id_column', 'divide_by', 'round', 'precision',
         'time_unit',
@@ -24,6 +24,11 @@
         {%- for field in metric -%}
             {%- if field not in known_fields -%}
                 {{ usage_billing.metric_config_error(label, field, 'is not a metric field (known: ' ~ known_fields | join(', ') ~ ')') }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for field in ['display_name', 'description', 'unit'] -%}
+            {%- if metric.get(field) is not none and (metric[field] is not string or not metric[field] | trim) -%}
+                {{ usage_billing.metric_config_error(label, field, 'must be non-empty text') }}
             {%- endif -%}
         {%- endfor -%}
         {%- set aggregation = metric.get('aggregation') -%}
@@ -105,6 +110,13 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(metrics) }}
+{% endmacro %}
+
+{#- The name an invoice shows for a metric: its display_name, else its name in words with a
+    capital first letter (paid_orders: "Paid orders"), never the raw key. -#}
+{% macro metric_display_name(metric) %}
+    {%- set words = metric['name'] | replace('_', ' ') -%}
+    {{ return(metric.get('display_name') or (words[:1] | upper) ~ words[1:]) }}
 {% endmacro %}
 
 {#- Aggregations whose event values must be numbers; a non-number rejects the event (bad_value). -#}

@@ -15,7 +15,8 @@
 {% endmacro %}
 
 {#- The columns of an invoice line, with their types, in invoice_lines' order: the lines a
-    build computes, those it froze and those it shows share them. -#}
+    build computes, those it froze and those it shows share them. A column added later goes
+    last: closed_invoice_lines appends it to a table frozen before (on_schema_change). -#}
 {% macro invoice_line_columns() %}
     {%- set text = dbt.type_string() -%}
     {%- set integer = dbt.type_int() -%}
@@ -26,7 +27,7 @@
         ('metric_name', text), ('group_value', text), ('adjusted_invoice_id', text),
         ('description', text), ('tier', integer), ('quantity', money), ('unit_price', money),
         ('flat_amount', money), ('amount', money), ('currency', text),
-        ('is_percentage', dbt.type_boolean()),
+        ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
     ]) }}
 {% endmacro %}
 
@@ -49,7 +50,9 @@
     closed_invoice_lines by name, not by ref: that model is downstream (it freezes what this
     build computes from them), and a ref would be a cycle. Every model calling this is an
     ancestor of closed_invoice_lines, so it always reads the table before this build appends
-    to it. No table yet, or policy amend_closed (nothing is frozen): no rows. -#}
+    to it. No table yet, or policy amend_closed (nothing is frozen): no rows. A column the
+    table lacks (frozen by a release before the column existed, and not yet appended by
+    closed_invoice_lines, which builds later) reads as null. -#}
 {% macro closed_invoice_state() %}
     {%- set columns = usage_billing.closed_invoice_line_columns() -%}
     {%- set existing = none -%}
@@ -62,9 +65,11 @@
         {%- endif -%}
     {%- endif -%}
     {%- if existing is not none %}
+    {%- set stored = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list %}
     select
         {%- for name, type in columns %}
-        {{ name }}{% if not loop.last %},{% endif %}
+        {% if name in stored %}{{ name }}{% else %}cast(null as {{ type }}) as {{ name }}{% endif %}
+        {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ existing }}
     {%- else %}

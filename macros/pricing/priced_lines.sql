@@ -11,19 +11,21 @@
         ('invoice_id', text), ('price_id', text), ('metric_name', text), ('group_value', text),
         ('line_type', text), ('line_order', integer), ('description', text), ('tier', integer),
         ('quantity', money), ('unit_price', money), ('flat_amount', money), ('amount', money),
-        ('is_percentage', dbt.type_boolean()),
+        ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
     ]) }}
 {% endmacro %}
 
 {#- The select list of a priced line: `expressions` maps a column to the SQL computing it. A
     column it leaves out is read as is (the price's invoice_id, price_id, metric_name,
-    group_value, description, is_percentage), but for a line that is not a tier (tier null,
-    line_order 0) and one with no flat amount (0). -#}
+    group_value, description, is_percentage), but for a line that is not a tier (tier, its
+    range and line_order: null, null and 0) and one with no flat amount (0). -#}
 {% macro priced_line_select(expressions) %}
     {%- set defaults = {
         'line_order': '0',
         'tier': 'cast(null as ' ~ dbt.type_int() ~ ')',
         'flat_amount': 'cast(0 as ' ~ usage_billing.type_decimal() ~ ')',
+        'tier_first_unit': 'cast(null as ' ~ usage_billing.type_decimal() ~ ')',
+        'tier_last_unit': 'cast(null as ' ~ usage_billing.type_decimal() ~ ')',
     } -%}
     {%- set names = usage_billing.priced_line_columns() | map(attribute=0) | list -%}
     {%- for name in expressions if name not in names -%}

@@ -38,6 +38,12 @@ billing_periods as (
 
 ),
 
+metric_definitions as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }}
+
+),
+
 lines as (
 
     select
@@ -57,7 +63,9 @@ lines as (
         unit_price,
         flat_amount,
         amount,
-        is_percentage
+        is_percentage,
+        tier_first_unit,
+        tier_last_unit
     from price_lines
 
     union all
@@ -79,7 +87,9 @@ lines as (
         unit_price,
         cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
         amount,
-        false as is_percentage
+        false as is_percentage,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
     from commitment_lines
 
     union all
@@ -109,7 +119,9 @@ lines as (
         end as unit_price,
         cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
         0 - discount_amount as amount,
-        is_percentage
+        is_percentage,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
     from discounts
 
     union all
@@ -133,7 +145,9 @@ lines as (
         amount as unit_price,
         cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
         amount,
-        false as is_percentage
+        false as is_percentage,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
     from adjustments
     where target_invoice_id is not null
 
@@ -141,27 +155,35 @@ lines as (
 
     -- Prepaid credit drawn by a final invoice, a negative line per grant.
     select
-        invoice_id,
+        credit_draws.invoice_id,
         5 as line_section,
         cast('' as {{ dbt.type_string() }}) as line_group,
-        grant_rank as line_order,
+        credit_draws.grant_rank as line_order,
         cast(null as {{ dbt.type_string() }}) as price_id,
-        grant_id as credit_grant_id,
-        metric_name,
+        credit_draws.grant_id as credit_grant_id,
+        credit_draws.metric_name,
         cast(null as {{ dbt.type_string() }}) as group_value,
         cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
         'credit' as line_type,
+        -- The metric by its display name: an invoice never shows a raw metric key.
         case
-            when metric_name is null then {{ dbt.concat(["'Prepaid credit '", 'grant_id']) }}
-            else {{ dbt.concat(["'Prepaid credit '", 'grant_id', "' ('", 'metric_name', "' only)'"]) }}
+            when credit_draws.metric_name is null then {{ dbt.concat(["'Prepaid credit '", 'credit_draws.grant_id']) }}
+            else {{ dbt.concat([
+                "'Prepaid credit '", 'credit_draws.grant_id', "' ('",
+                'coalesce(metric_definitions.display_name, credit_draws.metric_name)', "' only)'",
+            ]) }}
         end as description,
         cast(null as {{ dbt.type_int() }}) as tier,
         cast(1 as {{ usage_billing.type_decimal() }}) as quantity,
-        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as unit_price,
+        cast(0 - credit_draws.credit_amount as {{ usage_billing.type_decimal() }}) as unit_price,
         cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
-        cast(0 - credit_amount as {{ usage_billing.type_decimal() }}) as amount,
-        false as is_percentage
+        cast(0 - credit_draws.credit_amount as {{ usage_billing.type_decimal() }}) as amount,
+        false as is_percentage,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
     from credit_draws
+    left join metric_definitions
+        on credit_draws.metric_name = metric_definitions.metric_name
 
 ),
 
@@ -203,7 +225,9 @@ final as (
         cast(flat_amount as {{ usage_billing.type_decimal() }}) as flat_amount,
         cast(amount as {{ usage_billing.type_decimal() }}) as amount,
         currency,
-        is_percentage
+        is_percentage,
+        tier_first_unit,
+        tier_last_unit
     from numbered
 
 )

@@ -12,6 +12,9 @@ declared as (
         select
             {{ usage_billing.sql_literal(metric['name']) }} as metric_name,
             {{ usage_billing.sql_literal(metric['aggregation']) }} as aggregation,
+            cast(
+                {{ usage_billing.sql_literal(usage_billing.metric_display_name(metric)) }} as {{ dbt.type_string() }}
+            ) as display_name,
             cast({{ usage_billing.sql_literal(metric.get('unit') or '') }} as {{ dbt.type_string() }}) as unit,
             cast(
                 {{ usage_billing.sql_literal(metric.get('description') or '') }} as {{ dbt.type_string() }}
@@ -23,6 +26,7 @@ declared as (
         select
             cast(null as {{ dbt.type_string() }}) as metric_name,
             cast(null as {{ dbt.type_string() }}) as aggregation,
+            cast(null as {{ dbt.type_string() }}) as display_name,
             cast(null as {{ dbt.type_string() }}) as unit,
             cast(null as {{ dbt.type_string() }}) as description,
             false as is_converted
@@ -36,6 +40,7 @@ final as (
     select
         declared.metric_name,
         declared.aggregation,
+        declared.display_name,
         declared.unit,
         declared.description,
         declared.is_converted,

@@ -1,6 +1,6 @@
 {#- Each tier of a graduated or volume price with its period's usage: the tier's floor (the
     previous tier's up_to; the tier holds the quantities above it, up to its own up_to
-    inclusive) and its flat amount, which tier 1 charges at zero usage unless the price says
+    inclusive), its range as first and last unit, and its flat amount, which tier 1 charges at zero usage unless the price says
     otherwise. int_priced_lines_graduated and _volume read it. -#}
 {{ config(materialized='ephemeral') }}
 
@@ -41,6 +41,15 @@ tiered_usage as (
         tiers_with_floor.tier_floor,
         tiers_with_floor.up_to,
         tiers_with_floor.unit_price,
+        -- The tier's range as an invoice shows it: whole units from the one after the floor
+        -- (1 – 500, 501 – 1,000), money from the floor itself (€0 – €500,000).
+        cast(
+            case
+                when priced_usage.is_percentage then tiers_with_floor.tier_floor
+                else tiers_with_floor.tier_floor + 1
+            end as {{ usage_billing.type_decimal() }}
+        ) as tier_first_unit,
+        cast(tiers_with_floor.up_to as {{ usage_billing.type_decimal() }}) as tier_last_unit,
         case
             when
                 tiers_with_floor.tier = 1

@@ -39,6 +39,8 @@ final as (
             ), 'minor_units'),
             'tier': 'tier',
             'flat_amount': 'flat_amount',
+            'tier_first_unit': 'tier_first_unit',
+            'tier_last_unit': 'tier_last_unit',
         }) }}
     from graduated_units
 

@@ -21,6 +21,8 @@ final as (
             ), 'minor_units'),
             'tier': 'tier',
             'flat_amount': 'flat_amount',
+            'tier_first_unit': 'tier_first_unit',
+            'tier_last_unit': 'tier_last_unit',
         }) }}
     from tiered_usage
     where

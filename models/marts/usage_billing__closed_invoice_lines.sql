@@ -2,7 +2,8 @@
     (docs/closing-periods.md). Append-only: a build adds the lines of invoices closed since the
     last one and never changes a row. `full_refresh: false`, so `dbt build --full-refresh`
     keeps it; dropping the table by hand unfreezes every invoice (the next build freezes them
-    again as they are then). BigQuery has no append strategy: a merge on the line key, which
+    again as they are then). A line column added by a later release is appended to the table
+    (on_schema_change), null on the rows frozen before it. BigQuery has no append strategy: a merge on the line key, which
     never matches (only invoices not frozen yet are added), appends. -#}
 
 {{ config(
@@ -10,6 +11,7 @@
     incremental_strategy=('merge' if target.type == 'bigquery' else 'append'),
     unique_key=('invoice_line_id' if target.type == 'bigquery' else none),
     full_refresh=false,
+    on_schema_change='append_new_columns',
 ) }}
 
 with computed_lines as (

@@ -1,6 +1,6 @@
 {#- Every invoice's lines: a closed invoice's as frozen in closed_invoice_lines (policy
     next_open_period), every other invoice's as this build computes them
-    (int_invoice_lines_computed). -#}
+    (int_invoice_lines_computed), with their metric's display name and unit. -#}
 
 with computed_lines as (
 
@@ -16,13 +16,19 @@ frozen_lines as (
 
 ),
 
+metric_definitions as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }}
+
+),
+
 frozen_invoices as (
 
     select distinct invoice_id from frozen_lines
 
 ),
 
-final as (
+all_lines as (
 
     select
         {{ usage_billing.invoice_line_select('frozen_lines') }}
@@ -36,6 +42,23 @@ final as (
     left join frozen_invoices
         on computed_lines.invoice_id = frozen_invoices.invoice_id
     where frozen_invoices.invoice_id is null
+
+),
+
+final as (
+
+    -- The metric's name and unit as the current definitions give them, frozen lines included:
+    -- presentation, which a renamed display_name may change without changing an amount.
+    select
+        {{ usage_billing.invoice_line_select('all_lines') }},
+        metric_definitions.display_name as metric_display_name,
+        -- A discount's base is money in the invoice's currency, whatever its metric counts.
+        case
+            when all_lines.line_type <> 'discount' then nullif(metric_definitions.unit, '')
+        end as metric_unit
+    from all_lines
+    left join metric_definitions
+        on all_lines.metric_name = metric_definitions.metric_name
 
 )
 

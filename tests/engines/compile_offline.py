@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -126,6 +127,13 @@ def build_state_rows() -> Any:
     return agate.Table(rows, names, types)
 
 
+def closed_invoice_line_columns() -> list[str]:
+    """The columns of closed_invoice_lines as macros/pricing/closed_periods.sql declares them
+    (its ('name', type) pairs), for the incremental run's reading of the frozen lines."""
+    text = (REPO_DIR / "macros" / "pricing" / "closed_periods.sql").read_text()
+    return re.findall(r"(?<![A-Za-z_])\('([a-z_]+)', ", text)
+
+
 class OfflineRelations:
     """get_relation without a query: a relation exists when it is one of `existing`, the tables
     of the incremental models and the build state on an incremental run (no table on a first
@@ -133,7 +141,8 @@ class OfflineRelations:
     absent, as on a first build. Reading the build state answers build_state_rows(); the
     billed aliases are none; validated finds raw rows loaded before its window. A pricing
     table's columns are those of usage_billing/pricing_tables.py, every optional column among
-    them, so the SQL reading those columns is the SQL compiled."""
+    them, so the SQL reading those columns is the SQL compiled; closed_invoice_lines has every
+    column its macros declare (a table frozen by this release)."""
 
     existing: frozenset[str] = frozenset()
 
@@ -155,8 +164,12 @@ class OfflineRelations:
             )
 
         def get_columns_in_relation(self: Any, relation: Any) -> list[Any]:
-            ddl = PRICING_TABLES.get(relation.identifier.lower())
-            names = column_names(ddl) if ddl else []
+            identifier = relation.identifier.lower()
+            if identifier == "usage_billing__closed_invoice_lines":
+                names = closed_invoice_line_columns()
+            else:
+                ddl = PRICING_TABLES.get(identifier)
+                names = column_names(ddl) if ddl else []
             return [self.Column.create(name, "string") for name in names]
 
         original_execute = adapter_class.execute

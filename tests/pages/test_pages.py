@@ -207,17 +207,17 @@ def test_invoice_list_shows_the_marts_and_filters(
         (
             "sub_acme_api/2022-10-01",
             [
-                ["Tier 1 - Usage", "500", "$0.10", "$50.00"],
-                ["Tier 2 - Usage", "327", "$0.15", "$49.05"],
+                ["API requests, 1 – 500 requests", "500", "$0.10", "$50.00"],
+                ["API requests, 501 requests and above", "327", "$0.15", "$49.05"],
             ],
             "$0.1198 per unit",
         ),
         (
             "sub_acme_payments/2022-10-01",
             [
-                ["Tier 1 - Payments", "€500,000", "0.7%", "€3,500.00"],
-                ["Tier 2 - Payments", "€750,000", "0.4%", "€3,000.00"],
-                ["Tier 3 - Payments", "€237,631", "0.3%", "€712.89"],
+                ["Payment volume, €0 – €500,000", "€500,000", "0.7%", "€3,500.00"],
+                ["Payment volume, €500,000 – €1,250,000", "€750,000", "0.4%", "€3,000.00"],
+                ["Payment volume, €1,250,000 and above", "€237,631", "0.3%", "€712.89"],
             ],
             "0.48%",
         ),
@@ -247,6 +247,14 @@ def test_invoice_card_equals_the_marts(
         for row in card.find_elements(By.CSS_SELECTOR, "table.lines tbody tr")
     ]
     assert shown == lines
+    # Metrics by their display names (integration_tests' YAML, or the name in words), never
+    # by their keys.
+    keys = _marts(
+        demo_warehouse.database,
+        f"select distinct metric_name from {MARTS_SCHEMA}.usage_billing__billable_usage",
+    )
+    assert {"api_requests", "payment_volume"} <= {key for (key,) in keys}
+    assert not [key for (key,) in keys if key in card.text]
     marts_lines = _marts(
         demo_warehouse.database,
         f"""

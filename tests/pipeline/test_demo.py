@@ -197,7 +197,10 @@ def test_duplicates_and_bad_rows_are_rejected_not_billed(demo: tuple[Scenario, s
 def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None:
     _, printed = demo
     for figure in [
-        "Tier 1 - Usage",
+        "API requests, 1 – 500 requests",
+        "API requests, 501 requests and above",
+        "Payment volume, €0 – €500,000",
+        "Payment volume, €1,250,000 and above",
         "$50.00",
         "$49.05",
         "$99.05",
@@ -214,6 +217,9 @@ def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None
         "effective 0.48%",
     ]:
         assert figure in printed, figure
+    # Display names, never the metrics' keys or tier numbers.
+    for raw in ["api_requests", "payment_volume", "Tier 1"]:
+        assert raw not in printed, raw
 
 
 def test_demo_events_land_in_the_table_the_project_vars_name(tmp_path: Path) -> None:

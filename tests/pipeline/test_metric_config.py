@@ -72,6 +72,18 @@ CASES: list[tuple[list[dict[str, Any]], str]] = [
         [{"name": "p95", "aggregation": "custom", "property": "ms"}],
         "metric p95: 'expression' is needed by aggregation 'custom'",
     ),
+    (
+        [{"name": "calls", "aggregation": "count", "display_name": ["API", "calls"]}],
+        "metric calls: 'display_name' must be non-empty text",
+    ),
+    (
+        [{"name": "calls", "aggregation": "count", "unit": 1000}],
+        "metric calls: 'unit' must be non-empty text",
+    ),
+    (
+        [{"name": "calls", "aggregation": "count", "display_name": "  "}],
+        "metric calls: 'display_name' must be non-empty text",
+    ),
 ]
 
 

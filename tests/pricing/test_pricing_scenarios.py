@@ -553,8 +553,8 @@ def test_prepaid_credits_draw_in_priority_then_expiry_order(scenario: Scenario) 
     assert credit_lines == [
         ("sub_credits/2024-01-01", "gB", "Prepaid credit gB", D(-40)),
         ("sub_credits/2024-01-01", "gA", "Prepaid credit gA", D(-10)),
-        ("sub_credits/2024-02-01", "gC", "Prepaid credit gC (units only)", D(-80)),
-        ("sub_credits/2024-03-01", "gC", "Prepaid credit gC (units only)", D(-20)),
+        ("sub_credits/2024-02-01", "gC", "Prepaid credit gC (Units only)", D(-80)),
+        ("sub_credits/2024-03-01", "gC", "Prepaid credit gC (Units only)", D(-20)),
         ("sub_credits/2024-03-01", "gA", "Prepaid credit gA", D(-10)),
     ]
     totals = scenario.rows(

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from usage_billing import formatting
+from usage_billing.line_text import line_text
 from usage_billing.marts.model import Line
-from usage_billing.push.documents import line_text
 
 D = Decimal
 

@@ -383,6 +383,37 @@ def test_the_demo_invoices_arrive_exactly(demo_invoices: list[InvoiceVersion]) -
     }
     totals = sorted(Decimal(body["data"]["invoice"]["total"]) for body in fake.deliveries.values())
     assert totals == [Decimal("99.05"), Decimal("3750"), Decimal("7212.89")]
+    # Lines read as on the invoice page: a tier by its metric's display name and range.
+    stripe_usd = sorted(
+        str(item["description"]).replace("\xa0", " ")
+        for item in fake.stripe_items.values()
+        if item["currency"] == "usd"
+    )
+    assert stripe_usd == [
+        "API requests, 1 – 500 requests: 500 × $0.10",
+        "API requests, 501 requests and above: 327 × $0.15",
+    ]
+    sequence_eur = [
+        (line["title"], line["description"].replace("\xa0", " "))
+        for document in fake.sequence_documents()
+        if document["currency"] == "EUR"
+        for line in document["lines"]
+    ]
+    assert sequence_eur == [
+        ("Payment volume, €0 – €500,000", "Payment volume, €0 – €500,000: €500,000 × 0.7%"),
+        (
+            "Payment volume, €500,000 – €1,250,000",
+            "Payment volume, €500,000 – €1,250,000: €750,000 × 0.4%",
+        ),
+        (
+            "Payment volume, €1,250,000 and above",
+            "Payment volume, €1,250,000 and above: €237,631 × 0.3%",
+        ),
+    ]
+    sent = [str(item["description"]) for item in fake.stripe_items.values()] + [
+        line["description"] for document in fake.sequence_documents() for line in document["lines"]
+    ]
+    assert not [text for text in sent if "api_requests" in text or "payment_volume" in text]
 
 
 def test_secrets_are_never_printed() -> None:

@@ -726,7 +726,9 @@ def apply_credits(all_invoices: Sequence[Invoice], grants: Sequence[Grant]) -> d
                 balance[grant.grant_id] -= take
                 drawn += take
             if drawn > 0:
-                scope = f" ({grant.metric} only)" if grant.metric else ""
+                # The metric by its display name; these metrics declare none: the name in words.
+                words = (grant.metric or "").replace("_", " ")
+                scope = f" ({words[:1].upper()}{words[1:]} only)" if grant.metric else ""
                 invoice.lines.append(
                     Line(
                         "credit",

@@ -423,7 +423,9 @@ LINES_DDL = (
     "invoice_line_id varchar, invoice_id varchar, line_number integer, price_id varchar,"
     " metric_name varchar, group_value varchar, description varchar, tier integer,"
     " quantity decimal(38, 10), unit_price decimal(38, 10), flat_amount decimal(38, 10),"
-    " amount decimal(38, 10), currency varchar, is_percentage boolean"
+    " amount decimal(38, 10), currency varchar, is_percentage boolean,"
+    " tier_first_unit decimal(38, 10), tier_last_unit decimal(38, 10),"
+    " metric_display_name varchar, metric_unit varchar"
 )
 
 
@@ -463,7 +465,7 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
                 connection.execute(
                     "insert into billing_usage_billing.usage_billing__invoice_lines values (?, ?,"
                     " ?, ?, null, null, ?, null,"
-                    " ?, ?, ?, ?, ?, false)",
+                    " ?, ?, ?, ?, ?, false, null, null, null, null)",
                     [
                         f"{version.invoice_id}/{line.line_number}",
                         version.invoice_id,

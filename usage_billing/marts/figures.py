@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from usage_billing import formatting
+from usage_billing.line_text import line_label, line_quantity, line_rate
 from usage_billing.marts.model import Invoice, InvoiceLine, MetricUsage
 
 
@@ -28,12 +29,6 @@ class UsageFigures:
     effective: str | None
 
 
-def _rate(line: InvoiceLine, currency: str) -> str:
-    if line.is_percentage:
-        return formatting.percent(line.unit_price)
-    return formatting.unit_rate(line.unit_price, currency)
-
-
 # Lines that settle an amount rather than price a quantity: their QTY (1) and rate (the amount
 # itself) would only repeat the Amount column. A late-usage adjustment is one: the difference a
 # closed period's late usage makes (docs/closing-periods.md).
@@ -49,25 +44,21 @@ ADJUSTMENT_LINE_TYPES = frozenset(
 
 
 def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
-    """A line's text on the card; the terminal and the web pages print the same."""
+    """A line's text on the card; the terminal, the web pages and the PDF print the same, and
+    the push describes a line with the same words (`line_text`)."""
     amount = formatting.money(line.amount, invoice.currency)
-    # A discount reads as base × rate when a percentage was taken whole, else as an amount.
     if line.line_type in ADJUSTMENT_LINE_TYPES or (
         line.line_type == "discount" and not line.is_percentage
     ):
         return LineCells(line.description, "", "", amount)
-    rate = _rate(line, invoice.currency)
-    if line.flat_amount:
-        # A tier's entry fee, or a per-transaction price's fixed fees and limits (which may
-        # take off more than they add: "2.9% - €22.85").
-        sign = "+" if line.flat_amount > 0 else "-"
-        rate += f" {sign} {formatting.money(abs(line.flat_amount), invoice.currency)}"
+    if line.line_type == "discount":
+        # A percentage taken whole: its base, money in the invoice's currency, × the rate.
+        base = formatting.money(line.quantity, invoice.currency)
+        return LineCells(line.description, base, formatting.percent(line.unit_price), amount)
     return LineCells(
-        description=line.description,
-        quantity=formatting.quantity(
-            line.quantity, invoice.money_unit if line.is_percentage else None
-        ),
-        rate=rate,
+        description=line_label(line),
+        quantity=line_quantity(line),
+        rate=line_rate(line, invoice.currency),
         amount=amount,
     )
 

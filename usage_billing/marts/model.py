@@ -34,6 +34,12 @@ class InvoiceLine:
     flat_amount: Decimal
     amount: Decimal
     is_percentage: bool
+    metric_name: str | None = None
+    group_value: str | None = None
+    tier_first_unit: Decimal | None = None
+    tier_last_unit: Decimal | None = None
+    metric_display_name: str | None = None
+    metric_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,19 @@ class Invoice(InvoiceHeader):
     def money_unit(self) -> str | None:
         """The currency of the invoice's money metric, in which its percentage lines count."""
         return next((metric.unit for metric in self.usage if metric.is_money), None)
+
+    def metric_label(self, metric_name: str, group_value: str | None = None) -> str:
+        """A metric as the invoice names it: its lines' display name (never the raw key), with
+        its group: "API requests", "Payment volume · EUR|card"."""
+        name = next(
+            (
+                line.metric_display_name
+                for line in self.lines
+                if line.metric_name == metric_name and line.metric_display_name
+            ),
+            metric_name,
+        )
+        return f"{name} · {group_value}" if group_value else name
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,10 @@ class Line:
     price_id: str | None = None
     metric_name: str | None = None
     group_value: str | None = None
+    tier_first_unit: Decimal | None = None
+    tier_last_unit: Decimal | None = None
+    metric_display_name: str | None = None
+    metric_unit: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -228,6 +251,11 @@ class InvoiceVersion:
                 price_id=line.get("price_id"),
                 metric_name=line.get("metric_name"),
                 group_value=line.get("group_value"),
+                # Absent from versions pushed before lines carried their range and metric.
+                tier_first_unit=_optional_decimal(line.get("tier_first_unit")),
+                tier_last_unit=_optional_decimal(line.get("tier_last_unit")),
+                metric_display_name=line.get("metric_display_name"),
+                metric_unit=line.get("metric_unit"),
             )
             for line in data["lines"]
         )
@@ -243,6 +271,10 @@ class InvoiceVersion:
             customer_name=data.get("customer_name"),
             plan_name=data.get("plan_name"),
         )
+
+
+def _optional_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _encode(value: object) -> str:

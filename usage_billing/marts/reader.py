@@ -131,7 +131,9 @@ class MartsReader:
             f"""
             select lines.invoice_id, lines.line_number, lines.description, lines.quantity,
                 lines.unit_price, lines.flat_amount, lines.amount, lines.is_percentage,
-                lines.tier, lines.price_id, lines.metric_name, lines.group_value
+                lines.tier, lines.price_id, lines.metric_name, lines.group_value,
+                lines.tier_first_unit, lines.tier_last_unit, lines.metric_display_name,
+                lines.metric_unit
             from {self._table(INVOICE_LINES)} as lines
             join {self._table(INVOICES)} as invoices
                 on lines.invoice_id = invoices.invoice_id
@@ -140,7 +142,8 @@ class MartsReader:
             """  # noqa: S608 - as above
         ):
             (invoice_id, number, description, quantity, unit_price, flat, amount) = row[:7]
-            is_percentage, tier, price_id, metric_name, group_value = row[7:]
+            is_percentage, tier, price_id, metric_name, group_value = row[7:12]
+            first_unit, last_unit, display_name, unit = row[12:]
             lines.setdefault(str(invoice_id), []).append(
                 Line(
                     line_number=int(number),
@@ -154,6 +157,10 @@ class MartsReader:
                     price_id=_text(price_id),
                     metric_name=_text(metric_name),
                     group_value=_text(group_value),
+                    tier_first_unit=None if first_unit is None else _decimal(first_unit),
+                    tier_last_unit=None if last_unit is None else _decimal(last_unit),
+                    metric_display_name=_text(display_name),
+                    metric_unit=_text(unit),
                 )
             )
         return [
@@ -210,7 +217,8 @@ class MartsReader:
                 for line in self._rows(
                     f"""
                     select line_number, line_type, description, tier, quantity, unit_price,
-                        flat_amount, amount, is_percentage
+                        flat_amount, amount, is_percentage, metric_name, group_value,
+                        tier_first_unit, tier_last_unit, metric_display_name, metric_unit
                     from {self._table(INVOICE_LINES)}
                     where invoice_id = ? order by line_number
                     """,  # noqa: S608 - as above

@@ -12,13 +12,14 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from usage_billing import formatting
+from usage_billing.line_text import line_label
 from usage_billing.marts.model import InvoiceVersion, Line
 
 
 @dataclass(frozen=True)
 class Change:
-    """One line's difference between two versions: `amount` is new minus old."""
+    """One line's difference between two versions: `amount` is new minus old; `description`
+    is the line's label (`line_text.line_label`)."""
 
     description: str
     old_quantity: Decimal | None
@@ -35,21 +36,6 @@ def plain(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 500.000 → 500, 0.0070 → 0.007."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
-
-
-def line_text(line: Line, currency: str) -> str:
-    """ "Tier 2 - Usage: 327 × $0.15" or "Tier 1 - Payments: 500,000 × 0.7%": a line as the
-    targets describe it."""
-    rate = (
-        formatting.percent(line.unit_price)
-        if line.is_percentage
-        else formatting.unit_rate(line.unit_price, currency)
-    )
-    text = f"{line.description}: {formatting.quantity(line.quantity)} × {rate}"
-    if line.flat_amount:
-        sign = "-" if line.flat_amount < 0 else "+"
-        text += f" {sign} {formatting.money(abs(line.flat_amount), currency)}"
-    return text
 
 
 def _keyed(lines: tuple[Line, ...]) -> dict[tuple[tuple[str, str, str, str], int], Line]:
@@ -73,11 +59,11 @@ def changes(previous: InvoiceVersion, current: InvoiceVersion) -> list[Change]:
         amount = line.amount - (before.amount if before else Decimal(0))
         if amount:
             result.append(
-                Change(line.description, before.quantity if before else None, line.quantity, amount)
+                Change(line_label(line), before.quantity if before else None, line.quantity, amount)
             )
     for key, line in old.items():
         if key not in new and line.amount:
-            result.append(Change(line.description, line.quantity, None, -line.amount))
+            result.append(Change(line_label(line), line.quantity, None, -line.amount))
     return result
 
 

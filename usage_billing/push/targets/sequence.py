@@ -45,7 +45,8 @@ from usage_billing.errors import (
     UnsupportedAmountError,
 )
 from usage_billing.http import HttpClient, retrying
-from usage_billing.push.documents import Document, line_text, plain
+from usage_billing.line_text import line_label, line_text
+from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
 from usage_billing.settings import Settings
 
@@ -99,14 +100,12 @@ def line_specs(document: Document) -> list[LineSpec]:
     specs: list[LineSpec] = []
     if document.previous is None:
         for line in version.lines:
-            description = line_text(line, version.currency)
+            title, description = line_label(line), line_text(line, version.currency)
             exact = line.quantity * line.unit_price == line.amount and not line.flat_amount
             if exact:
-                specs.append(
-                    (line.description, description, plain(line.quantity), plain(line.unit_price))
-                )
+                specs.append((title, description, plain(line.quantity), plain(line.unit_price)))
             else:
-                specs.append((line.description, description, "1", plain(line.amount)))
+                specs.append((title, description, "1", plain(line.amount)))
         return specs
     sign = Decimal(-1) if is_credit_note(document) else Decimal(1)
     for change in document.changes:

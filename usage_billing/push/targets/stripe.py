@@ -23,9 +23,10 @@ import httpx
 
 from usage_billing.errors import ServerError
 from usage_billing.http import HttpClient
+from usage_billing.line_text import line_text
 from usage_billing.marts.model import InvoiceVersion
 from usage_billing.money import stripe_minor_units
-from usage_billing.push.documents import Document, line_text, plain
+from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
 from usage_billing.settings import Settings
 

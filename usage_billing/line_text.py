@@ -1,0 +1,98 @@
+"""How an invoice line reads, the same on the page, in the CLI, in the PDF and in what the
+push sends: a tier by its metric's display name and range ("API requests, 501 requests and
+above"), not by its number.
+
+The marts give the figures (invoice_lines' tier_first_unit, tier_last_unit,
+metric_display_name, metric_unit); only the words and number formats are chosen here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from usage_billing import formatting
+
+
+class LineFacts(Protocol):
+    """What the text of a line reads: the fields an invoice line and a pushed line share."""
+
+    @property
+    def description(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def flat_amount(self) -> Decimal: ...
+    @property
+    def is_percentage(self) -> bool: ...
+    @property
+    def group_value(self) -> str | None: ...
+    @property
+    def tier_first_unit(self) -> Decimal | None: ...
+    @property
+    def tier_last_unit(self) -> Decimal | None: ...
+    @property
+    def metric_display_name(self) -> str | None: ...
+    @property
+    def metric_unit(self) -> str | None: ...
+
+
+def _amount_in_units(value: Decimal, line: LineFacts) -> str:
+    """A bound of the range: money in the metric's currency (€500,000), else a number."""
+    if line.is_percentage and line.metric_unit:
+        return formatting.quantity(value, line.metric_unit)
+    return formatting.quantity(value)
+
+
+def tier_range(line: LineFacts) -> str | None:
+    """The units a tier covers: "1 – 500 requests", "501 requests and above",
+    "€0 – €500,000"; None for a line that is not a tier with a known range."""
+    if line.tier_first_unit is None:
+        return None
+    first = _amount_in_units(line.tier_first_unit, line)
+    # A money range names its currency on each bound; a count names its unit once, at the end.
+    unit = "" if line.is_percentage or not line.metric_unit else f" {line.metric_unit}"
+    if line.tier_last_unit is None:
+        return f"{first}{unit} and above"
+    return f"{first} – {_amount_in_units(line.tier_last_unit, line)}{unit}"
+
+
+def line_label(line: LineFacts) -> str:
+    """A line's description cell: a tier by its metric and range ("API requests, 1 – 500
+    requests"; with its group: "Payment volume · EUR|card, €0 – €500,000"); every other line
+    (fees, per-unit and package charges, adjustments, credits, and tiers frozen before lines
+    carried their range) by its own description."""
+    span = tier_range(line)
+    if span is None or not line.metric_display_name:
+        return line.description
+    name = line.metric_display_name
+    if line.group_value:
+        name += f" · {line.group_value}"
+    return f"{name}, {span}"
+
+
+def line_rate(line: LineFacts, currency: str) -> str:
+    """The line's price: a unit price ($0.15) or a rate (0.7%), with a flat amount it adds or
+    takes off ("$0.15 + $2.50", "2.9% - €22.85")."""
+    rate = (
+        formatting.percent(line.unit_price)
+        if line.is_percentage
+        else formatting.unit_rate(line.unit_price, currency)
+    )
+    if line.flat_amount:
+        sign = "-" if line.flat_amount < 0 else "+"
+        rate += f" {sign} {formatting.money(abs(line.flat_amount), currency)}"
+    return rate
+
+
+def line_quantity(line: LineFacts) -> str:
+    """The quantity charged: 327, or for a money metric an amount (€500,000)."""
+    return formatting.quantity(line.quantity, line.metric_unit if line.is_percentage else None)
+
+
+def line_text(line: LineFacts, currency: str) -> str:
+    """A line in one sentence, as the push's targets describe it: "API requests, 501
+    requests and above: 327 × $0.15", "Payment volume, €0 – €500,000: €500,000 × 0.7%"."""
+    return f"{line_label(line)}: {line_quantity(line)} × {line_rate(line, currency)}"
