@@ -36,6 +36,10 @@ from tests.support.warehouse_scenario import (
     failing_rows,
     run_dbt,
 )
+from usage_billing.marts.figures import LineCells, line_cells
+from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.relations import MartRelations
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 D = Decimal
 CHECK = "assert_discounts_are_valid"
@@ -154,6 +158,26 @@ def test_discounts_come_off_before_credit(scenario: Scenario) -> None:
         "s_c1/2024-02-01": (D("32.5"), D("32.5"), D(0)),
         "s_c1/2024-03-01": (D("23.75"), D("7.5"), D("16.25")),
         "s_c2/2024-03-01": (D(0), D(0), D(0)),
+    }
+
+
+def test_discount_lines_read_as_base_times_rate_or_as_an_amount(scenario: Scenario) -> None:
+    """On the page, in the CLI and in the PDF (line_cells): a percentage taken whole shows its
+    base in the invoice's currency and its rate; a fixed or capped one only its amount."""
+    with duckdb.connect(str(scenario.database), read_only=True) as connection:
+        reader = MartsReader(DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA))
+        february, capped = reader.invoice("s_c1/2024-02-01"), reader.invoice("s_c2/2024-03-01")
+    assert february is not None and capped is not None
+    cells = {
+        line.description: line_cells(line, invoice)
+        for invoice in (february, capped)
+        for line in invoice.lines
+        if line.line_type == "discount"
+    }
+    assert cells == {
+        "25% off API calls": LineCells("25% off API calls", "$30.00", "-25%", "-$7.50"),
+        "Welcome": LineCells("Welcome", "", "", "-$10.00"),
+        "Fifty off": LineCells("Fifty off", "", "", "-$20.00"),
     }
 
 
