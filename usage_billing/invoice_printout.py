@@ -12,24 +12,25 @@ from usage_billing.marts.model import Invoice
 from usage_billing.marts.terms import InvoiceTerms
 
 
-def terms_block(terms: InvoiceTerms, currency: str) -> Table:
-    """Number and dates, then the seller ("From") and the buyer ("Bill to") side by side."""
-    block = Table.grid(expand=True, padding=(0, 2))
-    block.add_column(ratio=1)
-    block.add_column(ratio=1)
+def terms_block(terms: InvoiceTerms, currency: str) -> Group:
+    """Number and dates, the seller ("From") and the buyer ("Bill to") side by side, the amount
+    due."""
     if terms.invoice_number:
-        block.add_row(
-            f"[bold]Invoice {terms.invoice_number}[/bold]",
-            f"Issued {terms.issue_date} · due {terms.due_date} (net {terms.payment_terms_days})",
+        heading = (
+            f"[bold]Invoice {terms.invoice_number}[/bold]\n"
+            f"Issued {terms.issue_date} · due {terms.due_date} (net {terms.payment_terms_days})"
         )
     else:
-        block.add_row("Not numbered until final", f"Terms: net {terms.payment_terms_days}")
-    block.add_row(
+        heading = f"Not numbered until final · terms net {terms.payment_terms_days}"
+    parties = Table.grid(expand=True, padding=(0, 2))
+    parties.add_column(ratio=1)
+    parties.add_column(ratio=1)
+    parties.add_row(
         "\n".join(["[dim]From[/dim]", *terms.seller.lines()]),
         "\n".join(["[dim]Bill to[/dim]", *terms.buyer.lines()]),
     )
-    block.add_row("", f"Amount due: [bold]{formatting.money(terms.amount_due, currency)}[/bold]")
-    return block
+    due = f"Amount due: [bold]{formatting.money(terms.amount_due, currency)}[/bold]"
+    return Group(heading, parties, due)
 
 
 def invoice_panel(invoice: Invoice) -> Panel:
