@@ -16,7 +16,9 @@
 ) }}
 
 {%- if is_incremental() %}
-    {{- usage_billing.check_numbered_invoices_exist(this, ref('usage_billing', 'usage_billing__int_billing_periods')) }}
+    {{- usage_billing.check_numbered_invoices_exist(
+        this, ref('usage_billing', 'usage_billing__int_billing_periods')
+    ) }}
 {%- endif %}
 
 with billing_periods as (
@@ -37,31 +39,30 @@ issuers as (
 
 ),
 
-{%- if is_incremental() %}
-
 numbered as (
 
-    select invoice_id, issuer_id, invoice_sequence from {{ this }}
+    -- The invoices numbered by earlier builds (none on the first).
+    {%- if is_incremental() %}
+        select invoice_id, issuer_id, invoice_sequence from {{ this }}
+    {%- else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as invoice_id,
+            cast(null as {{ dbt.type_string() }}) as issuer_id,
+            cast(null as {{ dbt.type_bigint() }}) as invoice_sequence
+        where 1 = 0
+    {%- endif %}
 
 ),
-
-{%- endif %}
 
 last_sequences as (
 
     -- The greatest counter each issuer handed out so far (0 before its first invoice).
     select
         issuers.issuer_id,
-        {%- if is_incremental() %}
-            coalesce(max(numbered.invoice_sequence), 0) as last_sequence
-        {%- else %}
-            0 as last_sequence
-        {%- endif %}
+        coalesce(max(numbered.invoice_sequence), 0) as last_sequence
     from issuers
-    {%- if is_incremental() %}
-        left join numbered
-            on issuers.issuer_id = numbered.issuer_id
-    {%- endif %}
+    left join numbered
+        on issuers.issuer_id = numbered.issuer_id
     group by issuers.issuer_id
 
 ),
@@ -79,15 +80,9 @@ to_number as (
     from billing_periods
     inner join customers
         on billing_periods.customer_id = customers.customer_id
-    {%- if is_incremental() %}
-        left join numbered
-            on billing_periods.invoice_id = numbered.invoice_id
-    {%- endif %}
-    where
-        billing_periods.status = 'final'
-        {%- if is_incremental() %}
-            and numbered.invoice_id is null
-        {%- endif %}
+    left join numbered
+        on billing_periods.invoice_id = numbered.invoice_id
+    where billing_periods.status = 'final' and numbered.invoice_id is null
 
 ),
 
@@ -96,15 +91,15 @@ sequenced as (
     select
         to_number.invoice_id,
         to_number.issuer_id,
+        issuers.invoice_number_prefix,
+        issuers.invoice_number_digits,
+        to_number.payment_terms_days,
+        -- Invoices are dated in UTC, on the billing clock's day (var usage_billing_as_of, or now).
+        cast(to_number.as_of_at as date) as issue_date,
         last_sequences.last_sequence + row_number() over (
             partition by to_number.issuer_id
             order by to_number.period_end, to_number.invoice_id
-        ) as invoice_sequence,
-        issuers.invoice_number_prefix,
-        issuers.invoice_number_digits,
-        -- Invoices are dated in UTC, on the billing clock's day (var usage_billing_as_of, or now).
-        cast(to_number.as_of_at as date) as issue_date,
-        to_number.payment_terms_days
+        ) as invoice_sequence
     from to_number
     inner join issuers
         on to_number.issuer_id = issuers.issuer_id
@@ -118,13 +113,13 @@ final as (
     select
         invoice_id,
         issuer_id,
+        issue_date,
+        payment_terms_days,
         cast(invoice_sequence as {{ dbt.type_bigint() }}) as invoice_sequence,
         cast({{ dbt.concat([
             'invoice_number_prefix',
             usage_billing.zero_padded('invoice_sequence', 'invoice_number_digits'),
         ]) }} as {{ dbt.type_string() }}) as invoice_number,
-        issue_date,
-        payment_terms_days,
         cast({{ dbt.dateadd('day', 'payment_terms_days', 'issue_date') }} as date) as due_date,
         {{ usage_billing.run_started_timestamp() }} as numbered_at
     from sequenced

@@ -9,10 +9,13 @@ with issuers as (
         select
             cast({{ usage_billing.string_literal(issuer.issuer_id) }} as {{ text }}) as issuer_id,
             {%- for field in ['name', 'email', 'tax_id'] %}
-                cast({{ usage_billing.string_literal(issuer[field]) if issuer[field] is not none else 'null' }} as {{ text }}) as {{ field }},
+                {%- set value = issuer[field] %}
+                cast({{ usage_billing.string_literal(value) if value is not none else 'null' }} as {{ text }})
+                    as {{ field }},
             {%- endfor %}
             cast({{ usage_billing.string_literal(tojson(issuer.address)) }} as {{ text }}) as address_lines,
-            cast({{ usage_billing.string_literal(issuer.invoice_number_prefix) }} as {{ text }}) as invoice_number_prefix,
+            cast({{ usage_billing.string_literal(issuer.invoice_number_prefix) }} as {{ text }})
+                as invoice_number_prefix,
             cast({{ issuer.invoice_number_digits }} as {{ dbt.type_int() }}) as invoice_number_digits,
             {{ 'true' if loop.first else 'false' }} as is_default
         {{ 'union all' if not loop.last }}

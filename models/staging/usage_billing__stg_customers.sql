@@ -20,7 +20,11 @@ renamed as (
             {{ usage_billing.optional_column(customers, 'issuer_id', text) }},
             {{ usage_billing.string_literal(usage_billing.default_issuer_id()) }}
         ) as issuer_id,
-        {%- for column in ['address_line1', 'address_line2', 'address_city', 'address_postal_code', 'address_state', 'address_country', 'tax_id'] %}
+        {%- set buyer_columns = [
+            'address_line1', 'address_line2', 'address_city', 'address_postal_code',
+            'address_state', 'address_country', 'tax_id',
+        ] %}
+        {%- for column in buyer_columns %}
             {{ usage_billing.optional_column(customers, column, text) }} as {{ column }},
         {%- endfor %}
         coalesce(
