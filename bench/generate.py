@@ -187,7 +187,7 @@ def insert_pricing(connection: duckdb.DuckDBPyConnection) -> None:
     platform plan (flat fee plus per-unit requests)."""
     connection.execute(
         f"""
-        insert into pricing.customers
+        insert into pricing.customers (customer_id, name, billing_email, timezone)
             select 'cus_' || i, 'Customer ' || i, 'billing' || i || '@example.com',
                 case when i % 7 = 0 then 'Europe/Berlin'
                     when i % 11 = 0 then 'America/New_York' else 'UTC' end

@@ -9,6 +9,28 @@ from rich.table import Table
 from usage_billing import formatting
 from usage_billing.marts.figures import line_cells, period_text, usage_figures
 from usage_billing.marts.model import Invoice
+from usage_billing.marts.terms import InvoiceTerms
+
+
+def terms_block(terms: InvoiceTerms, currency: str) -> Group:
+    """Number and dates, the seller ("From") and the buyer ("Bill to") side by side, the amount
+    due."""
+    if terms.invoice_number:
+        heading = (
+            f"[bold]Invoice {terms.invoice_number}[/bold]\n"
+            f"Issued {terms.issue_date} · due {terms.due_date} (net {terms.payment_terms_days})"
+        )
+    else:
+        heading = f"Not numbered until final · terms net {terms.payment_terms_days}"
+    parties = Table.grid(expand=True, padding=(0, 2))
+    parties.add_column(ratio=1)
+    parties.add_column(ratio=1)
+    parties.add_row(
+        "\n".join(["[dim]From[/dim]", *terms.seller.lines()]),
+        "\n".join(["[dim]Bill to[/dim]", *terms.buyer.lines()]),
+    )
+    due = f"Amount due: [bold]{formatting.money(terms.amount_due, currency)}[/bold]"
+    return Group(heading, parties, due)
 
 
 def invoice_panel(invoice: Invoice) -> Panel:
@@ -40,8 +62,9 @@ def invoice_panel(invoice: Invoice) -> Panel:
         )
     plan = invoice.plan_name or invoice.invoice_id
     title = f"[bold]{plan}[/bold] · {invoice.customer_name} · {period_text(invoice)}"
+    header = [terms_block(invoice.terms, invoice.currency)] if invoice.terms else []
     return Panel(
-        Group(table, *summaries),
+        Group(*header, table, *summaries),
         title=title,
         subtitle=f"{invoice.invoice_id} · {invoice.status}",
         expand=False,

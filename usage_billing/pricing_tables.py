@@ -4,7 +4,12 @@ seeds; docs/pricing.md)."""
 from __future__ import annotations
 
 PRICING_TABLES: dict[str, str] = {
-    "customers": "customer_id varchar, name varchar, billing_email varchar, timezone varchar",
+    "customers": (
+        "customer_id varchar, name varchar, billing_email varchar, timezone varchar,"
+        " issuer_id varchar, address_line1 varchar, address_line2 varchar, address_city varchar,"
+        " address_postal_code varchar, address_state varchar, address_country varchar,"
+        " tax_id varchar, payment_terms_days integer"
+    ),
     "customer_aliases": "alias varchar, customer_id varchar",
     "plans": "plan_id varchar, name varchar",
     "subscriptions": (

@@ -28,6 +28,12 @@ closures as (
 
 ),
 
+invoice_numbers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__invoice_numbers') }}
+
+),
+
 line_totals as (
 
     select
@@ -74,7 +80,24 @@ final as (
         billing_periods.status,
         coalesce(line_totals.line_count, 0) as line_count,
         coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
-        coalesce(closures.is_closed, false) as is_closed
+        coalesce(closures.is_closed, false) as is_closed,
+        -- Numbers and terms (docs/invoices.md): final invoices only; a number is not content,
+        -- so content_hash ignores it. Issuer and terms are as numbered, else the customer's.
+        coalesce(invoice_numbers.issuer_id, customers.issuer_id) as issuer_id,
+        invoice_numbers.invoice_number,
+        invoice_numbers.issue_date,
+        invoice_numbers.due_date,
+        coalesce(invoice_numbers.payment_terms_days, customers.payment_terms_days) as payment_terms_days,
+        -- What the customer is asked to pay: the total, prepaid credit already taken off.
+        cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as amount_due,
+        customers.billing_email,
+        customers.address_line1,
+        customers.address_line2,
+        customers.address_city,
+        customers.address_postal_code,
+        customers.address_state,
+        customers.address_country,
+        customers.tax_id
     from billing_periods
     left join line_totals
         on billing_periods.invoice_id = line_totals.invoice_id
@@ -84,6 +107,8 @@ final as (
         on billing_periods.plan_id = plans.plan_id
     left join closures
         on billing_periods.invoice_id = closures.invoice_id
+    left join invoice_numbers
+        on billing_periods.invoice_id = invoice_numbers.invoice_id
 
 )
 

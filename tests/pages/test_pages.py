@@ -274,6 +274,35 @@ def test_invoice_card_equals_the_marts(
     assert _text(card, "[data-field=headline-total]") == SEED_TOTALS[invoice_id]
     assert _text(card, "[data-field=customer]") == customer == "Acme Corp"
     assert _text(card, "[data-field=period]") == "01 Oct 2022 – 31 Oct 2022"
+    # Number, dates and parties (docs/invoices.md), as invoices and issuers hold them.
+    [(number, issued, due, terms_days, amount_due)] = _marts(
+        demo_warehouse.database,
+        f"select invoice_number, issue_date, due_date, payment_terms_days, amount_due"
+        f" from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
+        [invoice_id],
+    )
+    assert number.startswith("DEMO-")
+    assert _text(card, "[data-field=invoice-number]") == number
+    assert _text(card, "[data-field=issue-date]") == str(issued)
+    assert _text(card, "[data-field=due-date]") == f"{due} (net {terms_days})"
+    assert _text(card, "[data-field=amount-due]") == formatting.money(amount_due, currency)
+    assert _text(card, "[data-field=seller]").splitlines() == [
+        "FROM",
+        "Demo Metering Ltd",
+        "10 Example Road",
+        "London EC1A 1AA",
+        "United Kingdom",
+        "invoices@demo.example",
+        "Tax ID GB123456789",
+    ]
+    assert _text(card, "[data-field=buyer]").splitlines() == [
+        "1 Harbour Street",
+        "Suite 400",
+        "Springfield, CA 12345",
+        "US",
+        "billing@acme.example",
+        "Tax ID US-EIN-12-3456789",
+    ]
 
     charts = card.find_elements(By.CSS_SELECTOR, "figure.chart")
     if effective is None:

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, Scenario
+from usage_billing import formatting
 from usage_billing.events.demo import LOADED_AT, USD_TRANSACTION_COUNT, demo_events
 
 D = Decimal
@@ -220,6 +221,30 @@ def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None
     # Display names, never the metrics' keys or tier numbers.
     for raw in ["api_requests", "payment_volume", "Tier 1"]:
         assert raw not in printed, raw
+
+
+def test_printed_invoices_carry_number_dates_and_parties(demo: tuple[Scenario, str]) -> None:
+    """Each final invoice's number and dates as the marts hold them, the demo's seller and the
+    customer's address (docs/invoices.md)."""
+    scenario, printed = demo
+    rows = scenario.rows(
+        f"""
+        select invoice_number, issue_date, due_date, payment_terms_days, amount_due, currency
+        from {MARTS_SCHEMA}.usage_billing__invoices where status = 'final' order by invoice_number
+        """
+    )
+    assert [row[0] for row in rows] == ["DEMO-000001", "DEMO-000002", "DEMO-000003"]
+    for number, issued, due, days, amount_due, currency in rows:
+        assert f"Invoice {number}" in printed
+        assert f"Issued {issued} · due {due} (net {days})" in printed
+        assert f"Amount due: {formatting.money(amount_due, currency)}" in printed
+    for text in [
+        "Demo Metering Ltd",
+        "10 Example Road",
+        "1 Harbour Street",
+        "Springfield, CA 12345",
+    ]:
+        assert printed.count(text) == 3, text
 
 
 def test_demo_events_land_in_the_table_the_project_vars_name(tmp_path: Path) -> None:

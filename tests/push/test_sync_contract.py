@@ -26,6 +26,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,9 @@ from usage_billing.push.ledger import Ledger
 from usage_billing.push.run import plan, push
 from usage_billing.push.targets.base import Job
 from usage_billing.push.targets.registry import make_target
+from usage_billing.push.targets.sequence import invoice_body
 from usage_billing.push.targets.stripe import invoice_params, item_params
+from usage_billing.push.targets.webhook import payload as webhook_payload
 from usage_billing.settings import load_settings
 from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
@@ -414,6 +417,62 @@ def test_the_demo_invoices_arrive_exactly(demo_invoices: list[InvoiceVersion]) -
         line["description"] for document in fake.sequence_documents() for line in document["lines"]
     ]
     assert not [text for text in sent if "api_requests" in text or "payment_volume" in text]
+    # Each target got the invoice's number from the marts (docs/invoices.md).
+    numbers = sorted(version.terms.invoice_number for version in demo_invoices if version.terms)
+    assert numbers == ["DEMO-000001", "DEMO-000002", "DEMO-000003"]
+    stripe_numbers = [
+        invoice["metadata"]["usage_billing_invoice_number"]
+        for invoice in fake.stripe_invoices.values()
+    ]
+    sequence_numbers = [
+        pair["value"]
+        for document in fake.sequence_documents()
+        for pair in document["metadata"]
+        if pair["key"] == "usage_billing_invoice_number"
+    ]
+    webhook_numbers = [
+        body["data"]["invoice"]["terms"]["invoice_number"] for body in fake.deliveries.values()
+    ]
+    assert sorted(stripe_numbers) == sorted(sequence_numbers) == sorted(webhook_numbers) == numbers
+
+
+def test_the_demo_invoices_carry_number_terms_and_buyer(
+    demo_invoices: list[InvoiceVersion],
+) -> None:
+    """Number, due date and the buyer's details (the demo's customers seed: net 30, a US
+    address) in the fields each target takes; the specs accept them (tests above)."""
+    for version in demo_invoices:
+        terms = version.terms
+        assert terms is not None and terms.invoice_number and terms.issue_date
+        assert terms.due_date == terms.issue_date + timedelta(days=30)
+        assert terms.amount_due == version.total
+        document = Document("stripe", 0, version, key="k")
+        stripe = invoice_params(document, "cus_x")
+        assert stripe["days_until_due"] == 30
+        assert stripe["custom_fields"] == [
+            {"name": "Invoice number", "value": terms.invoice_number}
+        ]
+        sequence = invoice_body(document, "seq_x")
+        assert sequence["dueDate"] == terms.due_date.isoformat()
+        assert sequence["memo"].startswith(f"Invoice {terms.invoice_number} · ")
+        assert sequence["customerEmails"] == ["billing@acme.example"]
+        assert sequence["customerBillingAddress"] == {
+            "line1": "1 Harbour Street",
+            "line2": "Suite 400",
+            "town": "Springfield",
+            "state": "CA",
+            "postcode": "12345",
+            "country": "US",
+        }
+        body = webhook_payload(document)["data"]["invoice"]
+        assert body["terms"]["due_date"] == terms.due_date.isoformat()
+        assert body["terms"]["seller"]["name"] == "Demo Metering Ltd"
+        assert body["terms"]["buyer"]["address"] == [
+            "1 Harbour Street",
+            "Suite 400",
+            "Springfield, CA 12345",
+            "US",
+        ]
 
 
 def test_secrets_are_never_printed() -> None:

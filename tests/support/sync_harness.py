@@ -417,7 +417,22 @@ INVOICES_DDL = (
     "invoice_id varchar, subscription_id varchar, customer_id varchar, customer_name varchar,"
     " plan_id varchar, plan_name varchar, period_start timestamp, period_end timestamp,"
     " currency varchar, subtotal decimal(38, 10), total decimal(38, 10), status varchar,"
-    " line_count integer, content_hash varchar"
+    " line_count integer, content_hash varchar,"
+    # Number, terms and buyer (docs/invoices.md): none yet, the default issuer and terms.
+    " issuer_id varchar default 'default', invoice_number varchar, issue_date date,"
+    " due_date date, payment_terms_days integer default 30, amount_due decimal(38, 10),"
+    " billing_email varchar, address_line1 varchar, address_line2 varchar,"
+    " address_city varchar, address_postal_code varchar, address_state varchar,"
+    " address_country varchar, tax_id varchar"
+)
+INVOICE_COLUMNS = (
+    "invoice_id, subscription_id, customer_id, customer_name, plan_id, plan_name, period_start,"
+    " period_end, currency, subtotal, total, status, line_count, content_hash"
+)
+ISSUERS_SQL = (
+    "select 'default' as issuer_id, null::varchar as name, null::varchar as email,"
+    " null::varchar as tax_id, '[]' as address_lines, 'INV-' as invoice_number_prefix,"
+    " 6 as invoice_number_digits, true as is_default"
 )
 LINES_DDL = (
     "invoice_line_id varchar, invoice_id varchar, line_number integer, price_id varchar,"
@@ -441,9 +456,13 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
             "create or replace table billing_usage_billing.usage_billing__invoice_lines"
             f" ({LINES_DDL})"
         )
+        connection.execute(
+            f"create or replace table billing_usage_billing.usage_billing__issuers as {ISSUERS_SQL}"
+        )
         for version in versions:
             connection.execute(
-                "insert into billing_usage_billing.usage_billing__invoices values (?, ?, ?, ?,"
+                f"insert into billing_usage_billing.usage_billing__invoices ({INVOICE_COLUMNS})"
+                " values (?, ?, ?, ?,"
                 " 'plan', ?, ?, ?, ?, ?, ?,"
                 " 'final', ?, ?)",
                 [
@@ -479,6 +498,9 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
                         version.currency,
                     ],
                 )
+        connection.execute(
+            "update billing_usage_billing.usage_billing__invoices set amount_due = total"
+        )
 
 
 __all__ = ["Crash", "Document", "randomized_run", "replace"]

@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from usage_billing.marts.terms import InvoiceTerms
+
 
 class LocalPeriod:
     """An invoice's billing period in the customer's local days."""
@@ -82,6 +84,7 @@ class Invoice(InvoiceHeader):
     status: str
     lines: list[InvoiceLine]
     usage: list[MetricUsage]
+    terms: InvoiceTerms | None = None
 
     @property
     def money_unit(self) -> str | None:
@@ -220,6 +223,8 @@ class InvoiceVersion:
     lines: tuple[Line, ...]
     customer_name: str | None = None
     plan_name: str | None = None
+    terms: InvoiceTerms | None = None
+    """Number, dates and parties (not content: content_hash ignores them)."""
 
     @property
     def last_day(self) -> date:
@@ -270,6 +275,7 @@ class InvoiceVersion:
             lines=lines,
             customer_name=data.get("customer_name"),
             plan_name=data.get("plan_name"),
+            terms=InvoiceTerms.from_dict(data["terms"]) if data.get("terms") else None,
         )
 
 

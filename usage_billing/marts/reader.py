@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,10 +35,12 @@ from usage_billing.marts.relations import (
     INVOICE_LINES,
     INVOICE_REVISIONS,
     INVOICES,
+    ISSUERS,
     LIVE_INVOICE_TOTALS,
     METRIC_USAGE_DAILY,
     MartRelations,
 )
+from usage_billing.marts.terms import SELLER_COLUMNS, TERMS_COLUMNS, InvoiceTerms, terms_of_row
 from usage_billing.warehouse.protocol import Warehouse
 
 STATUSES = ("live", "draft", "final", "revised")
@@ -113,6 +115,29 @@ class MartsReader:
         relation = self.relations[model]
         return bool(self.warehouse.table_columns(relation.schema, relation.table))
 
+    # Numbers, dates and parties (docs/invoices.md).
+
+    def terms(self, invoice_id: str | None = None) -> dict[str, InvoiceTerms]:
+        """Invoice id → its number, dates, amount due, seller and buyer; one invoice or all."""
+        sellers = {
+            str(row[0]): row[1:]
+            for row in self._rows(
+                f"select issuer_id, {SELLER_COLUMNS} from {self._table(ISSUERS)}"  # noqa: S608
+            )
+        }
+        rows = self._rows(
+            f"""
+            select {TERMS_COLUMNS}, issuer_id
+            from {self._table(INVOICES)}
+            where (? is null or invoice_id = ?)
+            """,  # noqa: S608 - quoted identifiers, values are bound
+            [invoice_id, invoice_id],
+        )
+        return {
+            str(row[0]): terms_of_row(row[:-1], sellers.get(str(row[-1])), _decimal(row[5]))
+            for row in rows
+        }
+
     # The push.
 
     def final_invoices(self) -> list[InvoiceVersion]:
@@ -163,6 +188,7 @@ class MartsReader:
                     metric_unit=_text(unit),
                 )
             )
+        terms = self.terms()
         return [
             InvoiceVersion(
                 invoice_id=str(invoice_id),
@@ -175,6 +201,7 @@ class MartsReader:
                 lines=tuple(lines.get(str(invoice_id), [])),
                 customer_name=_text(customer_name),
                 plan_name=_text(plan_name),
+                terms=terms.get(str(invoice_id)),
             )
             for (
                 invoice_id,
@@ -210,6 +237,7 @@ class MartsReader:
             """,  # noqa: S608 - quoted identifiers, values are bound
             [customer_id, customer_id, status, status, invoice_id, invoice_id],
         )
+        terms = self.terms(invoice_id)
         invoices = []
         for row in rows:
             lines = [
@@ -238,7 +266,8 @@ class MartsReader:
                 )
             ]
             # The columns above are Invoice's fields in order, lines and usage last.
-            invoices.append(Invoice(*[*row, lines, usage]))
+            invoice = Invoice(*[*row, lines, usage])
+            invoices.append(replace(invoice, terms=terms.get(invoice.invoice_id)))
         return invoices
 
     def invoice(self, invoice_id: str) -> Invoice | None:

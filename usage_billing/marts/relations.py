@@ -23,6 +23,7 @@ BILLING_PERIODS = "usage_billing__billing_periods"
 METRIC_USAGE_DAILY = "usage_billing__metric_usage_daily"
 LIVE_INVOICE_TOTALS = "usage_billing__live_invoice_totals"
 INVOICE_REVISIONS = "usage_billing__invoice_revisions"
+ISSUERS = "usage_billing__issuers"
 
 # The dbt package that defines the marts, whatever the user's project is called.
 PACKAGE = "usage_billing"
@@ -35,6 +36,7 @@ MART_MODELS = (
     METRIC_USAGE_DAILY,
     LIVE_INVOICE_TOTALS,
     INVOICE_REVISIONS,
+    ISSUERS,
 )
 
 

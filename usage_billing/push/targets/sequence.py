@@ -46,6 +46,7 @@ from usage_billing.errors import (
 )
 from usage_billing.http import HttpClient, retrying
 from usage_billing.line_text import line_label, line_text
+from usage_billing.marts.model import InvoiceVersion
 from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
 from usage_billing.settings import Settings
@@ -125,12 +126,19 @@ def _metadata(document: Document) -> list[dict[str, str]]:
         {"key": "usage_billing_invoice_id", "value": version.invoice_id},
         {"key": "usage_billing_content_hash", "value": version.content_hash},
         {"key": "usage_billing_revision", "value": str(document.revision)},
+        *(
+            [{"key": "usage_billing_invoice_number", "value": version.terms.invoice_number}]
+            if version.terms is not None and version.terms.invoice_number
+            else []
+        ),
     ]
 
 
 def invoice_body(document: Document, customer: str) -> dict[str, Any]:
     version = document.current
     memo = version.title()
+    if version.terms is not None and version.terms.invoice_number:
+        memo = f"Invoice {version.terms.invoice_number} · {memo}"
     if document.previous is not None:
         memo = f"Amendment {document.revision} of {version.invoice_id}: {memo}"
     return {
@@ -143,7 +151,40 @@ def invoice_body(document: Document, customer: str) -> dict[str, Any]:
         "reference": version.invoice_id,
         "memo": memo,
         "metadata": _metadata(document),
+        **terms_body(version),
     }
+
+
+# Sequence's State enum: states of the USA and provinces of Canada, the only ones it takes.
+US_CA = ("US", "CA")
+
+
+def terms_body(version: InvoiceVersion) -> dict[str, Any]:
+    """Due date and the buyer's details, as Sequence's create-invoice schema takes them. Our
+    number goes into the memo and metadata (Sequence numbers invoices itself). The address is
+    sent only when complete (Sequence requires line1, postcode, town and country)."""
+    terms = version.terms
+    if terms is None:
+        return {}
+    body: dict[str, Any] = {}
+    if terms.due_date is not None:
+        body["dueDate"] = terms.due_date.isoformat()
+    if terms.buyer.email:
+        body["customerEmails"] = [terms.buyer.email]
+    if terms.buyer.name:
+        body["customerLegalCompanyName"] = terms.buyer.name
+    address = terms.buyer_address
+    if address.line1 and address.postal_code and address.city and address.country:
+        fields = {
+            "line1": address.line1,
+            "line2": address.line2,
+            "town": address.city,
+            "state": address.state if address.country in US_CA else None,
+            "postcode": address.postal_code,
+            "country": address.country,
+        }
+        body["customerBillingAddress"] = {key: value for key, value in fields.items() if value}
+    return body
 
 
 def credit_note_body(document: Document, customer: str) -> dict[str, Any]:

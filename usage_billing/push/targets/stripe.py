@@ -30,7 +30,8 @@ from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
 from usage_billing.settings import Settings
 
-DAYS_UNTIL_DUE = 30
+DAYS_UNTIL_DUE = 30  # for a version recorded before invoices had terms
+CUSTOM_FIELD_LENGTH = 30  # Stripe's limit on a custom field's value
 MAX_PAGES = 100  # 10,000 objects: a guard against a cursor that never ends
 
 
@@ -58,6 +59,20 @@ def _unix(version: InvoiceVersion, end: bool = False) -> int:
     return timegm(moment.timetuple()) - (1 if end else 0)
 
 
+def terms_params(version: InvoiceVersion) -> dict[str, Any]:
+    """Our invoice number and terms as Stripe takes them on every API version we validate:
+    the number as a custom field (the `number` parameter is not in the 2023-08-16 API, and
+    Stripe numbers must be unique per account, which an amendment's copy would break), the
+    payment terms as days until due, counted by Stripe from finalization."""
+    terms = version.terms
+    if terms is None:
+        return {"days_until_due": DAYS_UNTIL_DUE}
+    params: dict[str, Any] = {"days_until_due": terms.payment_terms_days}
+    if terms.invoice_number and len(terms.invoice_number) <= CUSTOM_FIELD_LENGTH:
+        params["custom_fields"] = [{"name": "Invoice number", "value": terms.invoice_number}]
+    return params
+
+
 def invoice_params(document: Document, customer: str) -> dict[str, Any]:
     version = document.current
     metadata = {
@@ -66,6 +81,8 @@ def invoice_params(document: Document, customer: str) -> dict[str, Any]:
         "usage_billing_revision": str(document.revision),
         "usage_billing_key": document.key,
     }
+    if version.terms is not None and version.terms.invoice_number:
+        metadata["usage_billing_invoice_number"] = version.terms.invoice_number
     description = version.title()
     if document.previous is not None:
         description = f"Amendment {document.revision} of {version.invoice_id}: {description}"
@@ -75,7 +92,7 @@ def invoice_params(document: Document, customer: str) -> dict[str, Any]:
         "customer": customer,
         "currency": version.currency.lower(),
         "collection_method": "send_invoice",
-        "days_until_due": DAYS_UNTIL_DUE,
+        **terms_params(version),
         "auto_advance": False,
         "pending_invoice_items_behavior": "exclude",
         "description": description,
