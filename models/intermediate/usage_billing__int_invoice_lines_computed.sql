@@ -109,16 +109,18 @@ lines as (
         'discount' as line_type,
         description,
         cast(null as {{ dbt.type_int() }}) as tier,
-        case
-            when is_percentage then base_amount
-            else cast(1 as {{ usage_billing.type_decimal() }})
-        end as quantity,
-        case
-            when is_percentage then 0 - {{ usage_billing.divide_exact('percent_off', '100', 10) }}
-            else 0 - discount_amount
-        end as unit_price,
+        -- Each cast to the one exact type: a union takes the widest type of its branches, and
+        -- Spark narrows a decimal's scale to fit (a rate of 10 places lost its last one).
+        cast(case when is_percentage then base_amount else 1 end as {{ usage_billing.type_decimal() }})
+            as quantity,
+        cast(
+            case
+                when is_percentage then 0 - {{ usage_billing.divide_exact('percent_off', '100', 10) }}
+                else 0 - discount_amount
+            end as {{ usage_billing.type_decimal() }}
+        ) as unit_price,
         cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
-        0 - discount_amount as amount,
+        cast(0 - discount_amount as {{ usage_billing.type_decimal() }}) as amount,
         is_percentage,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
