@@ -8,7 +8,7 @@ PRICING_TABLES: dict[str, str] = {
         "customer_id varchar, name varchar, billing_email varchar, timezone varchar,"
         " issuer_id varchar, address_line1 varchar, address_line2 varchar, address_city varchar,"
         " address_postal_code varchar, address_state varchar, address_country varchar,"
-        " tax_id varchar, payment_terms_days integer"
+        " tax_id varchar, payment_terms_days integer, tax_exempt varchar"
     ),
     "customer_aliases": "alias varchar, customer_id varchar",
     "plans": "plan_id varchar, name varchar",
@@ -26,7 +26,8 @@ PRICING_TABLES: dict[str, str] = {
         " transaction_minimum decimal(38, 10), transaction_maximum decimal(38, 10),"
         " minimum_amount decimal(38, 10), maximum_amount decimal(38, 10), group_value varchar,"
         " billing_timing varchar, prorate boolean, tier_1_flat_at_zero boolean,"
-        " effective_from date, effective_to date, cadence varchar, charge_date date"
+        " effective_from date, effective_to date, cadence varchar, charge_date date,"
+        " tax_code varchar"
     ),
     "price_tiers": (
         "price_id varchar, tier integer, up_to decimal(38, 10), unit_price decimal(38, 10),"
@@ -44,5 +45,10 @@ PRICING_TABLES: dict[str, str] = {
         "discount_id varchar, customer_id varchar, subscription_id varchar, description varchar,"
         " percent_off decimal(38, 10), amount_off decimal(38, 10), currency varchar,"
         " price_id varchar, metric varchar, starts_on date, duration_periods integer"
+    ),
+    "tax_rates": (
+        "tax_rate_id varchar, customer_id varchar, tax_code varchar, description varchar,"
+        " percentage decimal(38, 10), inclusive boolean, calculation varchar,"
+        " effective_from date, effective_to date"
     ),
 }

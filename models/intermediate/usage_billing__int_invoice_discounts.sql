@@ -100,6 +100,7 @@ bases as (
         applicable.description,
         applicable.percent_off,
         applicable.amount_off,
+        applicable.price_id,
         -- The credit bucket of a scoped discount: its metric's, or its price's (int_credit_owed).
         coalesce(applicable.metric_name, prices.metric_name) as metric_name,
         coalesce(sum(charge_lines.amount), 0) as base_amount
@@ -119,6 +120,7 @@ bases as (
         applicable.description,
         applicable.percent_off,
         applicable.amount_off,
+        applicable.price_id,
         coalesce(applicable.metric_name, prices.metric_name)
 
 ),
@@ -189,6 +191,7 @@ final as (
     select
         discount_id,
         invoice_id,
+        price_id,
         metric_name,
         description,
         -- A percentage taken whole shows as base x rate; a capped one as its amount.

@@ -20,7 +20,7 @@ numbered as (
         lines.*,
         billing_periods.currency,
         -- Prices first (by price id, then tier, minimum and cap), the commitment, discounts (by
-        -- id), late-usage adjustments (by the period adjusted, then price), then credits.
+        -- id), late-usage adjustments (by the period adjusted, then price), credits, then tax (by rate).
         row_number() over (
             partition by lines.invoice_id
             order by lines.line_section, lines.line_group, coalesce(lines.price_id, ''), lines.line_order
@@ -54,7 +54,9 @@ final as (
         currency,
         is_percentage,
         tier_first_unit,
-        tier_last_unit
+        tier_last_unit,
+        tax_rate_id,
+        tax_amount
     from numbered
 
 )

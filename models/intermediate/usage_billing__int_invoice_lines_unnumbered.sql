@@ -1,6 +1,6 @@
 {#- Every invoice's lines as this build computes them, before numbering, in one shape: prices,
-    the commitment true-up, discounts, late-usage adjustments of closed periods, then prepaid
-    credit. line_section, line_group and line_order give their order on the invoice
+    the commitment true-up, discounts, late-usage adjustments of closed periods, prepaid
+    credit, then tax. line_section, line_group and line_order give their order on the invoice
     (int_invoice_lines_computed numbers them). -#}
 {{ config(materialized='ephemeral') }}
 
@@ -25,6 +25,12 @@ discounts as (
 credit_draws as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_credit_draws') }}
+
+),
+
+taxes as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_taxes') }}
 
 ),
 
@@ -61,7 +67,9 @@ final as (
         amount,
         is_percentage,
         tier_first_unit,
-        tier_last_unit
+        tier_last_unit,
+        cast(null as {{ dbt.type_string() }}) as tax_rate_id,
+        cast(null as {{ usage_billing.type_decimal() }}) as tax_amount
     from price_lines
 
     union all
@@ -85,7 +93,9 @@ final as (
         amount,
         false as is_percentage,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
-        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit,
+        cast(null as {{ dbt.type_string() }}) as tax_rate_id,
+        cast(null as {{ usage_billing.type_decimal() }}) as tax_amount
     from commitment_lines
 
     union all
@@ -119,7 +129,9 @@ final as (
         cast(0 - discount_amount as {{ usage_billing.type_decimal() }}) as amount,
         is_percentage,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
-        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit,
+        cast(null as {{ dbt.type_string() }}) as tax_rate_id,
+        cast(null as {{ usage_billing.type_decimal() }}) as tax_amount
     from discounts
 
     union all
@@ -145,7 +157,9 @@ final as (
         amount,
         false as is_percentage,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
-        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit,
+        cast(null as {{ dbt.type_string() }}) as tax_rate_id,
+        cast(null as {{ usage_billing.type_decimal() }}) as tax_amount
     from adjustments
     where target_invoice_id is not null
 
@@ -178,10 +192,42 @@ final as (
         cast(0 - credit_draws.credit_amount as {{ usage_billing.type_decimal() }}) as amount,
         false as is_percentage,
         cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
-        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit,
+        cast(null as {{ dbt.type_string() }}) as tax_rate_id,
+        cast(null as {{ usage_billing.type_decimal() }}) as tax_amount
     from credit_draws
     left join metric_definitions
         on credit_draws.metric_name = metric_definitions.metric_name
+
+    union all
+
+    -- Tax, last (docs/invoices.md, "Tax"): base x rate, a line per rate. An exclusive tax adds
+    -- its amount; an inclusive one is already in the charges, so its line adds nothing and
+    -- tax_amount says how much of them it is.
+    select
+        invoice_id,
+        6 as line_section,
+        tax_rate_id as line_group,
+        0 as line_order,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as credit_grant_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as {{ dbt.type_string() }}) as group_value,
+        cast(null as {{ dbt.type_string() }}) as adjusted_invoice_id,
+        case when is_inclusive then 'tax_included' else 'tax' end as line_type,
+        description,
+        cast(null as {{ dbt.type_int() }}) as tier,
+        cast(taxable_amount as {{ usage_billing.type_decimal() }}) as quantity,
+        cast({{ usage_billing.divide_exact('percentage', '100', 10) }} as {{ usage_billing.type_decimal() }})
+            as unit_price,
+        cast(0 as {{ usage_billing.type_decimal() }}) as flat_amount,
+        cast(case when is_inclusive then 0 else tax_amount end as {{ usage_billing.type_decimal() }}) as amount,
+        true as is_percentage,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_first_unit,
+        cast(null as {{ usage_billing.type_decimal() }}) as tier_last_unit,
+        tax_rate_id,
+        cast(tax_amount as {{ usage_billing.type_decimal() }}) as tax_amount
+    from taxes
 
 )
 

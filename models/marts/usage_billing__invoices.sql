@@ -38,15 +38,18 @@ line_totals as (
 
     select
         invoice_id,
-        sum(case when line_type = 'credit' then 0 else amount end) as subtotal,
+        sum(case when line_type in ('credit', 'tax', 'tax_included') then 0 else amount end) as subtotal,
         0 - sum(case when line_type = 'credit' then amount else 0 end) as credits_applied,
+        sum(case when line_type = 'tax' then amount else 0 end) as tax_amount,
+        sum(case when line_type = 'tax_included' then tax_amount else 0 end) as tax_included,
         sum(amount) as total,
         count(*) as line_count,
+        sum(case when line_type in ('tax', 'tax_included') then 1 else 0 end) as tax_lines,
         -- Any change to a line (late usage, a corrected price) changes the hash.
         {{ dbt.hash(usage_billing.listagg_ordered(
             dbt.concat([
                 'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
-                'coalesce(price_id, credit_grant_id, line_type)', "'|'",
+                'coalesce(price_id, credit_grant_id, tax_rate_id, line_type)', "'|'",
                 "coalesce(cast(tier as " ~ dbt.type_string() ~ "), '')", "'|'",
                 usage_billing.canonical_decimal_text('quantity'), "'|'",
                 usage_billing.canonical_decimal_text('unit_price'), "'|'",
@@ -76,7 +79,16 @@ final as (
         billing_periods.currency,
         cast(coalesce(line_totals.subtotal, 0) as {{ usage_billing.type_decimal() }}) as subtotal,
         cast(coalesce(line_totals.credits_applied, 0) as {{ usage_billing.type_decimal() }}) as credits_applied,
+        cast(coalesce(line_totals.tax_amount, 0) as {{ usage_billing.type_decimal() }}) as tax_amount,
+        cast(coalesce(line_totals.tax_included, 0) as {{ usage_billing.type_decimal() }}) as tax_included,
         cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as total,
+        -- Why the invoice has no tax, or that it has (docs/invoices.md, "Tax").
+        case
+            when customers.tax_exempt = 'reverse' then 'reverse_charge'
+            when customers.tax_exempt = 'exempt' then 'exempt'
+            when line_totals.tax_lines > 0 then 'taxed'
+            else 'untaxed'
+        end as tax_status,
         billing_periods.status,
         coalesce(line_totals.line_count, 0) as line_count,
         coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
@@ -88,7 +100,7 @@ final as (
         invoice_numbers.issue_date,
         invoice_numbers.due_date,
         coalesce(invoice_numbers.payment_terms_days, customers.payment_terms_days) as payment_terms_days,
-        -- What the customer is asked to pay: the total, prepaid credit already taken off.
+        -- What the customer is asked to pay: the total, prepaid credit taken off, tax added.
         cast(coalesce(line_totals.total, 0) as {{ usage_billing.type_decimal() }}) as amount_due,
         customers.billing_email,
         customers.address_line1,

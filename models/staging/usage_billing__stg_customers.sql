@@ -30,7 +30,9 @@ renamed as (
         coalesce(
             {{ usage_billing.optional_column(customers, 'payment_terms_days', dbt.type_int()) }},
             {{ usage_billing.default_payment_terms_days() }}
-        ) as payment_terms_days
+        ) as payment_terms_days,
+        -- Stripe's three values: taxed, exempt, or reverse charge (the buyer accounts for it).
+        lower(coalesce({{ usage_billing.optional_column(customers, 'tax_exempt', text) }}, 'none')) as tax_exempt
     from source
 
 )

@@ -38,7 +38,9 @@ renamed as (
         lower(coalesce(
             {{ usage_billing.optional_column(prices_relation, 'cadence', dbt.type_string()) }}, 'every_period'
         )) as cadence,
-        {{ usage_billing.optional_column(prices_relation, 'charge_date', 'date') }} as charge_date
+        {{ usage_billing.optional_column(prices_relation, 'charge_date', 'date') }} as charge_date,
+        -- Optional (tax): the product tax code whose rates apply to the price's lines.
+        {{ usage_billing.optional_column(prices_relation, 'tax_code', dbt.type_string()) }} as tax_code
     from source
 
 )

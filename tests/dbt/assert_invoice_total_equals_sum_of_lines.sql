@@ -1,5 +1,5 @@
 -- Every invoice's total is exactly the sum of its rounded lines (no line lost or counted twice):
--- the subtotal of its charges less the prepaid credit drawn, never below zero.
+-- the subtotal of its charges less the prepaid credit drawn plus the tax added, never below zero.
 with line_sums as (
 
     select
@@ -7,7 +7,8 @@ with line_sums as (
         -- Cast like invoices.subtotal: the Snowflake emulator (fakesnow) sums decimals as floats.
         cast(sum(amount) as {{ usage_billing.type_decimal() }}) as line_total,
         cast(
-            sum(case when line_type = 'credit' then 0 else amount end) as {{ usage_billing.type_decimal() }}
+            sum(case when line_type in ('credit', 'tax', 'tax_included') then 0 else amount end)
+            as {{ usage_billing.type_decimal() }}
         ) as charges_total,
         count(*) as line_count
     from {{ ref('usage_billing', 'usage_billing__invoice_lines') }}
@@ -27,6 +28,6 @@ left join line_sums
 where
     invoices.total <> coalesce(line_sums.line_total, 0)
     or invoices.subtotal <> coalesce(line_sums.charges_total, 0)
-    or invoices.total <> invoices.subtotal - invoices.credits_applied
+    or invoices.total <> invoices.subtotal - invoices.credits_applied + invoices.tax_amount
     or (invoices.total < 0 and invoices.subtotal >= 0)
     or invoices.line_count <> coalesce(line_sums.line_count, 0)

@@ -42,6 +42,7 @@ class Pricing:
     credit_grants: list[dict[str, Any]] = field(default_factory=list)
     closed_periods: list[dict[str, Any]] = field(default_factory=list)
     discounts: list[dict[str, Any]] = field(default_factory=list)
+    tax_rates: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):

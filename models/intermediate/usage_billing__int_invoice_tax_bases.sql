@@ -1,0 +1,182 @@
+{#- What each invoice's tax is taken of, per tax code (docs/invoices.md, "Tax"): its charges of
+    that code less its share of the discounts and prepaid credit. A discount or credit scoped to
+    a price or a metric is shared among the codes of that price's or metric's charges, one on the
+    whole invoice among all its codes, each in proportion to the charges (proportional_share).
+    A code left below zero (two discounts on one price can take more than its charges) is
+    brought to zero and its deficit taken off the other codes in proportion, so a discount never
+    raises another code's base; an invoice whose charges net below zero keeps its negative bases.
+    The bases of an invoice always add up to its total before tax. -#}
+
+with taxable_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_taxable_lines') }}
+
+),
+
+discounts as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
+
+),
+
+credit_draws as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_credit_draws') }}
+
+),
+
+billing_periods as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+currencies as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_currencies') }}
+
+),
+
+reductions as (
+
+    select
+        invoice_id,
+        {{ dbt.concat(["'discount:'", 'discount_id']) }} as reduction_id,
+        price_id,
+        metric_name,
+        discount_amount as amount
+    from discounts
+    union all
+    select
+        invoice_id,
+        {{ dbt.concat(["'credit:'", 'grant_id']) }} as reduction_id,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        metric_name,
+        credit_amount as amount
+    from credit_draws
+
+),
+
+scope_weights as (
+
+    -- Each reduction's charges per tax code; none matching (no charges in scope) falls to ''.
+    select
+        reductions.invoice_id,
+        reductions.reduction_id,
+        reductions.amount,
+        coalesce(taxable_lines.tax_code, '') as tax_code,
+        greatest(coalesce(sum(taxable_lines.amount), 0), 0) as weight
+    from reductions
+    left join taxable_lines
+        on
+            reductions.invoice_id = taxable_lines.invoice_id
+            and (reductions.price_id is null or reductions.price_id = taxable_lines.price_id)
+            and (reductions.metric_name is null or reductions.metric_name = taxable_lines.metric_name)
+    group by
+        reductions.invoice_id,
+        reductions.reduction_id,
+        reductions.amount,
+        coalesce(taxable_lines.tax_code, '')
+
+),
+
+ranked_weights as (
+
+    select
+        *,
+        sum(weight) over (
+            partition by invoice_id, reduction_id order by tax_code rows between unbounded preceding and current row
+        ) as weight_through,
+        sum(weight) over (partition by invoice_id, reduction_id) as weight_total,
+        row_number() over (partition by invoice_id, reduction_id order by tax_code) as position
+    from scope_weights
+
+),
+
+shares as (
+
+    select
+        ranked_weights.invoice_id,
+        ranked_weights.tax_code,
+        {{ usage_billing.proportional_share(
+            'ranked_weights.amount', 'ranked_weights.weight_through - ranked_weights.weight',
+            'ranked_weights.weight_through', 'ranked_weights.weight_total', 'ranked_weights.position',
+            'currencies.minor_units',
+        ) }} as reduction
+    from ranked_weights
+    inner join billing_periods
+        on ranked_weights.invoice_id = billing_periods.invoice_id
+    inner join currencies
+        on billing_periods.currency = currencies.currency
+
+),
+
+amounts as (
+
+    select
+        invoice_id,
+        tax_code,
+        amount as charges,
+        0 as reduction
+    from taxable_lines
+    union all
+    select
+        invoice_id,
+        tax_code,
+        0 as charges,
+        reduction
+    from shares
+
+),
+
+nets as (
+
+    select
+        invoice_id,
+        tax_code,
+        sum(charges) as charges,
+        sum(charges) - sum(reduction) as net
+    from amounts
+    group by invoice_id, tax_code
+
+),
+
+offsets as (
+
+    select
+        nets.*,
+        currencies.minor_units,
+        sum(nets.net) over (partition by nets.invoice_id) as invoice_net,
+        sum(case when nets.net < 0 then 0 - nets.net else 0 end) over (partition by nets.invoice_id) as deficit,
+        sum(greatest(nets.net, 0)) over (
+            partition by nets.invoice_id order by nets.tax_code rows between unbounded preceding and current row
+        ) as positive_through,
+        sum(greatest(nets.net, 0)) over (partition by nets.invoice_id) as positive_total
+    from nets
+    inner join billing_periods
+        on nets.invoice_id = billing_periods.invoice_id
+    inner join currencies
+        on billing_periods.currency = currencies.currency
+
+),
+
+final as (
+
+    select
+        invoice_id,
+        tax_code,
+        cast(charges as {{ usage_billing.type_decimal() }}) as charges,
+        cast(
+            case
+                when deficit = 0 or invoice_net < 0 then net
+                when net <= 0 then 0
+                else net - {{ usage_billing.proportional_share(
+                    'deficit', 'positive_through - net', 'positive_through', 'positive_total', '1', 'minor_units',
+                ) }}
+            end as {{ usage_billing.type_decimal() }}
+        ) as taxable_amount
+    from offsets
+
+)
+
+select * from final
