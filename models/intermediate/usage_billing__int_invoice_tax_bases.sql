@@ -88,7 +88,7 @@ ranked_weights as (
             partition by invoice_id, reduction_id order by tax_code rows between unbounded preceding and current row
         ) as weight_through,
         sum(weight) over (partition by invoice_id, reduction_id) as weight_total,
-        row_number() over (partition by invoice_id, reduction_id order by tax_code) as position
+        row_number() over (partition by invoice_id, reduction_id order by tax_code) as code_position
     from scope_weights
 
 ),
@@ -100,7 +100,7 @@ shares as (
         ranked_weights.tax_code,
         {{ usage_billing.proportional_share(
             'ranked_weights.amount', 'ranked_weights.weight_through - ranked_weights.weight',
-            'ranked_weights.weight_through', 'ranked_weights.weight_total', 'ranked_weights.position',
+            'ranked_weights.weight_through', 'ranked_weights.weight_total', 'ranked_weights.code_position',
             'currencies.minor_units',
         ) }} as reduction
     from ranked_weights

@@ -60,8 +60,8 @@ final as (
         charges.invoice_id,
         charges.price_id,
         charges.metric_name,
-        coalesce(prices.tax_code, '') as tax_code,
-        charges.amount
+        charges.amount,
+        coalesce(prices.tax_code, '') as tax_code
     from charges
     left join prices
         on charges.price_id = prices.price_id

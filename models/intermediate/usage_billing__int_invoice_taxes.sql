@@ -76,9 +76,9 @@ candidates as (
         on billing_periods.currency = currencies.currency
     inner join tax_rates
         on
-            (tax_rates.customer_id is null or tax_rates.customer_id = billing_periods.customer_id)
-            and (tax_rates.tax_code is null or tax_rates.tax_code = bases.tax_code)
-            and (tax_rates.effective_from is null or tax_rates.effective_from <= closures.period_last_date)
+            (tax_rates.customer_id is null or billing_periods.customer_id = tax_rates.customer_id)
+            and (tax_rates.tax_code is null or bases.tax_code = tax_rates.tax_code)
+            and (tax_rates.effective_from is null or closures.period_last_date >= tax_rates.effective_from)
             and (tax_rates.effective_to is null or closures.period_last_date < tax_rates.effective_to)
     where customers.tax_exempt = 'none'
 
@@ -130,8 +130,9 @@ by_code as (
         applied.*,
         case
             when applied.calculation = 'per_line'
-                then coalesce(line_taxes.tax_amount, 0)
-                + {{ tax_of('applied.taxable_amount - applied.charges', 'applied') }}
+                then
+                    coalesce(line_taxes.tax_amount, 0)
+                    + {{ tax_of('applied.taxable_amount - applied.charges', 'applied') }}
         end as line_tax_amount
     from applied
     left join line_taxes
@@ -157,7 +158,7 @@ final as (
         cast(
             case
                 when calculation = 'per_line' then sum(line_tax_amount)
-                else {{ tax_of('sum(taxable_amount)', 'by_code') }}
+                else {{ tax_of('sum(taxable_amount)', '') }}
             end as {{ usage_billing.type_decimal() }}
         ) as tax_amount
     from by_code

@@ -129,7 +129,8 @@ def tax_lines(scenario: Scenario) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def totals(scenario: Scenario) -> dict[str, tuple[Any, ...]]:
-    """(subtotal, credits_applied, tax_amount, tax_included, total, tax_status) per final invoice."""
+    """(subtotal, credits_applied, tax_amount, tax_included, total, tax_status) of each final
+    invoice."""
     return {
         invoice_id: tuple(rest)
         for invoice_id, *rest in scenario.rows(

@@ -280,9 +280,8 @@ def line_row(line: oracle.Line) -> LineRow:
 
 @dataclass
 class Expected:
-    invoices: dict[
-        str, tuple[Any, ...]
-    ]  # invoice_id → (period_start, period_end, status, subtotal, credits, tax, tax included, total)
+    # invoice_id → (period_start, period_end, status, subtotal, credits, tax, tax included, total)
+    invoices: dict[str, tuple[Any, ...]]
     lines: dict[str, list[LineRow]]  # invoice_id → lines in line_number order
     balances: dict[str, tuple[Any, ...]]  # grant_id → (used, expired, remaining, status)
 

@@ -95,6 +95,11 @@ def tax_bases(invoice: Invoice, tax_codes: dict[str, str]) -> dict[str, tuple[De
     return {code: (gross.get(code, ZERO), net[code]) for code in codes}
 
 
+def _tax_of(amount: Decimal, rate: TaxRate, divisor: Decimal, currency: str) -> Decimal:
+    """amount x percentage / divisor (100, or 100 plus the inclusive rates), half-up."""
+    return round_money(_quotient(amount * rate.percentage, divisor), currency)
+
+
 def _in_force(rate: TaxRate, last_day: date) -> bool:
     return (rate.effective_from is None or rate.effective_from <= last_day) and (
         rate.effective_to is None or last_day < rate.effective_to
@@ -111,7 +116,8 @@ def rates_for(
         found = [
             rate
             for rate in rates
-            if rate.customer_id == customer and rate.tax_code == tax_code
+            if rate.customer_id == customer
+            and rate.tax_code == tax_code
             and _in_force(rate, last_day)
         ]
         if found:
@@ -142,14 +148,14 @@ def apply_taxes(
             grossed = 100 + sum((rate.percentage for rate in applied if rate.inclusive), ZERO)
             for rate in applied:
                 divisor = grossed if rate.inclusive else D(100)
-
-                def tax_of(amount: Decimal, rate: TaxRate = rate, divisor: Decimal = divisor) -> Decimal:
-                    return round_money(_quotient(amount * rate.percentage, divisor), currency)
-
                 line_tax = sum(
-                    (tax_of(line.amount) for line, line_code in charges if line_code == code),
+                    (
+                        _tax_of(line.amount, rate, divisor, currency)
+                        for line, line_code in charges
+                        if line_code == code
+                    ),
                     ZERO,
-                ) + tax_of(taxable - gross)
+                ) + _tax_of(taxable - gross, rate, divisor, currency)
                 entry = by_rate.setdefault((rate.tax_rate_id, divisor), [rate, ZERO, ZERO])
                 entry[1] = entry[1] + taxable  # type: ignore[operator]
                 entry[2] = entry[2] + line_tax  # type: ignore[operator]
@@ -161,7 +167,7 @@ def apply_taxes(
             if rate.calculation == "per_line":
                 tax = line_tax
             else:
-                tax = round_money(_quotient(taxable * rate.percentage, divisor), currency)
+                tax = _tax_of(taxable, rate, divisor, currency)
             invoice.lines.append(
                 Line(
                     "tax_included" if rate.inclusive else "tax",
