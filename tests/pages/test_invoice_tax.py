@@ -88,8 +88,10 @@ def test_the_marts_hold_the_worked_figures(taxed: Scenario) -> None:
 
 def _cli(taxed: Scenario, invoice_customer: str) -> str:
     return subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "invoices", "--status", "final"]
-        + ["--customer", invoice_customer, "--profiles-dir", str(REPO_DIR)],
+        [
+            *(str(BIN_DIR / "usage-billing"), "invoices", "--status", "final"),
+            *("--customer", invoice_customer, "--profiles-dir", str(REPO_DIR)),
+        ],
         env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(taxed.database), "COLUMNS": "120"},
         check=True,
         capture_output=True,
@@ -187,8 +189,10 @@ def test_the_pdf_prints_the_same_tax(taxed: Scenario, tmp_path: Path) -> None:
     except ConfigError:
         pytest.skip("no Chromium to print with: `make browser`")
     printed = subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "pdf", EXCLUSIVE, INCLUSIVE, REVERSE]
-        + ["--out", str(tmp_path), "--profiles-dir", str(REPO_DIR)],
+        [
+            *(str(BIN_DIR / "usage-billing"), "pdf", EXCLUSIVE, INCLUSIVE, REVERSE),
+            *("--out", str(tmp_path), "--profiles-dir", str(REPO_DIR)),
+        ],
         env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(taxed.database)},
         capture_output=True,
         text=True,

@@ -16,11 +16,11 @@ tax_rate_id, percentage and inclusive flag) is created once (`POST /v1/tax_rates
 those three, so a changed percentage is a new Stripe rate, and found again by its
 `usage_billing_tax_rate` metadata once Stripe has forgotten the key), and every item of the
 invoice carries the invoice's rates. Stripe then computes the tax itself, so before
-finalizing a taxed invoice, its total and tax are compared with the marts': when they differ (a rate applying
-to some tax codes only, or Stripe's rounding per item against a rate rounded per invoice) the
-push fails for that invoice, naming both figures, and leaves it a draft; the ledger keeps the
-document, so the next run checks again. An amendment's tax difference is an item like its
-other differences, without rates.
+finalizing a taxed invoice, its total and tax are compared with the marts': when they differ
+(a rate applying to some tax codes only, or Stripe's rounding per item against a rate rounded
+per invoice) the push fails for that invoice, naming both figures, and leaves it a draft; the
+ledger keeps the document, so the next run checks again. An amendment's tax difference is an
+item like its other differences, without rates.
 """
 
 from __future__ import annotations
