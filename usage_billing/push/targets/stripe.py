@@ -155,7 +155,7 @@ def item_params(
     else:
         for change in document.changes:
             items.append((f"{change.description}: {change.detail()}", change.amount, {}))
-    params = []
+    params: list[dict[str, Any]] = []
     for number, (description, amount, extra) in enumerate(items, start=1):
         params.append(
             {
@@ -165,7 +165,6 @@ def item_params(
                 "amount": stripe_minor_units(amount, currency),
                 "description": description,
                 "period": period,
-                "tax_rates": list(tax_rates) if document.previous is None else None,
                 "metadata": {
                     "usage_billing_invoice_id": version.invoice_id,
                     "usage_billing_key": document.key,
@@ -174,6 +173,8 @@ def item_params(
                 },
             }
         )
+        if tax_rates and document.previous is None:  # no key at all for an untaxed item
+            params[-1]["tax_rates"] = list(tax_rates)
     return params
 
 
@@ -324,7 +325,8 @@ class StripeTarget:
         document, customer = job.document, job.customer_external_id
         if document.previous is not None and not document.changes:
             return None  # an amendment that moves no money: nothing to send
-        item_params(document, customer, None)  # amounts checked before any request
+        # Every amount checked (sendable in minor units) before any request, tax rates included.
+        item_params(document, customer, None)
         expected_figures(document)
         rates: tuple[str, ...] = ()
         if document.previous is None:
