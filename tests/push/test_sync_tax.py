@@ -14,8 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.push.test_sync_contract import stripe_validator
-from tests.support.api_specs import STRIPE_2023, STRIPE_CURRENT
+from tests.support.api_specs import STRIPE_2023, STRIPE_CURRENT, stripe_validator
 from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.sync_harness import settings_for
 from tests.support.tax_scenario import EXCLUSIVE, INCLUSIVE, REVERSE, build_taxed
@@ -149,6 +148,46 @@ def test_stripe_tax_that_differs_is_not_finalized(
         _push(base_url, "stripe", document, external)
     assert len(fake.stripe_items) == 2
     assert fake.stripe_invoices[external]["status"] == "draft"
+
+
+def test_a_stripe_amendment_sends_the_tax_difference_as_an_item(
+    versions: dict[str, InvoiceVersion], server: tuple[FakeBilling, str]
+) -> None:
+    """100 more calls (+$10): the state tax goes from $6.25 to $6.88 (6.875 rounded half-up),
+    the county tax from $1.00 to $1.10; the amendment bills the three differences as items,
+    without tax rates, and Stripe's total is their sum."""
+    fake, base_url = server
+    first = versions[EXCLUSIVE]
+    calls, fee = first.charge_lines
+    county, state = first.tax_lines
+    base = D(110)
+    later = replace(
+        first,
+        lines=(
+            replace(calls, quantity=calls.quantity + 100, amount=calls.amount + 10),
+            fee,
+            replace(county, quantity=base, amount=D("1.10"), tax_amount=D("1.10")),
+            replace(state, quantity=base, amount=D("6.88"), tax_amount=D("6.88")),
+        ),
+        total=D("117.98"),
+        tax_amount=D("7.98"),
+        content_hash="more calls",
+    )
+    amendment = Document("stripe", 1, later, previous=first, key="ub_test_amendment")
+    external = _push(base_url, "stripe", amendment)
+    items = sorted(
+        (item["description"], item["amount"], item["tax_rates"])
+        for item in fake.stripe_items.values()
+        if item["invoice"] == external
+    )
+    assert items == [
+        ("API calls: quantity 400 → 500", 1000, []),
+        ("County sales tax 1% on $110.00: quantity 100 → 110", 10, []),
+        ("State sales tax 6.25% on $110.00: quantity 100 → 110", 63, []),
+    ]
+    assert fake.stripe_tax_rates == {}
+    assert fake.stripe_invoices[external]["status"] == "open"
+    assert fake._stripe_amounts(external)["total"] == int(amendment.amount * 100) == 1073
 
 
 @pytest.mark.parametrize("spec", [STRIPE_2023, STRIPE_CURRENT], ids=["2023-08-16", "current"])
