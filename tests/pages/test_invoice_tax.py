@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from tests.support.pages_server import serving
 from tests.support.tax_scenario import (
     EXCLUSIVE,
+    EXEMPT,
     INCLUSIVE,
     REVERSE,
     REVERSE_TAX_ID,
@@ -137,12 +138,17 @@ def test_the_cli_shows_included_tax_as_included(taxed: Scenario) -> None:
     assert REVERSE_NOTE not in text
 
 
-def test_the_cli_notes_the_reverse_charge(taxed: Scenario) -> None:
+def test_the_cli_notes_the_reverse_charge_and_the_exemption(taxed: Scenario) -> None:
     text = _cli(taxed, "c3")
     assert REVERSE_NOTE in text
     assert f"Tax ID {REVERSE_TAX_ID}" in text
     assert "tax" not in _row(text, "Total")[-1]
     assert "Sales tax" not in text  # everyone's 5% is not charged
+    exempt = _cli(taxed, "c4")
+    assert "Tax exempt" in exempt
+    assert REVERSE_NOTE not in exempt
+    assert _invoice(taxed, EXEMPT)["tax_status"] == "exempt"
+    assert _row(exempt, "Total") == ["Total", "$60.00"]
 
 
 def _page(site: str, invoice_id: str) -> str:
@@ -173,7 +179,9 @@ def test_the_page_shows_each_rate_in_the_totals(taxed: Scenario, site: str) -> N
     assert "sales tax" not in body
 
 
-def test_the_page_shows_included_vat_and_the_reverse_charge(taxed: Scenario, site: str) -> None:
+def test_the_page_shows_included_vat_reverse_charge_and_exemption(
+    taxed: Scenario, site: str
+) -> None:
     page = _page(site, INCLUSIVE)
     assert _field(page, "tax") == ["($12.00 included)"]
     assert _field(page, "includes-tax") == ["Includes VAT $12.00"]
@@ -181,6 +189,7 @@ def test_the_page_shows_included_vat_and_the_reverse_charge(taxed: Scenario, sit
     page = _page(site, REVERSE)
     assert _field(page, "tax-note") == [f"{REVERSE_NOTE} · buyer's tax ID {REVERSE_TAX_ID}"]
     assert _field(page, "tax") == []
+    assert _field(_page(site, EXEMPT), "tax-note") == ["Tax exempt"]
 
 
 def test_the_pdf_prints_the_same_tax(taxed: Scenario, tmp_path: Path) -> None:

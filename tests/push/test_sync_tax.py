@@ -17,7 +17,7 @@ import pytest
 from tests.support.api_specs import STRIPE_2023, STRIPE_CURRENT, stripe_validator
 from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.sync_harness import settings_for
-from tests.support.tax_scenario import EXCLUSIVE, INCLUSIVE, REVERSE, build_taxed
+from tests.support.tax_scenario import EXCLUSIVE, EXEMPT, INCLUSIVE, REVERSE, build_taxed
 from tests.support.warehouse_scenario import MARTS_SCHEMA
 from usage_billing.errors import FiguresDifferError
 from usage_billing.marts.model import InvoiceVersion
@@ -41,7 +41,7 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, InvoiceVersi
             DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA)
         ).final_invoices()
     found = {version.invoice_id: version for version in invoices}
-    assert set(found) == {EXCLUSIVE, INCLUSIVE, REVERSE}
+    assert set(found) == {EXCLUSIVE, INCLUSIVE, REVERSE, EXEMPT}
     return found
 
 

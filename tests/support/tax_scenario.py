@@ -7,7 +7,8 @@ $0.10 and a $60 platform fee. Everyone pays a 5% sales tax unless they have rate
   $6.25, county sales tax 1% → $1.00. Total $107.25.
 - c2 (inclusive): 120 calls → $12, fee $60 = $72 with VAT 20% inside: 72 × 20/120 = $12.00.
   Total $72.
-- c3 (reverse charge, tax ID DE123456789): the $60 fee, no tax (the 5% is not charged).
+- c3 (reverse charge, tax ID DE123456789) and c4 (exempt): the $60 fee, no tax (the 5% is
+  not charged).
 Every charge's tax is exact in cents, so a target that computes tax per line (Stripe) finds
 the same figures.
 """
@@ -30,18 +31,22 @@ VARS: dict[str, Any] = {
 EXCLUSIVE = "s_c1/2024-03-01"
 INCLUSIVE = "s_c2/2024-03-01"
 REVERSE = "s_c3/2024-03-01"
+EXEMPT = "s_c4/2024-03-01"
 REVERSE_TAX_ID = "DE123456789"
-CALLS = {"c1": 400, "c2": 120, "c3": 0}
+CALLS = {"c1": 400, "c2": 120, "c3": 0, "c4": 0}
 
 
 def pricing() -> Pricing:
     tables = Pricing()
     tables.plans.append({"plan_id": "api", "name": "API"})
-    names = {"c1": "Northwind Inc", "c2": "Brightly Ltd", "c3": "Kunde GmbH"}
+    names = {"c1": "Northwind Inc", "c2": "Brightly Ltd", "c3": "Kunde GmbH", "c4": "City School"}
+    exemptions = {
+        "c3": {"tax_exempt": "reverse", "tax_id": REVERSE_TAX_ID},
+        "c4": {"tax_exempt": "exempt"},
+    }
     for customer, name in names.items():
         tables.customers.append(
-            {"customer_id": customer, "name": name}
-            | ({"tax_exempt": "reverse", "tax_id": REVERSE_TAX_ID} if customer == "c3" else {})
+            {"customer_id": customer, "name": name} | exemptions.get(customer, {})
         )
         tables.customer_aliases.append({"alias": customer, "customer_id": customer})
         tables.subscriptions.append(
