@@ -9,6 +9,7 @@ metric_display_name, metric_unit); only the words and number formats are chosen 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Protocol
 
@@ -52,6 +53,11 @@ def _amount_in_units(value: Decimal, line: LineFacts) -> str:
     return formatting.quantity(value)
 
 
+def _count_unit(line: LineFacts) -> str:
+    """The unit after a count (" requests"); none after money, which names its currency."""
+    return "" if line.is_percentage or not line.metric_unit else f" {line.metric_unit}"
+
+
 def tier_range(line: LineFacts) -> str | None:
     """The units a tier covers: "1 – 500 requests", "501 requests and above",
     "€0 – €500,000"; None for a line that is not a tier with a known range."""
@@ -59,24 +65,43 @@ def tier_range(line: LineFacts) -> str | None:
         return None
     first = _amount_in_units(line.tier_first_unit, line)
     # A money range names its currency on each bound; a count names its unit once, at the end.
-    unit = "" if line.is_percentage or not line.metric_unit else f" {line.metric_unit}"
+    unit = _count_unit(line)
     if line.tier_last_unit is None:
         return f"{first}{unit} and above"
     return f"{first} – {_amount_in_units(line.tier_last_unit, line)}{unit}"
 
 
+# The note int_prices_with_usage adds to the description of a price with free_units; a tier's
+# description carries it after "Tier N - ", and its label words it again with the unit.
+FREE_UNITS_NOTE = re.compile(r" \(first (\d+(?:\.\d+)?) free\)$")
+
+
+def free_note(line: LineFacts) -> str | None:
+    """What a tier line gives away: "free" for a tier priced at zero, else the price's free
+    units ("first 100 requests free", "first €1,000 free"); None when nothing is free."""
+    if not line.unit_price and not line.flat_amount:
+        return "free"
+    note = FREE_UNITS_NOTE.search(line.description)
+    if note is None:
+        return None
+    free_units = Decimal(note.group(1))
+    return f"first {_amount_in_units(free_units, line)}{_count_unit(line)} free"
+
+
 def line_label(line: LineFacts) -> str:
     """A line's description cell: a tier by its metric and range ("API requests, 1 – 500
-    requests"; with its group: "Payment volume · EUR|card, €0 – €500,000"); every other line
-    (fees, per-unit and package charges, adjustments, credits, and tiers frozen before lines
-    carried their range) by its own description."""
+    requests"; with its group: "Payment volume · EUR|card, €0 – €500,000"), and what it gives
+    free ("API requests, 1 – 100 requests (free)", "… (first 100 requests free)"); every other
+    line (fees, per-unit and package charges, adjustments, credits, and tiers frozen before
+    lines carried their range) by its own description."""
     span = tier_range(line)
     if span is None or not line.metric_display_name:
         return line.description
     name = line.metric_display_name
     if line.group_value:
         name += f" · {line.group_value}"
-    return f"{name}, {span}"
+    note = free_note(line)
+    return f"{name}, {span} ({note})" if note else f"{name}, {span}"
 
 
 def line_rate(line: LineFacts, currency: str) -> str:

@@ -5,6 +5,9 @@
     minor unit off its proportion. When every weight is zero the first row (`position` 1) takes
     it all. `amount` must already be in minor units. -#}
 {% macro proportional_share(amount, weight_before, weight_through, weight_total, position, minor_units) -%}
+    {%- set amount, weight_before, weight_through, weight_total = (
+        '(' ~ amount ~ ')', '(' ~ weight_before ~ ')', '(' ~ weight_through ~ ')', '(' ~ weight_total ~ ')'
+    ) -%}
     case
         when {{ weight_total }} = 0 then case when {{ position }} = 1 then {{ amount }} else 0 end
         else

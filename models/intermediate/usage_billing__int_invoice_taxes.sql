@@ -6,7 +6,7 @@
     An exclusive rate adds base x rate; an inclusive one finds the tax inside the base,
     base x rate / (100% + the code's inclusive rates). Per invoice: rounded once on the
     rate's whole base; per line: each charge rounded on its own, and the code's discounts and
-    credit as one more line. Half-up to minor units. -#}
+    credit as one more line. Half-up to minor units. A rate with nothing to tax has no row. -#}
 
 with bases as (
 
@@ -170,6 +170,8 @@ final as (
         calculation,
         gross_percentage,
         minor_units
+    -- Nothing to tax, no line (a draft with no usage yet).
+    having sum(taxable_amount) <> 0
 
 )
 

@@ -50,6 +50,7 @@ final as (
         usage_by_billing_period.measured_quantity,
         usage_by_billing_period.quantity,
         usage_by_billing_period.event_count,
+        metric_definitions.display_name as metric_display_name,
         metric_definitions.unit,
         metric_definitions.is_money,
         billing_periods.currency,

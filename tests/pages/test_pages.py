@@ -210,7 +210,7 @@ def test_invoice_list_shows_the_marts_and_filters(
                 ["API requests, 1 – 500 requests", "500", "$0.10", "$50.00"],
                 ["API requests, 501 requests and above", "327", "$0.15", "$49.05"],
             ],
-            "$0.1198 per unit",
+            "$0.1198 per request",
         ),
         (
             "sub_acme_payments/2022-10-01",
@@ -372,6 +372,24 @@ def test_usage_page_shows_live_totals_and_daily_charts(
         # A bar for each day up to the clock's, 1 to 20 October; the days after have not happened.
         daily = _daily(live_warehouse.database, metric)[:CLOCK_DAYS]
         assert _bars(chart) == [_bar_text(quantity, metric) for quantity in daily]
+
+    # Metrics by the names invoices give them: api_requests's display_name, payment_volume's
+    # name in words (it declares none); never the raw key.
+    names = dict(
+        _marts(
+            live_warehouse.database,
+            f"select distinct metric_name, metric_display_name from {MARTS_SCHEMA}."
+            "usage_billing__billable_usage",
+        )
+    )
+    assert [names["api_requests"], names["payment_volume"]] == ["API requests", "Payment volume"]
+    section = browser.find_element(By.CSS_SELECTOR, "section.customer-usage")
+    for metric, *_ in metrics:
+        card = section.find_element(By.CSS_SELECTOR, f".headline-card[data-metric={metric}]")
+        assert _text(card, "h3") == names[metric]
+        chart = section.find_element(By.CSS_SELECTOR, f"figure.chart[data-metric={metric}]")
+        assert _text(chart, "figcaption").startswith(f"Daily usage · {names[metric]} (")
+        assert metric not in section.text
 
     # Usage so far and its projection count the requests before the clock only, not all 827 of
     # October (the events of the demo run to the month's end).

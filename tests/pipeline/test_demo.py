@@ -205,7 +205,7 @@ def test_printed_invoices_read_like_the_seed(demo: tuple[Scenario, str]) -> None
         "$50.00",
         "$49.05",
         "$99.05",
-        "$0.1198 per unit",
+        "$0.1198 per request",
         "£2,500.00",
         "£1,250.00",
         "£3,750.00",

@@ -24,9 +24,11 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
 from tests.support.warehouse_scenario import (
     MARTS_SCHEMA,
+    REPO_DIR,
     DbtFailedError,
     Pricing,
     Scenario,
@@ -264,6 +266,33 @@ def test_a_customers_table_without_the_new_columns_builds_and_bad_terms_fail(
     assert sorted(scenario.rows(compiled.read_text())) == [
         ("neg", "payment_terms_days is negative"),
         ("old", "customer names unknown issuer_id nobody"),
+    ]
+
+
+def test_the_package_default_issuer_numbers_inv_gaplessly(tmp_path: Path) -> None:
+    """The package's own usage_billing_issuers (its dbt_project.yml; the demo project sets its
+    own, so --vars puts the package's back): every final invoice gets INV- and six digits, one
+    counter with no gap, in period order then invoice id."""
+    package_vars = yaml.safe_load((REPO_DIR / "dbt_project.yml").read_text())["vars"]
+    customers = [{"customer_id": "x", "name": "X"}, {"customer_id": "y", "name": "Y"}]
+    scenario = build(
+        tmp_path,
+        [],
+        pricing(customers),
+        {
+            "usage_billing_issuers": package_vars["usage_billing_issuers"],
+            "usage_billing_metrics": METRICS,
+            # January to March are final (grace 3 days), April live.
+            "usage_billing_as_of": "2024-04-10 12:00:00",
+        },
+    )
+    issued = numbers(scenario)
+    by_number = sorted(issued, key=lambda invoice_id: issued[invoice_id][1])
+    assert by_number == [
+        f"sub_{customer}/2024-{month:02d}-01" for month in (1, 2, 3) for customer in "xy"
+    ]
+    assert [issued[invoice_id][:3] for invoice_id in by_number] == [
+        ("default", sequence, f"INV-{sequence:06d}") for sequence in range(1, 7)
     ]
 
 

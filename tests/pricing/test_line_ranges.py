@@ -1,6 +1,7 @@
 """Invoice lines say which units a tier covers and name the metric as the YAML does: every tiered
 pricing model at its bounds (a quantity exactly at a tier's top, one unit above it), money
-tiers as money ranges, and lines that are not tiers keep their own description. One real
+tiers as money ranges, what is free (free units, a zero-priced tier), and lines that are not
+tiers keep their own description. One real
 `dbt build`; then a closed_invoice_lines frozen before the range columns existed still builds."""
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Case:
     # (tier, quantity, tier_first_unit, tier_last_unit, the line's label)
     lines: list[tuple[int | None, Decimal, Decimal | None, Decimal | None, str]]
     currency: str = "USD"
+    free_units: Decimal | None = None
+    tiers: list[tuple[int, Decimal | None, Decimal]] | None = None  # else the metric's tiers
 
 
 CASES = [
@@ -131,6 +134,52 @@ CASES = [
             (2, D(100), D(501), D(1000), "Paid orders, 501 – 1,000"),
         ],
     ),
+    # What is free says so: the price's free units (taken before the tiers, so the tiers
+    # price the 500 above them), or a tier priced at zero.
+    Case(
+        "graduated_free_units",
+        "graduated",
+        "api_requests",
+        D(600),
+        [(1, D(500), D(1), D(500), "API requests, 1 – 500 requests (first 100 requests free)")],
+        free_units=D(100),
+    ),
+    Case(
+        "volume_free_units",
+        "volume",
+        "api_requests",
+        D("1600.5"),
+        [
+            (
+                3,
+                D("1500.5"),
+                D(1001),
+                None,
+                "API requests, 1,001 requests and above (first 100 requests free)",
+            )
+        ],
+        free_units=D(100),
+    ),
+    Case(
+        "money_free_units",
+        "graduated",
+        "volume_eur",
+        D(600000),
+        [(1, D(500000), D(0), D(500000), "Payment volume, €0 – €500,000 (first €100,000 free)")],
+        currency="EUR",
+        free_units=D(100000),
+    ),
+    Case(
+        "graduated_free_first_tier",
+        "graduated",
+        "paid_orders",
+        D(150),
+        [
+            (1, D(100), D(1), D(100), "Paid orders, 1 – 100 (free)"),
+            (2, D(50), D(101), None, "Paid orders, 101 and above"),
+        ],
+        tiers=[(1, D(100), D(0)), (2, None, D("0.10"))],
+    ),
     # Not a tier: no range, the price's own description.
     Case("package", "package", "api_requests", D(1001), [(None, D(2), None, None, "Calls")]),
 ]
@@ -172,8 +221,10 @@ def _pricing() -> Pricing:
         }
         if case.pricing_model == "package":
             price |= {"unit_price": D(2), "package_size": D(1000)}
+        if case.free_units is not None:
+            price["free_units"] = case.free_units
         pricing.prices.append(price)
-        tiers = MONEY_TIERS if case.metric == "volume_eur" else COUNT_TIERS
+        tiers = case.tiers or (MONEY_TIERS if case.metric == "volume_eur" else COUNT_TIERS)
         for tier, up_to, unit_price in tiers if case.pricing_model != "package" else []:
             pricing.price_tiers.append(
                 {

@@ -8,7 +8,8 @@ import pytest
 
 from usage_billing import formatting
 from usage_billing.line_text import line_text
-from usage_billing.marts.model import Line
+from usage_billing.marts.figures import usage_figures
+from usage_billing.marts.model import Line, MetricUsage
 
 D = Decimal
 
@@ -57,3 +58,22 @@ def test_money_quantities_carry_their_currency() -> None:
 def test_stripe_line_text_signs_its_flat_amount(flat_amount: Decimal, expected: str) -> None:
     line = Line(2, "Tier 2 - Usage", D("327"), D("0.15"), flat_amount, D("49.05") + flat_amount)
     assert line_text(line, "USD").replace("\xa0", " ") == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("requests", "request"),
+        ("GB-hours", "GB-hour"),
+        ("queries", "query"),
+        ("batches", "batch"),
+        ("messages", "message"),
+        ("addresses", "address"),
+        ("GB", "GB"),
+        ("status", "status"),
+        ("", "unit"),
+    ],
+)
+def test_an_effective_rate_is_per_one_of_the_metrics_units(unit: str, expected: str) -> None:
+    usage = MetricUsage("m", None, D(827), D("99.05"), D("0.1197702539"), False, unit)
+    assert usage_figures(usage, "USD").effective == f"$0.1198 per {expected}"

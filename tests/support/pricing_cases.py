@@ -19,6 +19,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from tests.support import pricing_oracle as oracle
+from tests.support import pricing_oracle_tax as tax
 from tests.support.warehouse_scenario import Pricing
 
 D = Decimal
@@ -70,6 +71,8 @@ class Case:
     events: tuple[oracle.Event, ...] = ()
     grants: tuple[oracle.Grant, ...] = ()
     discounts: tuple[oracle.Discount, ...] = ()
+    tax_rates: tuple[tax.TaxRate, ...] = ()  # the customer's own (every case shares a warehouse)
+    tax_exempt: str | None = None  # none | exempt | reverse
 
     @property
     def customer_id(self) -> str:
@@ -106,8 +109,17 @@ def qualified(case: Case) -> Case:
         )
         for discount in case.discounts
     )
+    tax_rates = tuple(
+        replace(rate, tax_rate_id=f"{prefix}_{rate.tax_rate_id}", customer_id=case.customer_id)
+        for rate in case.tax_rates
+    )
     return replace(
-        case, subscriptions=subscriptions, events=events, grants=grants, discounts=discounts
+        case,
+        subscriptions=subscriptions,
+        events=events,
+        grants=grants,
+        discounts=discounts,
+        tax_rates=tax_rates,
     )
 
 
@@ -126,6 +138,7 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
         timezone = case.subscriptions[0].timezone if case.subscriptions else "UTC"
         pricing.customers.append(
             {"customer_id": case.customer_id, "name": case.name, "timezone": timezone}
+            | {"tax_exempt": case.tax_exempt}
         )
         pricing.customer_aliases.append({"alias": case.name, "customer_id": case.customer_id})
         for subscription in case.subscriptions:
@@ -171,6 +184,7 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                         "effective_to": price.effective_to,
                         "cadence": price.cadence,
                         "charge_date": price.charge_date,
+                        "tax_code": price.tax_code,
                     }
                 )
                 for tier in price.tiers:
@@ -212,6 +226,20 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                     "duration_periods": discount.duration_periods,
                 }
             )
+        for rate in case.tax_rates:
+            pricing.tax_rates.append(
+                {
+                    "tax_rate_id": rate.tax_rate_id,
+                    "customer_id": rate.customer_id,
+                    "tax_code": rate.tax_code,
+                    "description": rate.description,
+                    "percentage": rate.percentage,
+                    "inclusive": rate.inclusive,
+                    "calculation": rate.calculation,
+                    "effective_from": rate.effective_from,
+                    "effective_to": rate.effective_to,
+                }
+            )
         for event in case.events:
             event_type, key = EVENT_TYPES[event.metric]
             properties = json.dumps({key: str(event.value)} if key else {})
@@ -245,6 +273,8 @@ def line_row(line: oracle.Line) -> LineRow:
         line.unit_price,
         line.amount,
         line.is_percentage,
+        line.tax_rate_id,
+        line.tax_amount,
     )
 
 
@@ -252,7 +282,7 @@ def line_row(line: oracle.Line) -> LineRow:
 class Expected:
     invoices: dict[
         str, tuple[Any, ...]
-    ]  # invoice_id → (period_start, period_end, status, subtotal, credits, total)
+    ]  # invoice_id → (period_start, period_end, status, subtotal, credits, tax, tax included, total)
     lines: dict[str, list[LineRow]]  # invoice_id → lines in line_number order
     balances: dict[str, tuple[Any, ...]]  # grant_id → (used, expired, remaining, status)
 
@@ -266,6 +296,14 @@ def expected(case: Case) -> Expected:
     ]
     oracle.apply_discounts(all_invoices, case.discounts)
     left = oracle.apply_credits(all_invoices, case.grants)
+    tax_codes = {
+        price.price_id: price.tax_code or ""
+        for subscription in case.subscriptions
+        for price in subscription.prices
+    }
+    tax.apply_taxes(
+        all_invoices, case.tax_rates, tax_codes, {case.customer_id: case.tax_exempt or "none"}
+    )
     balances = {}
     for grant in case.grants:
         used = grant.amount - left[grant.grant_id]
@@ -293,6 +331,8 @@ def expected(case: Case) -> Expected:
                 invoice.period.status,
                 invoice.subtotal,
                 invoice.credits_applied,
+                invoice.tax_amount,
+                invoice.tax_included,
                 invoice.total,
             )
             for invoice in all_invoices
@@ -568,12 +608,52 @@ def credit_case(rng: Random) -> Case:
             )
         )
     window = (datetime(2023, 7, 25), datetime(2024, 2, 20))
-    return Case(
+    case = Case(
         "",
         tuple(subscriptions),
         events(rng, ["units", "units", "calls"], *window, 14),
         tuple(grants),
         discounts(rng, currency, has_fee=len(subscriptions[0].prices) > 1),
+    )
+    return taxed(rng, case) if rng.random() < 0.6 else case
+
+
+def taxed(rng: Random, case: Case) -> Case:
+    """The case with tax: its prices' tax codes (a, b or none), up to three rates of its
+    customer's (for every code or one), all exclusive or all inclusive, rounded per invoice or
+    per line, some from or until a period boundary; now and then exempt or reverse-charged."""
+    subscriptions = tuple(
+        dataclasses.replace(
+            subscription,
+            prices=tuple(
+                dataclasses.replace(price, tax_code=rng.choice([None, "a", "b"]))
+                for price in subscription.prices
+            ),
+        )
+        for subscription in case.subscriptions
+    )
+    inclusive = rng.random() < 0.3
+    boundaries = [None, None, date(2023, 10, 1), date(2023, 12, 1)]
+    rates = []
+    for number in range(rng.randint(1, 3)):
+        start, end = rng.choice(boundaries), rng.choice(boundaries)
+        if start is not None and end is not None and end <= start:
+            start, end = None, end
+        rates.append(
+            tax.TaxRate(
+                tax_rate_id=f"t{number}",
+                percentage=rng.choice([D(0), D(20), decimal(rng, 0, 30, 3)]),
+                tax_code=rng.choice([None, None, "a", "b"]),
+                description=f"Tax {number}",
+                inclusive=inclusive,
+                calculation=rng.choice(["per_invoice", "per_line"]),
+                effective_from=start,
+                effective_to=end,
+            )
+        )
+    exempt = rng.choice([None] * 8 + ["exempt", "reverse"])
+    return dataclasses.replace(
+        case, subscriptions=subscriptions, tax_rates=tuple(rates), tax_exempt=exempt
     )
 
 

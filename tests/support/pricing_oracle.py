@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 D = Decimal
 ZERO = Decimal(0)
 MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+NOT_CHARGES = ("credit", "tax", "tax_included")
 MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "BHD": 3, "CLF": 4}
 
 
@@ -54,6 +55,7 @@ class Price:
     effective_to: date | None = None
     cadence: str = "every_period"  # every_period | one_time
     charge_date: date | None = None  # a one_time fee's local date; None: the first period
+    tax_code: str | None = None  # whose tax rates apply (tax.py); None: the rates of every code
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class Line:
     metric: str | None = None
     credit_grant_id: str | None = None
     is_percentage: bool = False
+    scope_price_id: str | None = None  # a discount's price, whose lines it reduces
+    tax_rate_id: str | None = None
+    tax_amount: Decimal | None = None  # a tax line's tax (an inclusive one's amount is 0)
 
 
 @dataclass
@@ -139,7 +144,18 @@ class Invoice:
 
     @property
     def subtotal(self) -> Decimal:
-        return sum((line.amount for line in self.lines if line.line_type != "credit"), ZERO)
+        return sum((line.amount for line in self.lines if line.line_type not in NOT_CHARGES), ZERO)
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.line_type == "tax"), ZERO)
+
+    @property
+    def tax_included(self) -> Decimal:
+        return sum(
+            (line.tax_amount or ZERO for line in self.lines if line.line_type == "tax_included"),
+            ZERO,
+        )
 
     @property
     def credits_applied(self) -> Decimal:
@@ -661,6 +677,7 @@ def apply_discounts(all_invoices: Sequence[Invoice], discounts: Sequence[Discoun
                     metric,
                     None,
                     whole,
+                    scope_price_id=discount.price_id,
                 )
             )
 

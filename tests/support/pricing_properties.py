@@ -78,14 +78,15 @@ def _by_case(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, dict[str,
 
 
 def _invoice_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    columns = ("period_start", "period_end", "status", "subtotal", "credits_applied", "total")
+    columns = ("period_start", "period_end", "status", "subtotal", "credits_applied")
+    columns += ("tax_amount", "tax_included", "total")
     return tuple(row[column] for column in columns)
 
 
 def _line_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
     columns = (
         *("line_type", "price_id", "credit_grant_id", "description", "tier", "quantity"),
-        *("unit_price", "amount", "is_percentage"),
+        *("unit_price", "amount", "is_percentage", "tax_rate_id", "tax_amount"),
     )
     return tuple(row[column] for column in columns)
 

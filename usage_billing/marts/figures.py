@@ -68,8 +68,29 @@ def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
     )
 
 
+# Plural endings that take "es" (batches, searches, boxes); any other plural "s" is dropped alone
+# (caches, messages), and endings that are not plurals (status, access, analysis) are kept.
+_ES_PLURALS = ("sses", "shes", "tches", "rches", "nches", "xes", "zzes")
+_NOT_PLURALS = ("ss", "us", "is")
+
+
+def unit_singular(unit: str) -> str:
+    """The metric's unit after "per": its declared label is a plural, as it reads after a
+    number (requests → request, GB-hours → GB-hour, queries → query, GB → GB); "unit" when the
+    metric declares none."""
+    if not unit:
+        return "unit"
+    if unit.endswith("ies") and len(unit) > 3:
+        return unit[:-3] + "y"
+    if unit.endswith(_ES_PLURALS):
+        return unit[:-2]
+    if unit.endswith("s") and not unit.endswith(_NOT_PLURALS):
+        return unit[:-1]
+    return unit
+
+
 def usage_figures(metric: MetricUsage, currency: str) -> UsageFigures:
-    """A metric's usage, amount and effective rate ($0.1198 per unit, 0.48%) as text."""
+    """A metric's usage, amount and effective rate ($0.1198 per request, 0.48%) as text."""
     if metric.is_money:
         used = formatting.quantity(metric.quantity, metric.unit)
     else:
@@ -81,7 +102,7 @@ def usage_figures(metric: MetricUsage, currency: str) -> UsageFigures:
         else:
             effective = (
                 formatting.unit_rate(formatting.rounded(metric.effective_unit_price, 4), currency)
-                + " per unit"
+                + f" per {unit_singular(metric.unit)}"
             )
     return UsageFigures(used, formatting.money(metric.amount, currency), effective)
 

@@ -181,9 +181,11 @@ class DailySeries:
 
 @dataclass(frozen=True)
 class LiveMetric:
-    """One row of live_invoice_totals with its metric's unit from billable_usage."""
+    """One row of live_invoice_totals with its metric's display name and unit from
+    billable_usage."""
 
     metric_name: str
+    display_name: str
     group_value: str | None
     unit: str
     is_money: bool

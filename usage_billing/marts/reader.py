@@ -484,9 +484,9 @@ class MartsReader:
         metrics: dict[str, list[LiveMetric]] = defaultdict(list)
         for invoice_id, *metric in self._rows(
             f"""
-            select totals.invoice_id, totals.metric_name, totals.group_value, usage.unit,
-                usage.is_money, totals.quantity_so_far, totals.amount_so_far,
-                totals.projected_quantity, totals.projected_amount
+            select totals.invoice_id, totals.metric_name, usage.metric_display_name,
+                totals.group_value, usage.unit, usage.is_money, totals.quantity_so_far,
+                totals.amount_so_far, totals.projected_quantity, totals.projected_amount
             from {self._table(LIVE_INVOICE_TOTALS)} as totals
             left join {self._table(BILLABLE_USAGE)} as usage
                 on totals.invoice_id = usage.invoice_id
@@ -497,9 +497,16 @@ class MartsReader:
             """,  # noqa: S608 - quoted identifiers, values are bound
             [customer_id, customer_id],
         ):
-            name, group_value, unit, is_money, *figures = metric
+            name, display_name, group_value, unit, is_money, *figures = metric
             metrics[str(invoice_id)].append(
-                LiveMetric(str(name), group_value, str(unit or ""), bool(is_money), *figures)
+                LiveMetric(
+                    str(name),
+                    str(display_name or name),
+                    group_value,
+                    str(unit or ""),
+                    bool(is_money),
+                    *figures,
+                )
             )
         return [
             LiveInvoice(

@@ -203,6 +203,10 @@ def usage_page(
             customers=customers,
             selected=selected,
             shown=shown,
+            # The charts are by metric: each named as its headline card names it.
+            display_names={
+                metric.metric_name: metric.display_name for item in shown for metric in item.metrics
+            },
             usage={
                 item.invoice_id: marts.daily_usage(
                     item.customer_id, _metrics(item.metrics), item.period_start, item.period_end
