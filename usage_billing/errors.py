@@ -10,6 +10,7 @@
         ├── ClientError        other HTTP 4xx, or Stripe-Should-Retry: false; the vendor's message
         ├── ConfigError        a setting or environment variable is missing or wrong
         ├── UnsupportedAmountError  an amount the target cannot represent exactly
+        ├── FiguresDifferError  the target computed other figures than the marts (tax)
         └── LoadError          a CSV file that cannot be loaded at all (no header, ...)
 
 Retriable errors carry `retry_after` (seconds) when the server asked for a wait. A request
@@ -66,6 +67,11 @@ class ConfigError(FatalError):
 
 class UnsupportedAmountError(FatalError):
     """An amount the target cannot represent exactly (e.g. Stripe's 3-decimal currencies)."""
+
+
+class FiguresDifferError(FatalError):
+    """The target computed an invoice's tax or total differently from the marts: the invoice is
+    left unfinalized there rather than sent with other figures."""
 
 
 class LoadError(FatalError):

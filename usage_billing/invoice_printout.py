@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
 from usage_billing import formatting
-from usage_billing.marts.figures import line_cells, period_text, usage_figures
+from usage_billing.line_text import included_tax_note
+from usage_billing.marts.figures import (
+    line_cells,
+    period_text,
+    shows_subtotal,
+    tax_status_note,
+    usage_figures,
+)
 from usage_billing.marts.model import Invoice
 from usage_billing.marts.terms import InvoiceTerms
 
@@ -40,17 +49,27 @@ def invoice_panel(invoice: Invoice) -> Panel:
     table.add_column("QTY", justify="right")
     table.add_column("Rate", justify="right")
     table.add_column("Amount", justify="right")
-    for line in invoice.lines:
+    for line in invoice.charge_lines:
         cells = line_cells(line, invoice)
         table.add_row(cells.description, cells.quantity, cells.rate, cells.amount)
     table.add_section()
-    table.add_row(
-        "[bold]Total[/bold]",
-        "",
-        "",
-        f"[bold]{formatting.money(invoice.total, invoice.currency)}[/bold]",
-    )
-    summaries = []
+
+    def money(amount: Decimal) -> str:
+        return formatting.money(amount, invoice.currency)
+
+    if shows_subtotal(invoice):
+        table.add_row("Subtotal", "", "", money(invoice.subtotal))
+    if invoice.credits_applied:
+        table.add_row("Prepaid credit applied", "", "", f"-{money(invoice.credits_applied)}")
+    for line in invoice.lines:
+        if line.is_tax:  # a row per rate, as on the page
+            cells = line_cells(line, invoice)
+            table.add_row(cells.description, "", "", cells.amount)
+    table.add_row("[bold]Total[/bold]", "", "", f"[bold]{money(invoice.total)}[/bold]")
+    for line in invoice.included_tax_lines:
+        table.add_row(f"[dim]{included_tax_note(line, invoice.currency)}[/dim]", "", "", "")
+    note = tax_status_note(invoice)
+    summaries = [f"[bold]{note}[/bold]"] if note else []
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
         name = invoice.metric_label(metric.metric_name, metric.group_value)

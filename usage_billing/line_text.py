@@ -1,6 +1,7 @@
 """How an invoice line reads, the same on the page, in the CLI, in the PDF and in what the
 push sends: a tier by its metric's display name and range ("API requests, 501 requests and
-above"), not by its number.
+above"), not by its number; a tax line by its rate and base ("State sales tax 6.25% on
+$100.00").
 
 The marts give the figures (invoice_lines' tier_first_unit, tier_last_unit,
 metric_display_name, metric_unit); only the words and number formats are chosen here.
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from usage_billing import formatting
+from usage_billing.marts.model import TAX_LINE_TYPES
 
 
 class LineFacts(Protocol):
@@ -38,6 +40,10 @@ class LineFacts(Protocol):
     def metric_display_name(self) -> str | None: ...
     @property
     def metric_unit(self) -> str | None: ...
+    @property
+    def line_type(self) -> str | None: ...
+    @property
+    def tax_amount(self) -> Decimal | None: ...
 
 
 def _amount_in_units(value: Decimal, line: LineFacts) -> str:
@@ -117,7 +123,32 @@ def line_quantity(line: LineFacts) -> str:
     return formatting.quantity(line.quantity, line.metric_unit if line.is_percentage else None)
 
 
+def tax_label(line: LineFacts, currency: str) -> str:
+    """A tax line's words: its rate's description, the rate and the base it is taken on
+    ("State sales tax 6.25% on $100.00"); an inclusive rate says its tax is inside that base
+    ("VAT 20% (included) on $55.00")."""
+    included = " (included)" if line.line_type == "tax_included" else ""
+    rate = formatting.percent(line.unit_price)
+    return f"{line.description} {rate}{included} on {formatting.money(line.quantity, currency)}"
+
+
+def tax_figure(line: LineFacts, currency: str) -> str:
+    """A tax line's tax: "$6.25", added to the total; an inclusive rate's in words and
+    brackets, "($9.17 included)", since it is already inside the charges and adds nothing."""
+    tax = formatting.money(line.tax_amount or Decimal(0), currency)
+    return f"({tax} included)" if line.line_type == "tax_included" else tax
+
+
+def included_tax_note(line: LineFacts, currency: str) -> str:
+    """An inclusive rate under the total: "Includes VAT $9.17"."""
+    tax = formatting.money(line.tax_amount or Decimal(0), currency)
+    return f"Includes {line.description} {tax}"
+
+
 def line_text(line: LineFacts, currency: str) -> str:
     """A line in one sentence, as the push's targets describe it: "API requests, 501
-    requests and above: 327 × $0.15", "Payment volume, €0 – €500,000: €500,000 × 0.7%"."""
+    requests and above: 327 × $0.15", "Payment volume, €0 – €500,000: €500,000 × 0.7%";
+    a tax line as its label and tax, "State sales tax 6.25% on $100.00: $6.25"."""
+    if line.line_type in TAX_LINE_TYPES:
+        return f"{tax_label(line, currency)}: {tax_figure(line, currency)}"
     return f"{line_label(line)}: {line_quantity(line)} × {line_rate(line, currency)}"

@@ -38,7 +38,14 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from standardwebhooks import Webhook
 
-from tests.support.api_specs import SEQUENCE, STRIPE_2023, STRIPE_CURRENT, load
+from tests.support.api_specs import (
+    SEQUENCE,
+    STRIPE_2023,
+    STRIPE_CURRENT,
+    load,
+    resolve,
+    stripe_validator,
+)
 from tests.support.billing_fakes import WEBHOOK_SECRET, FakeBilling, serve
 from tests.support.sync_harness import make_version, settings_for
 from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, run_dbt
@@ -146,29 +153,6 @@ def documents(target: str, invoices: list[InvoiceVersion]) -> list[Document]:
     return result
 
 
-def _resolve(node: Any, spec: dict[str, Any], depth: int = 0) -> Any:
-    if depth > 40:
-        return {}
-    if isinstance(node, dict):
-        if "$ref" in node:
-            target: Any = spec
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            return _resolve(target, spec, depth + 1)
-        return {key: _resolve(value, spec, depth + 1) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_resolve(item, spec, depth + 1) for item in node]
-    return node
-
-
-def stripe_validator(spec_path: Path, path: str) -> OAS30Validator:
-    spec = load(spec_path)
-    body = spec["paths"][path]["post"]["requestBody"]["content"][
-        "application/x-www-form-urlencoded"
-    ]
-    return OAS30Validator(_resolve(body["schema"], spec))
-
-
 @pytest.mark.parametrize("spec", [STRIPE_2023, STRIPE_CURRENT], ids=["2023-08-16", "current"])
 def test_stripe_parameters_validate_against_the_spec(
     demo_invoices: list[InvoiceVersion], spec: Path
@@ -262,7 +246,7 @@ def sequence_body_validator(method: str, path: str) -> OAS30Validator:
         pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
         if re.match(pattern, path) and method.lower() in operations:
             body = operations[method.lower()]["requestBody"]["content"]["application/json"]
-            return OAS30Validator(_resolve(body["schema"], spec))
+            return OAS30Validator(resolve(body["schema"], spec))
     raise AssertionError(f"{method} {path} is not a call the description names")
 
 

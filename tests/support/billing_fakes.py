@@ -2,9 +2,10 @@
 
 One `FakeBilling` holds the state of a Stripe, a Sequence and a webhook receiver subset (just
 the calls the sync makes, with the vendors' semantics: Stripe replays an Idempotency-Key and
-refuses it with other parameters; Sequence has no idempotency, deletes only drafts, and adds
-line items only to a draft; webhooks are verified per Standard Webhooks and de-duplicated by
-webhook-id). `serve()` runs it on port 0 in a thread.
+refuses it with other parameters, and computes an invoice's tax from its items' tax rates;
+Sequence has no idempotency, deletes only drafts, and adds line items only to a draft; webhooks
+are verified per Standard Webhooks and de-duplicated by webhook-id). `serve()` runs it on port
+0 in a thread.
 
 Faults, drawn per request when `faults` is set:
     429        Retry-After: 0, nothing done
@@ -44,6 +45,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -180,6 +182,7 @@ class FakeBilling:
             self.log: list[tuple[str, str, str | None]] = []  # method, path, Idempotency-Key
             self.stripe_invoices: dict[str, dict[str, Any]] = {}
             self.stripe_items: dict[str, dict[str, Any]] = {}
+            self.stripe_tax_rates: dict[str, dict[str, Any]] = {}
             self.idempotency: dict[str, tuple[str, Answer]] = {}
             self.sequence: dict[str, dict[str, dict[str, Any]]] = {
                 "invoices": {},
@@ -311,9 +314,26 @@ class FakeBilling:
                 "currency": form["currency"],
                 "description": form.get("description"),
                 "metadata": metadata,
+                "tax_rates": [
+                    value for name, value in form.items() if name.startswith("tax_rates[")
+                ],
             }
+            unknown = [rate for rate in item["tax_rates"] if rate not in self.stripe_tax_rates]
+            if unknown:
+                return Answer(400, {"error": {"message": f"No such tax rate: '{unknown[0]}'"}})
             self.stripe_items[item["id"]] = item
             return Answer(200, item)
+        if path == "/v1/tax_rates":
+            rate = {
+                "id": self._id("txr_"),
+                "object": "tax_rate",
+                "display_name": form["display_name"],
+                "percentage": form["percentage"],  # a decimal string: the fake computes exactly
+                "inclusive": form["inclusive"] == "true",
+                "metadata": metadata,
+            }
+            self.stripe_tax_rates[rate["id"]] = rate
+            return Answer(200, rate)
         if path.endswith("/finalize"):
             invoice = self.stripe_invoices.get(path.split("/")[3])
             if invoice is None:
@@ -333,10 +353,44 @@ class FakeBilling:
         if path == "/v1/invoiceitems":
             found = [i for i in self.stripe_items.values() if i["invoice"] == query.get("invoice")]
             return self._stripe_page(found, query)
+        if path == "/v1/tax_rates":
+            return self._stripe_page(list(self.stripe_tax_rates.values()), query)
         invoice = self.stripe_invoices.get(path.rsplit("/", 1)[-1])
         if invoice is None:
             return Answer(404, {"error": {"message": "No such invoice"}})
-        return Answer(200, invoice)
+        return Answer(200, {**invoice, **self._stripe_amounts(invoice["id"])})
+
+    def _stripe_amounts(self, invoice_id: str) -> dict[str, Any]:
+        """An invoice's `total` and `total_taxes` as Stripe computes them from its items' tax
+        rates: each item's tax per rate, rounded half-up to minor units; an inclusive rate's
+        tax found inside the amount (amount x rate / (100% + the item's inclusive rates))."""
+        total = 0
+        taxes: dict[str, int] = {}
+        for item in self.stripe_items.values():
+            if item["invoice"] != invoice_id:
+                continue
+            total += item["amount"]
+            rates = [self.stripe_tax_rates[rate] for rate in item["tax_rates"]]
+            gross = 100 + sum(Decimal(r["percentage"]) for r in rates if r["inclusive"])
+            for rate in rates:
+                share = Decimal(rate["percentage"]) / (gross if rate["inclusive"] else 100)
+                tax = int((item["amount"] * share).quantize(Decimal(1), ROUND_HALF_UP))
+                taxes[rate["id"]] = taxes.get(rate["id"], 0) + tax
+                if not rate["inclusive"]:
+                    total += tax
+        return {
+            "total": total,
+            "total_taxes": [
+                {
+                    "amount": amount,
+                    "tax_behavior": (
+                        "inclusive" if self.stripe_tax_rates[rate]["inclusive"] else "exclusive"
+                    ),
+                    "tax_rate_details": {"tax_rate": rate},
+                }
+                for rate, amount in taxes.items()
+            ],
+        }
 
     def _stripe_page(self, found: list[dict[str, Any]], query: dict[str, str]) -> Answer:
         found = sorted(found, key=lambda item: item["id"], reverse=True)  # newest first

@@ -423,7 +423,10 @@ INVOICES_DDL = (
     " due_date date, payment_terms_days integer default 30, amount_due decimal(38, 10),"
     " billing_email varchar, address_line1 varchar, address_line2 varchar,"
     " address_city varchar, address_postal_code varchar, address_state varchar,"
-    " address_country varchar, tax_id varchar"
+    " address_country varchar, tax_id varchar,"
+    # Tax (docs/invoices.md, "Tax"): none.
+    " tax_amount decimal(38, 10) default 0, tax_included decimal(38, 10) default 0,"
+    " tax_status varchar default 'untaxed'"
 )
 INVOICE_COLUMNS = (
     "invoice_id, subscription_id, customer_id, customer_name, plan_id, plan_name, period_start,"
@@ -440,7 +443,8 @@ LINES_DDL = (
     " quantity decimal(38, 10), unit_price decimal(38, 10), flat_amount decimal(38, 10),"
     " amount decimal(38, 10), currency varchar, is_percentage boolean,"
     " tier_first_unit decimal(38, 10), tier_last_unit decimal(38, 10),"
-    " metric_display_name varchar, metric_unit varchar"
+    " metric_display_name varchar, metric_unit varchar, line_type varchar, tax_rate_id varchar,"
+    " tax_amount decimal(38, 10)"
 )
 
 
@@ -484,7 +488,7 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
                 connection.execute(
                     "insert into billing_usage_billing.usage_billing__invoice_lines values (?, ?,"
                     " ?, ?, null, null, ?, null,"
-                    " ?, ?, ?, ?, ?, false, null, null, null, null)",
+                    " ?, ?, ?, ?, ?, false, null, null, null, null, 'usage', null, null)",
                     [
                         f"{version.invoice_id}/{line.line_number}",
                         version.invoice_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from usage_billing import formatting
-from usage_billing.line_text import line_label, line_quantity, line_rate
+from usage_billing.line_text import line_label, line_quantity, line_rate, tax_figure, tax_label
 from usage_billing.marts.model import Invoice, InvoiceLine, MetricUsage
 
 
@@ -46,6 +46,11 @@ ADJUSTMENT_LINE_TYPES = frozenset(
 def line_cells(line: InvoiceLine, invoice: Invoice) -> LineCells:
     """A line's text on the card; the terminal, the web pages and the PDF print the same, and
     the push describes a line with the same words (`line_text`)."""
+    if line.is_tax:
+        # Its rate and base in words; an inclusive rate's tax bracketed, as it adds nothing.
+        return LineCells(
+            tax_label(line, invoice.currency), "", "", tax_figure(line, invoice.currency)
+        )
     amount = formatting.money(line.amount, invoice.currency)
     if line.line_type in ADJUSTMENT_LINE_TYPES or (
         line.line_type == "discount" and not line.is_percentage
@@ -100,6 +105,24 @@ def usage_figures(metric: MetricUsage, currency: str) -> UsageFigures:
                 + f" per {unit_singular(metric.unit)}"
             )
     return UsageFigures(used, formatting.money(metric.amount, currency), effective)
+
+
+# Why an invoice carries no tax, printed under its totals (invoices.tax_status).
+TAX_STATUS_NOTES = {
+    "reverse_charge": "Reverse charge: the customer accounts for the tax",
+    "exempt": "Tax exempt",
+}
+
+
+def tax_status_note(invoice: Invoice) -> str | None:
+    """The note a reverse-charged or exempt customer's invoice carries; None otherwise."""
+    return TAX_STATUS_NOTES.get(invoice.tax_status)
+
+
+def shows_subtotal(invoice: Invoice) -> bool:
+    """The totals start from a subtotal when something comes between it and the total:
+    prepaid credit or tax."""
+    return bool(invoice.credits_applied or any(line.is_tax for line in invoice.lines))
 
 
 def period_text(invoice: Invoice) -> str:

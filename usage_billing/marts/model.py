@@ -11,6 +11,10 @@ from typing import Any
 
 from usage_billing.marts.terms import InvoiceTerms
 
+# An exclusive rate's line (its tax added to the total) and an inclusive one's (its tax already
+# inside the charges, the line's amount 0): invoice_lines' line types for tax, shown last.
+TAX_LINE_TYPES = frozenset({"tax", "tax_included"})
+
 
 class LocalPeriod:
     """An invoice's billing period in the customer's local days."""
@@ -42,6 +46,13 @@ class InvoiceLine:
     tier_last_unit: Decimal | None = None
     metric_display_name: str | None = None
     metric_unit: str | None = None
+    tax_rate_id: str | None = None
+    tax_amount: Decimal | None = None
+    """A tax line's tax: added (line_type `tax`) or inside the charges (`tax_included`)."""
+
+    @property
+    def is_tax(self) -> bool:
+        return self.line_type in TAX_LINE_TYPES
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,27 @@ class Invoice(InvoiceHeader):
     lines: list[InvoiceLine]
     usage: list[MetricUsage]
     terms: InvoiceTerms | None = None
+    tax_amount: Decimal = Decimal(0)
+    """Exclusive tax, added to the total."""
+    tax_included: Decimal = Decimal(0)
+    """Inclusive tax, already inside the charges."""
+    tax_status: str = "untaxed"
+    """taxed, untaxed, exempt or reverse_charge."""
+
+    @property
+    def charge_lines(self) -> list[InvoiceLine]:
+        """The lines above the totals: every line but tax."""
+        return [line for line in self.lines if not line.is_tax]
+
+    @property
+    def tax_lines(self) -> list[InvoiceLine]:
+        """Exclusive rates' lines, shown in the totals between subtotal and total."""
+        return [line for line in self.lines if line.line_type == "tax"]
+
+    @property
+    def included_tax_lines(self) -> list[InvoiceLine]:
+        """Inclusive rates' lines, shown under the total: "Includes VAT $9.17"."""
+        return [line for line in self.lines if line.line_type == "tax_included"]
 
     @property
     def money_unit(self) -> str | None:
@@ -198,6 +230,13 @@ class Line:
     tier_last_unit: Decimal | None = None
     metric_display_name: str | None = None
     metric_unit: str | None = None
+    line_type: str | None = None
+    tax_rate_id: str | None = None
+    tax_amount: Decimal | None = None
+
+    @property
+    def is_tax(self) -> bool:
+        return self.line_type in TAX_LINE_TYPES
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -227,6 +266,19 @@ class InvoiceVersion:
     plan_name: str | None = None
     terms: InvoiceTerms | None = None
     """Number, dates and parties (not content: content_hash ignores them)."""
+    tax_amount: Decimal = Decimal(0)
+    tax_included: Decimal = Decimal(0)
+    tax_status: str = "untaxed"
+
+    @property
+    def charge_lines(self) -> tuple[Line, ...]:
+        """Every line but tax: what Stripe bills as invoice items, its rates attached."""
+        return tuple(line for line in self.lines if not line.is_tax)
+
+    @property
+    def tax_lines(self) -> tuple[Line, ...]:
+        """One line per rate, exclusive and inclusive."""
+        return tuple(line for line in self.lines if line.is_tax)
 
     @property
     def last_day(self) -> date:
@@ -263,6 +315,10 @@ class InvoiceVersion:
                 tier_last_unit=_optional_decimal(line.get("tier_last_unit")),
                 metric_display_name=line.get("metric_display_name"),
                 metric_unit=line.get("metric_unit"),
+                # Absent from versions pushed before invoices carried tax.
+                line_type=line.get("line_type"),
+                tax_rate_id=line.get("tax_rate_id"),
+                tax_amount=_optional_decimal(line.get("tax_amount")),
             )
             for line in data["lines"]
         )
@@ -278,6 +334,9 @@ class InvoiceVersion:
             customer_name=data.get("customer_name"),
             plan_name=data.get("plan_name"),
             terms=InvoiceTerms.from_dict(data["terms"]) if data.get("terms") else None,
+            tax_amount=Decimal(data.get("tax_amount", 0)),
+            tax_included=Decimal(data.get("tax_included", 0)),
+            tax_status=data.get("tax_status", "untaxed"),
         )
 
 

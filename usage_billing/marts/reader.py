@@ -145,7 +145,7 @@ class MartsReader:
         invoices = self._rows(
             f"""
             select invoice_id, customer_id, currency, period_start, period_end, total,
-                content_hash, customer_name, plan_name
+                content_hash, customer_name, plan_name, tax_amount, tax_included, tax_status
             from {self._table(INVOICES)}
             where status = 'final'
             order by invoice_id
@@ -158,7 +158,7 @@ class MartsReader:
                 lines.unit_price, lines.flat_amount, lines.amount, lines.is_percentage,
                 lines.tier, lines.price_id, lines.metric_name, lines.group_value,
                 lines.tier_first_unit, lines.tier_last_unit, lines.metric_display_name,
-                lines.metric_unit
+                lines.metric_unit, lines.line_type, lines.tax_rate_id, lines.tax_amount
             from {self._table(INVOICE_LINES)} as lines
             join {self._table(INVOICES)} as invoices
                 on lines.invoice_id = invoices.invoice_id
@@ -168,7 +168,7 @@ class MartsReader:
         ):
             (invoice_id, number, description, quantity, unit_price, flat, amount) = row[:7]
             is_percentage, tier, price_id, metric_name, group_value = row[7:12]
-            first_unit, last_unit, display_name, unit = row[12:]
+            first_unit, last_unit, display_name, unit, line_type, tax_rate_id, tax = row[12:]
             lines.setdefault(str(invoice_id), []).append(
                 Line(
                     line_number=int(number),
@@ -186,6 +186,9 @@ class MartsReader:
                     tier_last_unit=None if last_unit is None else _decimal(last_unit),
                     metric_display_name=_text(display_name),
                     metric_unit=_text(unit),
+                    line_type=_text(line_type),
+                    tax_rate_id=_text(tax_rate_id),
+                    tax_amount=None if tax is None else _decimal(tax),
                 )
             )
         terms = self.terms()
@@ -202,6 +205,9 @@ class MartsReader:
                 customer_name=_text(customer_name),
                 plan_name=_text(plan_name),
                 terms=terms.get(str(invoice_id)),
+                tax_amount=_decimal(tax_amount),
+                tax_included=_decimal(tax_included),
+                tax_status=str(tax_status),
             )
             for (
                 invoice_id,
@@ -213,6 +219,9 @@ class MartsReader:
                 content_hash,
                 customer_name,
                 plan_name,
+                tax_amount,
+                tax_included,
+                tax_status,
             ) in invoices
         ]
 
@@ -229,7 +238,7 @@ class MartsReader:
             f"""
             select invoice_id, customer_id, customer_name, plan_name, period_start, period_end,
                 period_start_date, period_end_date, currency, subtotal, credits_applied, total,
-                status
+                status, tax_amount, tax_included, tax_status
             from {self._table(INVOICES)}
             where (? is null or customer_id = ?) and (? is null or status = ?)
                 and (? is null or invoice_id = ?)
@@ -246,7 +255,8 @@ class MartsReader:
                     f"""
                     select line_number, line_type, description, tier, quantity, unit_price,
                         flat_amount, amount, is_percentage, metric_name, group_value,
-                        tier_first_unit, tier_last_unit, metric_display_name, metric_unit
+                        tier_first_unit, tier_last_unit, metric_display_name, metric_unit,
+                        tax_rate_id, tax_amount
                     from {self._table(INVOICE_LINES)}
                     where invoice_id = ? order by line_number
                     """,  # noqa: S608 - as above
@@ -265,8 +275,29 @@ class MartsReader:
                     [row[0]],
                 )
             ]
-            # The columns above are Invoice's fields in order, lines and usage last.
-            invoice = Invoice(*[*row, lines, usage])
+            (invoice_id, customer, customer_name, plan_name, start, end) = row[:6]
+            (start_date, end_date, currency, subtotal, credits, total, state) = row[6:13]
+            tax_amount, tax_included, tax_status = row[13:]
+            invoice = Invoice(
+                invoice_id=invoice_id,
+                customer_id=customer,
+                customer_name=customer_name,
+                plan_name=plan_name,
+                period_start=start,
+                period_end=end,
+                period_start_date=start_date,
+                period_end_date=end_date,
+                currency=currency,
+                subtotal=subtotal,
+                credits_applied=credits,
+                total=total,
+                status=state,
+                lines=lines,
+                usage=usage,
+                tax_amount=_decimal(tax_amount),
+                tax_included=_decimal(tax_included),
+                tax_status=str(tax_status),
+            )
             invoices.append(replace(invoice, terms=terms.get(invoice.invoice_id)))
         return invoices
 

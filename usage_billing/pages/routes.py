@@ -26,7 +26,14 @@ from fastapi.responses import (
 from fastapi.templating import Jinja2Templates
 
 from usage_billing import formatting
-from usage_billing.marts.figures import line_cells, period_text, usage_figures
+from usage_billing.line_text import included_tax_note
+from usage_billing.marts.figures import (
+    line_cells,
+    period_text,
+    shows_subtotal,
+    tax_status_note,
+    usage_figures,
+)
 from usage_billing.marts.model import LiveMetric, MetricUsage
 from usage_billing.marts.reader import (
     STATUSES,
@@ -49,6 +56,9 @@ templates.env.filters["percent"] = formatting.percent
 templates.env.filters["whole"] = lambda value: formatting.rounded(value, 0)
 templates.env.globals["line_cells"] = line_cells
 templates.env.globals["usage_figures"] = usage_figures
+templates.env.globals["shows_subtotal"] = shows_subtotal
+templates.env.globals["tax_status_note"] = tax_status_note
+templates.env.globals["included_tax_note"] = included_tax_note
 templates.env.globals["daily_chart"] = charts.daily_chart
 
 router = APIRouter(include_in_schema=False)

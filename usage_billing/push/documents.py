@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from usage_billing.line_text import line_label
+from usage_billing.line_text import line_label, tax_label
 from usage_billing.marts.model import InvoiceVersion, Line
 
 
@@ -50,20 +50,26 @@ def _keyed(lines: tuple[Line, ...]) -> dict[tuple[tuple[str, str, str, str], int
 
 
 def changes(previous: InvoiceVersion, current: InvoiceVersion) -> list[Change]:
-    """Lines whose amount changed, in the current version's order, then removed lines."""
+    """Lines whose amount changed, in the current version's order, then removed lines. An
+    exclusive tax's change is a change like any other, named by its rate and (new) base; an
+    inclusive tax's line moves no money (its amount is 0), so it is never one."""
     old = _keyed(previous.lines)
     new = _keyed(current.lines)
     result: list[Change] = []
+
+    def label(line: Line) -> str:
+        return tax_label(line, current.currency) if line.is_tax else line_label(line)
+
     for key, line in new.items():
         before = old.get(key)
         amount = line.amount - (before.amount if before else Decimal(0))
         if amount:
             result.append(
-                Change(line_label(line), before.quantity if before else None, line.quantity, amount)
+                Change(label(line), before.quantity if before else None, line.quantity, amount)
             )
     for key, line in old.items():
         if key not in new and line.amount:
-            result.append(Change(line_label(line), line.quantity, None, -line.amount))
+            result.append(Change(label(line), line.quantity, None, -line.amount))
     return result
 
 

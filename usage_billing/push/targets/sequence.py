@@ -21,7 +21,12 @@ relies on what the server refuses, not on timing:
 
 Amounts are decimal strings in major units. A line goes as quantity × rate when that product
 is its exact amount, otherwise as 1 × amount (tier entry fees, rounded percentages) with the
-quantity and rate in the description. An amendment that raises the total is a further invoice
+quantity and rate in the description. Tax goes as the marts' tax lines, one line item per
+rate (1 × the tax; an inclusive rate's item is 0, its description saying what is included),
+and every item's `taxRate` is 0: a per-line rate would need each charge's tax code, which
+invoice_lines does not carry, and Sequence rounding each line's tax could differ from the
+marts' (rates rounded per invoice, discounts and credit shared among tax codes). So Sequence's
+total is the marts' to the cent. An amendment that raises the total is a further invoice
 holding the differences; one that lowers it is a credit note on the original invoice.
 """
 
@@ -45,7 +50,7 @@ from usage_billing.errors import (
     UnsupportedAmountError,
 )
 from usage_billing.http import HttpClient, retrying
-from usage_billing.line_text import line_label, line_text
+from usage_billing.line_text import line_label, line_text, tax_label
 from usage_billing.marts.model import InvoiceVersion
 from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
@@ -103,7 +108,13 @@ def line_specs(document: Document) -> list[LineSpec]:
         for line in version.lines:
             title, description = line_label(line), line_text(line, version.currency)
             exact = line.quantity * line.unit_price == line.amount and not line.flat_amount
-            if exact:
+            if line.is_tax:
+                # The marts' tax as a line of its own (1 × the tax added; an inclusive rate's
+                # line adds 0 and says how much is included), not a taxRate on the charges.
+                specs.append(
+                    (tax_label(line, version.currency), description, "1", plain(line.amount))
+                )
+            elif exact:
                 specs.append((title, description, plain(line.quantity), plain(line.unit_price)))
             else:
                 specs.append((title, description, "1", plain(line.amount)))

@@ -10,28 +10,42 @@ the 2023-08-16 and the current API take it), with quantity and rate in the descr
 An amendment is a second invoice holding the differences (negative items for decreases);
 Stripe credits a negative total to the customer's balance. Credit notes are not used: their
 endpoint is not in the published spec subset the contract tests check against.
+
+Tax goes as Stripe tax rates, not as items: each rate of the marts (a tax line's
+tax_rate_id, percentage and inclusive flag) is created once (`POST /v1/tax_rates`, keyed by
+those three, so a changed percentage is a new Stripe rate, and found again by its
+`usage_billing_tax_rate` metadata once Stripe has forgotten the key), and every item of the
+invoice carries the invoice's rates. Stripe then computes the tax itself, so before
+finalizing a taxed invoice, its total and tax are compared with the marts': when they differ
+(a rate applying to some tax codes only, or Stripe's rounding per item against a rate rounded
+per invoice) the push fails for that invoice, naming both figures, and leaves it a draft; the
+ledger keeps the document, so the next run checks again. An amendment's tax difference is an
+item like its other differences, without rates.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from calendar import timegm
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from usage_billing.errors import ServerError
+from usage_billing.errors import FiguresDifferError, ServerError
 from usage_billing.http import HttpClient
 from usage_billing.line_text import line_text
-from usage_billing.marts.model import InvoiceVersion
-from usage_billing.money import stripe_minor_units
+from usage_billing.marts.model import InvoiceVersion, Line
+from usage_billing.money import stripe_exponent, stripe_minor_units
 from usage_billing.push.documents import Document, plain
 from usage_billing.push.targets.base import Job
 from usage_billing.settings import Settings
 
 DAYS_UNTIL_DUE = 30  # for a version recorded before invoices had terms
 CUSTOM_FIELD_LENGTH = 30  # Stripe's limit on a custom field's value
+DISPLAY_NAME_LENGTH = 50  # Stripe's limit on a tax rate's display name
 MAX_PAGES = 100  # 10,000 objects: a guard against a cursor that never ends
 
 
@@ -100,14 +114,37 @@ def invoice_params(document: Document, customer: str) -> dict[str, Any]:
     }
 
 
-def item_params(document: Document, customer: str, invoice: str | None) -> list[dict[str, Any]]:
-    """One invoice item per line (or per changed line of an amendment), amounts checked."""
+def tax_rate_key(line: Line) -> str:
+    """A tax rate's identity at Stripe: the marts' rate id with its percentage and whether it is
+    inclusive (Stripe's rates cannot change either), as an idempotency key and metadata."""
+    material = "\x1f".join([line.tax_rate_id or "", plain(line.unit_price), line.line_type or ""])
+    return "ub_tax_" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+def tax_rate_params(line: Line) -> dict[str, Any]:
+    """A tax line's rate as a Stripe tax rate: its description, percentage, inclusive or not."""
+    return {
+        "display_name": line.description[:DISPLAY_NAME_LENGTH],
+        "percentage": plain(line.unit_price * 100),
+        "inclusive": line.line_type == "tax_included",
+        "metadata": {
+            "usage_billing_tax_rate": tax_rate_key(line),
+            "usage_billing_tax_rate_id": line.tax_rate_id or "",
+        },
+    }
+
+
+def item_params(
+    document: Document, customer: str, invoice: str | None, tax_rates: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """One invoice item per line but tax (or per changed line of an amendment, tax included),
+    amounts checked; a first invoice's items carry its Stripe `tax_rates`."""
     version = document.current
     currency = version.currency
     period = {"start": _unix(version), "end": _unix(version, end=True)}
     items: list[tuple[str, Any, dict[str, str]]] = []
     if document.previous is None:
-        for line in version.lines:
+        for line in version.charge_lines:
             items.append(
                 (
                     line_text(line, currency),
@@ -118,7 +155,7 @@ def item_params(document: Document, customer: str, invoice: str | None) -> list[
     else:
         for change in document.changes:
             items.append((f"{change.description}: {change.detail()}", change.amount, {}))
-    params = []
+    params: list[dict[str, Any]] = []
     for number, (description, amount, extra) in enumerate(items, start=1):
         params.append(
             {
@@ -136,12 +173,55 @@ def item_params(document: Document, customer: str, invoice: str | None) -> list[
                 },
             }
         )
+        if tax_rates and document.previous is None:  # no key at all for an untaxed item
+            params[-1]["tax_rates"] = list(tax_rates)
     return params
+
+
+def expected_figures(document: Document) -> dict[str, int]:
+    """What Stripe's invoice must come to, in minor units: the total, the tax added and the
+    tax included. An amendment bills its differences, tax among them, without rates."""
+    version = document.current
+    if document.previous is not None:
+        return {
+            "total": stripe_minor_units(document.amount, version.currency),
+            "tax": 0,
+            "included tax": 0,
+        }
+    return {
+        "total": stripe_minor_units(version.total, version.currency),
+        "tax": stripe_minor_units(version.tax_amount, version.currency),
+        "included tax": stripe_minor_units(version.tax_included, version.currency),
+    }
+
+
+def stripe_figures(invoice: Mapping[str, Any]) -> dict[str, int]:
+    """Stripe's total, tax added and tax included of an invoice: from `total_taxes` (API
+    2025-03-31 and later: `tax_behavior`) or `total_tax_amounts` (earlier: `inclusive`)."""
+    added = included = 0
+    for tax in invoice.get("total_taxes") or []:
+        if tax.get("tax_behavior") == "inclusive":
+            included += int(tax["amount"])
+        else:
+            added += int(tax["amount"])
+    for tax in invoice.get("total_tax_amounts") or []:
+        if tax.get("inclusive"):
+            included += int(tax["amount"])
+        else:
+            added += int(tax["amount"])
+    return {"total": int(invoice.get("total") or 0), "tax": added, "included tax": included}
 
 
 def describe(document: Document) -> str:
     count = len(item_params(document, "cus", "in"))
-    return f"POST /v1/invoices, {count} × POST /v1/invoiceitems, POST finalize"
+    rates = len(document.current.tax_lines) if document.previous is None else 0
+    creates = f"{rates} × POST /v1/tax_rates (once each), " if rates else ""
+    return f"{creates}POST /v1/invoices, {count} × POST /v1/invoiceitems, POST finalize"
+
+
+def _major(units: int, currency: str) -> str:
+    """Minor units back as the amount they stand for, for an error message."""
+    return f"{Decimal(units).scaleb(-stripe_exponent(currency))} {currency.upper()}"
 
 
 def _object_id(answer: Any, path: str) -> str:
@@ -161,6 +241,7 @@ class StripeTarget:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         api_key = settings.require_stripe()
+        self.tax_rates: dict[str, str] | None = None  # tax_rate_key → Stripe's id, once read
         self.http = HttpClient(
             settings.stripe_api_base,
             settings.http,
@@ -206,11 +287,51 @@ class StripeTarget:
                 return str(invoice["id"])
         return None
 
+    def _tax_rate(self, line: Line) -> str:
+        """Stripe's id of a tax line's rate, created the first time any invoice needs it."""
+        if self.tax_rates is None:
+            self.tax_rates = {}
+            for rate in self._list("/v1/tax_rates", {}):
+                key = (rate.get("metadata") or {}).get("usage_billing_tax_rate")
+                if key:
+                    self.tax_rates.setdefault(str(key), str(rate["id"]))
+        key = tax_rate_key(line)
+        if key not in self.tax_rates:
+            created = self._post("/v1/tax_rates", tax_rate_params(line), key)
+            self.tax_rates[key] = _object_id(created, "/v1/tax_rates")
+        return self.tax_rates[key]
+
+    def _check_figures(self, document: Document, invoice: str) -> None:
+        """Stripe's total and tax against the marts', before the invoice is finalized."""
+        current = self.http.json("GET", f"/v1/invoices/{invoice}", retry=True)
+        if not isinstance(current, dict):
+            raise ServerError(f"GET /v1/invoices/{invoice} answered without an invoice")
+        ours, theirs = expected_figures(document), stripe_figures(current)
+        if ours != theirs:
+            currency = document.current.currency
+            differ = "; ".join(
+                f"{name} {_major(theirs[name], currency)} at Stripe,"
+                f" {_major(ours[name], currency)} in the marts"
+                for name in ours
+                if ours[name] != theirs[name]
+            )
+            raise FiguresDifferError(
+                f"Stripe computed invoice {invoice} ({document.invoice_id}) differently: "
+                f"{differ}. It is left a draft, not finalized; the next run checks it again"
+                " (fix the tax rates, or delete the draft at Stripe if the invoice changes)"
+            )
+
     def push(self, job: Job) -> str | None:
         document, customer = job.document, job.customer_external_id
         if document.previous is not None and not document.changes:
             return None  # an amendment that moves no money: nothing to send
-        items = item_params(document, customer, None)  # amounts checked before any request
+        # Every amount checked (sendable in minor units) before any request, tax rates included.
+        item_params(document, customer, None)
+        expected_figures(document)
+        rates: tuple[str, ...] = ()
+        if document.previous is None:
+            rates = tuple(self._tax_rate(line) for line in document.current.tax_lines)
+        items = item_params(document, customer, None, rates)
         invoice = job.external_id
         if invoice is None and job.resumed:
             invoice = self._find_invoice(job)
@@ -235,6 +356,8 @@ class StripeTarget:
                     {**params, "invoice": invoice},
                     f"{document.key}-item-{number}",
                 )
+        if rates:  # without rates Stripe's total is our items' sum: there is nothing to check
+            self._check_figures(document, invoice)
         self._post(
             f"/v1/invoices/{invoice}/finalize", {"auto_advance": True}, f"{document.key}-finalize"
         )
