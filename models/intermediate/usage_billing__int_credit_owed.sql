@@ -11,27 +11,15 @@ with closures as (
 
 ),
 
-price_lines as (
+invoice_charges as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced') }}
-
-),
-
-commitment_lines as (
-
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_commitments') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_charges') }}
 
 ),
 
 discounts as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
-
-),
-
-adjustments as (
-
-    select * from {{ ref('usage_billing', 'usage_billing__int_late_usage_adjustments') }}
 
 ),
 
@@ -53,26 +41,13 @@ owed_lines as (
         invoice_id,
         metric_name,
         amount
-    from price_lines
-    union all
-    select
-        invoice_id,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        amount
-    from commitment_lines
+    from invoice_charges
     union all
     select
         invoice_id,
         metric_name,
         0 - discount_amount as amount
     from discounts
-    union all
-    select
-        target_invoice_id as invoice_id,
-        metric_name,
-        amount
-    from adjustments
-    where target_invoice_id is not null
 
 ),
 

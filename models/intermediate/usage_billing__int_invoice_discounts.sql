@@ -19,15 +19,9 @@ discounts as (
 
 ),
 
-price_lines as (
+invoice_charges as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_lines_priced') }}
-
-),
-
-commitment_lines as (
-
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_commitments') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_charges') }}
 
 ),
 
@@ -45,19 +39,9 @@ currencies as (
 
 charge_lines as (
 
-    select
-        invoice_id,
-        price_id,
-        metric_name,
-        amount
-    from price_lines
-    union all
-    select
-        invoice_id,
-        cast(null as {{ dbt.type_string() }}) as price_id,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        amount
-    from commitment_lines
+    -- The period's own charges: late usage of another period is not discounted here.
+    select * from invoice_charges
+    where charge_type <> 'late_usage_adjustment'
 
 ),
 

@@ -7,9 +7,9 @@
     raises another code's base; an invoice whose charges net below zero keeps its negative bases.
     The bases of an invoice always add up to its total before tax. -#}
 
-with taxable_lines as (
+with invoice_charges as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_taxable_lines') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_charges') }}
 
 ),
 
@@ -64,19 +64,19 @@ scope_weights as (
         reductions.invoice_id,
         reductions.reduction_id,
         reductions.amount,
-        coalesce(taxable_lines.tax_code, '') as tax_code,
-        greatest(coalesce(sum(taxable_lines.amount), 0), 0) as weight
+        coalesce(invoice_charges.tax_code, '') as tax_code,
+        greatest(coalesce(sum(invoice_charges.amount), 0), 0) as weight
     from reductions
-    left join taxable_lines
+    left join invoice_charges
         on
-            reductions.invoice_id = taxable_lines.invoice_id
-            and (reductions.price_id is null or reductions.price_id = taxable_lines.price_id)
-            and (reductions.metric_name is null or reductions.metric_name = taxable_lines.metric_name)
+            reductions.invoice_id = invoice_charges.invoice_id
+            and (reductions.price_id is null or reductions.price_id = invoice_charges.price_id)
+            and (reductions.metric_name is null or reductions.metric_name = invoice_charges.metric_name)
     group by
         reductions.invoice_id,
         reductions.reduction_id,
         reductions.amount,
-        coalesce(taxable_lines.tax_code, '')
+        coalesce(invoice_charges.tax_code, '')
 
 ),
 
@@ -118,7 +118,7 @@ amounts as (
         tax_code,
         amount as charges,
         0 as reduction
-    from taxable_lines
+    from invoice_charges
     union all
     select
         invoice_id,

@@ -14,9 +14,9 @@ with bases as (
 
 ),
 
-taxable_lines as (
+invoice_charges as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_taxable_lines') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_invoice_charges') }}
 
 ),
 
@@ -115,10 +115,10 @@ line_taxes as (
         applied.invoice_id,
         applied.tax_code,
         applied.tax_rate_id,
-        sum({{ tax_of('taxable_lines.amount', 'applied') }}) as tax_amount
+        sum({{ tax_of('invoice_charges.amount', 'applied') }}) as tax_amount
     from applied
-    inner join taxable_lines
-        on applied.invoice_id = taxable_lines.invoice_id and applied.tax_code = taxable_lines.tax_code
+    inner join invoice_charges
+        on applied.invoice_id = invoice_charges.invoice_id and applied.tax_code = invoice_charges.tax_code
     where applied.calculation = 'per_line'
     group by applied.invoice_id, applied.tax_code, applied.tax_rate_id
 

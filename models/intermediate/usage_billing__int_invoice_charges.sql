@@ -1,7 +1,8 @@
-{#- Every charge of every invoice with the tax code its rates are chosen by (docs/invoices.md,
-    "Tax"): price lines and late-usage adjustments take their price's tax_code, the commitment
-    true-up none (''). Discounts and prepaid credit are not here: int_invoice_tax_bases shares
-    them among these. -#}
+{#- Every charge of every invoice, before discounts, credit and tax: price lines, commitment
+    true-ups and late-usage adjustments billed on it, each with its price, metric and the tax
+    code its rates are chosen by (its price's tax_code, '' for none). What discounts take a
+    share of (int_invoice_discounts, without late-usage adjustments), what prepaid credit pays
+    (int_credit_owed) and what is taxed (int_invoice_tax_bases, int_invoice_taxes). -#}
 {{ config(materialized='ephemeral') }}
 
 with price_lines as (
@@ -32,6 +33,7 @@ charges as (
 
     select
         invoice_id,
+        'price' as charge_type,
         price_id,
         metric_name,
         amount
@@ -39,6 +41,7 @@ charges as (
     union all
     select
         invoice_id,
+        'commitment_true_up' as charge_type,
         cast(null as {{ dbt.type_string() }}) as price_id,
         cast(null as {{ dbt.type_string() }}) as metric_name,
         amount
@@ -46,6 +49,7 @@ charges as (
     union all
     select
         target_invoice_id as invoice_id,
+        'late_usage_adjustment' as charge_type,
         price_id,
         metric_name,
         amount
@@ -58,6 +62,7 @@ final as (
 
     select
         charges.invoice_id,
+        charges.charge_type,
         charges.price_id,
         charges.metric_name,
         charges.amount,
