@@ -19,7 +19,7 @@ discounts as (
 
 ),
 
-invoice_charges as (
+charges as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_charges') }}
 
@@ -40,7 +40,7 @@ currencies as (
 charge_lines as (
 
     -- The period's own charges: late usage of another period is not discounted here.
-    select * from invoice_charges
+    select * from charges
     where charge_type <> 'late_usage_adjustment'
 
 ),
