@@ -92,6 +92,13 @@ class MartsSnapshots:
         with snapshot.connection.cursor() as cursor:
             yield MartsReader(DuckDBWarehouse(cursor), snapshot.relations)
 
+    @property
+    def current_copy(self) -> Path | None:
+        """The file of the current copy (a new name for each copy), None before the first:
+        what readers caching figures of the marts key them by."""
+        snapshot = self._current
+        return None if snapshot is None else snapshot.path
+
     def start(self) -> None:
         self._thread.start()
 
