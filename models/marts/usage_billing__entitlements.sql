@@ -85,7 +85,6 @@ final as (
         billing_periods.customer_id,
         usage_limits.limit_id,
         usage_limits.metric_name,
-        coalesce(metric_definitions.display_name, usage_limits.metric_name) as metric_display_name,
         metric_definitions.unit,
         usage_limits.description,
         billing_periods.invoice_id,
@@ -94,15 +93,16 @@ final as (
         billing_periods.period_start,
         billing_periods.period_end,
         billing_periods.as_of_at,
-        usage_so_far.invoice_id is not null as is_measured,
         usage_so_far.used_quantity,
         usage_limits.limit_quantity,
+        journal_rules.journal_rule,
+        coalesce(metric_definitions.display_name, usage_limits.metric_name) as metric_display_name,
+        usage_so_far.invoice_id is not null as is_measured,
         case
             when usage_so_far.used_quantity >= usage_limits.limit_quantity then 0
             else usage_limits.limit_quantity - usage_so_far.used_quantity
         end as remaining_quantity,
-        usage_so_far.used_quantity <= usage_limits.limit_quantity as is_within_limit,
-        journal_rules.journal_rule
+        usage_so_far.used_quantity <= usage_limits.limit_quantity as is_within_limit
     from limits_of_periods
     inner join usage_limits
         on limits_of_periods.limit_id = usage_limits.limit_id

@@ -251,7 +251,10 @@ def test_bad_limits_are_rejected_with_a_reason(tmp_path: Path) -> None:
     scenario = build(tmp_path, BUILT_EVENTS[:1], good, VARS)
     with duckdb.connect(str(scenario.database)) as connection:
         write_table(
-            connection, "pricing", "usage_limits", PRICING_TABLES["usage_limits"],
+            connection,
+            "pricing",
+            "usage_limits",
+            PRICING_TABLES["usage_limits"],
             tables.usage_limits,
         )
     assert failing_rows(scenario.database, CHECK, VARS) == [
@@ -274,4 +277,3 @@ def test_without_the_table_nobody_has_a_limit(tmp_path: Path) -> None:
         connection.execute("drop table pricing.usage_limits")
     run_dbt(["build", "--select", "+usage_billing__entitlements"], scenario.database, VARS)
     assert scenario.rows(count) == [(0,)]
-

@@ -125,7 +125,9 @@ def test_shares_add_up_to_what_the_build_measures(tmp_path: Path) -> None:
         ({"aggregation": "sum", "property": "seconds"}, {"seconds": "lots"}),
     ],
 )
-def test_an_uncertain_share_is_not_guessed(rule: dict[str, Any], properties: dict[str, Any]) -> None:
+def test_an_uncertain_share_is_not_guessed(
+    rule: dict[str, Any], properties: dict[str, Any]
+) -> None:
     text = json.dumps({"aggregation": "count", "event_type": None, "property": None} | rule)
     with pytest.raises(NotExactError):
         JournalRule.parse(text).share("job", parse_properties(json.dumps(properties).encode()))

@@ -79,7 +79,11 @@ def plain_decimal(value: Decimal) -> Decimal:
     """Without trailing zeros, never in exponent form: 60.0000000000 → 60."""
     normalized = value.normalize()
     exponent = normalized.as_tuple().exponent
-    return normalized.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normalized
+    return (
+        normalized.quantize(Decimal(1))
+        if isinstance(exponent, int) and exponent > 0
+        else normalized
+    )
 
 
 def utc_text(moment: datetime | None) -> str | None:

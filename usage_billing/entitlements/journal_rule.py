@@ -98,20 +98,18 @@ def _number(value: Any) -> Decimal | None:
     """The value as the warehouse's try_cast to decimal gives it (None: no number)."""
     if value is None:
         return None
-    if isinstance(value, Decimal) and not isinstance(value, bool):
-        digits = value.as_tuple()
-        exponent = digits.exponent
-        if not isinstance(exponent, int) or exponent < -DECIMAL_PLACES:
-            raise NotExactError("more decimal places than the warehouse keeps")
-        if len(digits.digits) > EXACT_DIGITS:
+    if isinstance(value, Decimal):  # a JSON number (booleans stay bool)
+        if len(value.as_tuple().digits) > EXACT_DIGITS:
             raise NotExactError("more digits than a JSON number keeps exactly")
-        return value
-    if isinstance(value, str) and PLAIN_DECIMAL.match(value):
+        number = value
+    elif isinstance(value, str) and PLAIN_DECIMAL.match(value):
         number = Decimal(value)
-        if -number.as_tuple().exponent > DECIMAL_PLACES:  # type: ignore[operator]
-            raise NotExactError("more decimal places than the warehouse keeps")
-        return number
-    raise NotExactError("a value that may not be a number")
+    else:
+        raise NotExactError("a value that may not be a number")
+    exponent = number.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -DECIMAL_PLACES:
+        raise NotExactError("more decimal places than the warehouse keeps")
+    return number
 
 
 def _passes(item: Filter, value: Any) -> bool:
