@@ -69,6 +69,9 @@ def pricing() -> Pricing:
             | {"currency": "USD", "start_date": "2024-01-01"}
         )
     tables.customer_aliases.append({"alias": "acme", "customer_id": "c1"})
+    # A customer without a subscription: known, with nothing to limit.
+    tables.customers.append({"customer_id": "c3", "name": "c3"})
+    tables.customer_aliases.append({"alias": "c3", "customer_id": "c3"})
     common = {"plan_id": "pro", "currency": "USD", "effective_from": "2024-01-01"}
     tables.prices += [
         {"price_id": f"p_{metric}", "pricing_model": "per_unit", "metric": metric}
@@ -214,7 +217,7 @@ def test_build_alone_then_events_since_the_build(server: IngestServer) -> None:
 
 
 def test_unknown_alias_is_404(server: IngestServer) -> None:
-    entitlements(server, "c1")  # the marts are read
+    assert entitlements(server, "c3")["limits"] == []
     with server.client(KEY) as client:
         response = client.get("/api/customers/nobody/entitlements")
     assert response.status_code == 404
