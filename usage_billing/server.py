@@ -78,10 +78,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         snapshots = None
         if settings.warehouse.type == "duckdb":
             snapshots = MartsSnapshots(settings.warehouse, settings.project)
+        app.state.entitlements = entitlements.Entitlements(snapshots, recent or RecentEvents())
+        if snapshots is not None:
+            snapshots.on_new_copy.append(app.state.entitlements.refresh)
             await asyncio.to_thread(snapshots.refresh)
             snapshots.start()
         app.state.marts_snapshots = snapshots
-        app.state.entitlements = entitlements.Entitlements(snapshots, recent or RecentEvents())
         try:
             yield
         finally:

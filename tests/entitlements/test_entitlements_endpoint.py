@@ -18,6 +18,7 @@ user ids); exports (count) is limited but priced nowhere. Plan limits: calls 100
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
 from collections.abc import Iterator
@@ -56,6 +57,7 @@ VARS: dict[str, Any] = {
     "usage_billing_as_of": "2024-03-15 00:00:00",
     "usage_billing_pricing_schema": "pricing",
 }
+LATER_CLOCK = "2024-03-25 00:00:00"
 
 
 def pricing() -> Pricing:
@@ -214,6 +216,32 @@ def test_build_alone_then_events_since_the_build(server: IngestServer) -> None:
     )
     time.sleep(3)  # the copy is taken once the file has been quiet for 2 s
     assert by_metric(entitlements(server, "acme")) == after
+
+    # A new build with its clock on 2024-03-25 counts the loaded events itself; the server
+    # forgets them, so nothing counts twice: c1 made 60 + 50 + the early call = 111 calls, and
+    # 4 distinct users, now over the limit of 3.
+    with Path(f"{server.database}.lock").open("a") as lock:  # the loader waits, as it must
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            run_dbt(["build"], server.database, VARS | {"usage_billing_as_of": LATER_CLOCK})
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    deadline = time.monotonic() + 30
+    while (rebuilt := entitlements(server, "c1"))["as_of"] != "2024-03-25T00:00:00Z":
+        assert time.monotonic() < deadline, rebuilt
+        time.sleep(0.5)
+    limits = by_metric(rebuilt)
+    assert figures(limits["calls"]) == (D(111), D(100), D(0), False, True)
+    assert limits["calls"]["added_since_build"] == D(0)
+    assert figures(limits["eur_volume"]) == (D(951), D(1000), D(49), True, True)
+    assert figures(limits["users"]) == (D(4), D(3), D(0), False, False)
+    assert figures(by_metric(entitlements(server, "c2"))["calls"]) == (
+        D(210),
+        D(500),
+        D(290),
+        True,
+        True,
+    )
 
 
 def test_unknown_alias_is_404(server: IngestServer) -> None:

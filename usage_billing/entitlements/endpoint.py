@@ -45,13 +45,26 @@ class Entitlements:
             if self._built is not None and self._built[0] == copy:
                 return self._built[1]
             with self.snapshots.reader() as marts:
+                # The new build counts what was timestamped before its clock; forgotten even
+                # when its marts lack the entitlements (built by an older version).
+                as_of = marts.as_of()
+                if as_of is not None:
+                    self.recent.forget_before(as_of)
                 built = BuiltEntitlements.read(marts)
             self._built = (copy, built)
-        if built.as_of is not None:
-            # The new build counts what was timestamped before its clock.
-            self.recent.forget_before(built.as_of)
         log.info("entitlements read from a new copy of the marts (as of %s)", built.as_of)
         return built
+
+    def refresh(self) -> None:
+        """Read a new copy of the marts as soon as it is taken (`MartsSnapshots.on_new_copy`),
+        so that the events its build counts are forgotten whether or not anyone asks."""
+        copy = None if self.snapshots is None else self.snapshots.current_copy
+        if copy is None:
+            return
+        try:
+            self._read(copy)
+        except MartsMissingError as error:
+            log.warning("entitlements: %s", error)
 
     async def built(self) -> BuiltEntitlements:
         """The current build's entitlements; raises MartsUnavailableError without a copy."""
