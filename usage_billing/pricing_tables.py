@@ -51,4 +51,8 @@ PRICING_TABLES: dict[str, str] = {
         " percentage decimal(38, 10), inclusive boolean, calculation varchar,"
         " effective_from date, effective_to date"
     ),
+    "usage_limits": (
+        "limit_id varchar, customer_id varchar, plan_id varchar, metric varchar,"
+        " limit_quantity decimal(38, 10), description varchar"
+    ),
 }

@@ -17,6 +17,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from usage_billing.dbt_project import DbtProject
+from usage_billing.entitlements import endpoint as entitlements
+from usage_billing.entitlements.recent_events import RecentEvents
 from usage_billing.events import ingest
 from usage_billing.events.auth import ApiKeys
 from usage_billing.events.journal import Journal
@@ -59,11 +61,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
             journal, settings.warehouse, settings.events, settings.load_interval_seconds
         )
         journal.start(asyncio.get_running_loop())
+        # The entitlements read the marts' copy, on DuckDB only: elsewhere nothing would ever
+        # forget the events kept for them.
+        recent = RecentEvents() if settings.warehouse.type == "duckdb" else None
         app.state.ingest = ingest.Ingest(
             journal,
             settings.api.account_id,
             settings.api.max_body_bytes,
             settings.api.max_batch_events,
+            recent,
         )
         # Segments an earlier run left (a crash) are loaded before new ones.
         await asyncio.to_thread(loader.load_round)
@@ -72,6 +78,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         snapshots = None
         if settings.warehouse.type == "duckdb":
             snapshots = MartsSnapshots(settings.warehouse, settings.project)
+        app.state.entitlements = entitlements.Entitlements(snapshots, recent or RecentEvents())
+        if snapshots is not None:
+            snapshots.on_new_copy.append(app.state.entitlements.refresh)
             await asyncio.to_thread(snapshots.refresh)
             snapshots.start()
         app.state.marts_snapshots = snapshots
@@ -97,6 +106,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     # request (2,000 against 2,700-3,000 requests/s in bench/ingest_load.py).
     app.add_route(
         "/api/usage-events", ingest.create_usage_events, methods=["POST"], include_in_schema=False
+    )
+    app.add_route(
+        entitlements.PATH,
+        entitlements.customer_entitlements,
+        methods=["GET"],
+        include_in_schema=False,
     )
     app.include_router(routes.router)
     app.add_exception_handler(Exception, routes.server_error)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import msgspec
 from fastapi import Request, Response
 
+from usage_billing.entitlements.recent_events import RecentEvents
 from usage_billing.events.auth import require_api_key
 from usage_billing.events.journal import Journal, JournalClosedError
 from usage_billing.events.request_body import decode_events
@@ -39,12 +40,19 @@ _encode = msgspec.json.Encoder(decimal_format="number")
 
 
 class Ingest:
-    """What the endpoint needs: the journal and the request limits."""
+    """What the endpoint needs: the journal, the request limits and, when the entitlements
+    endpoint serves, where it learns of the events accepted since the build."""
 
     def __init__(
-        self, journal: Journal, account_id: str, max_body_bytes: int, max_batch_events: int
+        self,
+        journal: Journal,
+        account_id: str,
+        max_body_bytes: int,
+        max_batch_events: int,
+        recent: RecentEvents | None = None,
     ) -> None:
         self.journal = journal
+        self.recent = recent
         self.account_id = account_id
         self.max_body_bytes = max_body_bytes
         self.max_batch_events = max_batch_events
@@ -148,6 +156,8 @@ async def create_usage_events(request: Request) -> Response:
             media_type="application/json",
             headers={"Retry-After": "1"},
         )
+    if ingest.recent is not None:
+        ingest.recent.add(events)
     items = [ingest.stored(event) for event in events]
     return Response(
         _encode.encode(items if is_batch else items[0]),

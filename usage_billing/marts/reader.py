@@ -32,6 +32,8 @@ from usage_billing.marts.model import (
 from usage_billing.marts.relations import (
     BILLABLE_USAGE,
     BILLING_PERIODS,
+    CUSTOMER_ALIASES,
+    ENTITLEMENTS,
     INVOICE_LINES,
     INVOICE_REVISIONS,
     INVOICES,
@@ -537,3 +539,38 @@ class MartsReader:
                 as_of_at,
             ) in invoices
         ]
+
+    # The entitlements endpoint (usage_billing/entitlements).
+
+    def entitlements(self) -> list[tuple[Any, ...]]:
+        """Every row of usage_billing__entitlements, by customer, metric and period; the
+        columns are `ENTITLEMENT_COLUMNS`."""
+        return self._rows(
+            f"select {', '.join(ENTITLEMENT_COLUMNS)} from {self._table(ENTITLEMENTS)}"  # noqa: S608
+            " order by customer_id, metric_name, period_start, invoice_id"
+        )
+
+    def customer_aliases(self) -> list[tuple[str, str]]:
+        """(alias, customer_id) of every alias events name customers by."""
+        rows = self._rows(
+            f"select customer_alias, customer_id from {self._table(CUSTOMER_ALIASES)}"  # noqa: S608
+        )
+        return [(str(alias), str(customer_id)) for alias, customer_id in rows]
+
+
+ENTITLEMENT_COLUMNS = (
+    "customer_id",
+    "limit_id",
+    "metric_name",
+    "metric_display_name",
+    "unit",
+    "description",
+    "invoice_id",
+    "period_start",
+    "period_end",
+    "as_of_at",
+    "is_measured",
+    "used_quantity",
+    "limit_quantity",
+    "journal_rule",
+)

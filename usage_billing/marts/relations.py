@@ -24,6 +24,8 @@ METRIC_USAGE_DAILY = "usage_billing__metric_usage_daily"
 LIVE_INVOICE_TOTALS = "usage_billing__live_invoice_totals"
 INVOICE_REVISIONS = "usage_billing__invoice_revisions"
 ISSUERS = "usage_billing__issuers"
+ENTITLEMENTS = "usage_billing__entitlements"
+CUSTOMER_ALIASES = "usage_billing__customer_aliases"
 
 # The dbt package that defines the marts, whatever the user's project is called.
 PACKAGE = "usage_billing"
@@ -37,6 +39,8 @@ MART_MODELS = (
     LIVE_INVOICE_TOTALS,
     INVOICE_REVISIONS,
     ISSUERS,
+    ENTITLEMENTS,
+    CUSTOMER_ALIASES,
 )
 
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +81,8 @@ class MartsSnapshots:
         self._numbers = itertools.count(1)
         self._seen: tuple[FileState, float] | None = None
         self._stop = threading.Event()
+        # Called, in the copying thread, after each new copy (the entitlements read theirs).
+        self.on_new_copy: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._run, name="marts-snapshot", daemon=True)
 
     @contextmanager
@@ -91,6 +93,13 @@ class MartsSnapshots:
             raise MartsUnavailableError("no copy of the marts yet")
         with snapshot.connection.cursor() as cursor:
             yield MartsReader(DuckDBWarehouse(cursor), snapshot.relations)
+
+    @property
+    def current_copy(self) -> Path | None:
+        """The file of the current copy (a new name for each copy), None before the first:
+        what readers caching figures of the marts key them by."""
+        snapshot = self._current
+        return None if snapshot is None else snapshot.path
 
     def start(self) -> None:
         self._thread.start()
@@ -161,6 +170,11 @@ class MartsSnapshots:
         if previous is not None:
             # Requests still reading the old copy keep it open; unlinked, it goes when they end.
             previous.path.unlink(missing_ok=True)
+        for listener in self.on_new_copy:
+            try:
+                listener()
+            except Exception:  # the copy stands; the listener's reader retries on demand
+                log.exception("reading the new copy of the marts failed")
         return True
 
     def _copy(self, connection: duckdb.DuckDBPyConnection, relations: MartRelations) -> int:

@@ -1,0 +1,1 @@
+"""Entitlements: whether a customer is within each usage limit (docs/entitlements.md)."""
