@@ -51,4 +51,9 @@ PRICING_TABLES: dict[str, str] = {
         " percentage decimal(38, 10), inclusive boolean, calculation varchar,"
         " effective_from date, effective_to date"
     ),
+    "usage_thresholds": (
+        "threshold_id varchar, customer_id varchar, metric varchar, description varchar,"
+        " quantity decimal(38, 10), amount decimal(38, 10), percent decimal(38, 10),"
+        " percent_of varchar"
+    ),
 }

@@ -43,6 +43,7 @@ class Pricing:
     closed_periods: list[dict[str, Any]] = field(default_factory=list)
     discounts: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[dict[str, Any]] = field(default_factory=list)
+    usage_thresholds: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):
