@@ -1,9 +1,10 @@
 {#- Every threshold crossed, once per billing period (docs/usage-controls.md), computed by each
     build from the current usage and totals. A quantity level's crossing is exact: the event at
     which the period's running total first reached it (int_threshold_quantity_crossings). An
-    amount level is compared with the amount so far (the invoice's subtotal, or the metric's
-    amount); invoices are priced per period, not per event, so its crossed_at is the latest
-    usage the period holds, by which it was crossed, and is_crossed_at_exact is false. -#}
+    amount level is compared with the amount so far (the invoice's charges before credit, tax
+    and the minimum's true-up, or the metric's amount); invoices are priced per period, not per
+    event, so its crossed_at is the latest usage the period holds, by which it was crossed, and
+    is_crossed_at_exact is false. -#}
 
 with levels as (
 
@@ -23,9 +24,9 @@ billable_usage as (
 
 ),
 
-invoices as (
+invoice_lines as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__invoices') }}
+    select * from {{ ref('usage_billing', 'usage_billing__invoice_lines') }}
 
 ),
 
@@ -38,6 +39,19 @@ events as (
 priced_metrics as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_priced_metrics_by_billing_period') }}
+
+),
+
+spent as (
+
+    -- The invoice's charges so far, as its subtotal (no credit, no tax) but without the true-up
+    -- to the subscription's minimum: that would make every final invoice reach its commitment.
+    select
+        invoice_id,
+        sum(amount) as amount
+    from invoice_lines
+    where line_type not in ('credit', 'tax', 'tax_included', 'commitment_true_up')
+    group by invoice_id
 
 ),
 
@@ -78,13 +92,13 @@ amounts_so_far as (
         levels.threshold_id,
         levels.invoice_id,
         case
-            when levels.metric_name is null then invoices.subtotal
+            when levels.metric_name is null then spent.amount
             else metric_totals.amount
         end as amount_so_far,
         max(latest_usage.latest_event_at) as latest_event_at
     from levels
-    inner join invoices
-        on levels.invoice_id = invoices.invoice_id
+    inner join spent
+        on levels.invoice_id = spent.invoice_id
     left join metric_totals
         on
             levels.invoice_id = metric_totals.invoice_id
@@ -94,7 +108,7 @@ amounts_so_far as (
             levels.invoice_id = latest_usage.invoice_id
             and (levels.metric_name is null or levels.metric_name = latest_usage.metric_name)
     where levels.level_kind = 'amount'
-    group by levels.threshold_id, levels.invoice_id, levels.metric_name, invoices.subtotal, metric_totals.amount
+    group by levels.threshold_id, levels.invoice_id, levels.metric_name, spent.amount, metric_totals.amount
 
 ),
 
