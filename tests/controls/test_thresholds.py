@@ -165,11 +165,32 @@ def test_late_usage_moves_a_crossing_earlier_and_leaves_the_others(
     expected["t80|s_c1/2024-01-01"] = ("quantity", D(80), at("2024-01-20", 9), True, D(80))
     expected["t120|s_c1/2024-01-01"] = ("quantity", D(120), at("2024-01-20", 49), True, D(120))
     # 160 calls: 6 over the free 100, so January's charges are 26.
-    for threshold in ("spend24", "commit55"):
-        expected[f"{threshold}|s_c1/2024-01-01"] = (
-            ("amount",) + EXPECTED[f"{threshold}|s_c1/2024-01-01"][1:4] + (D(26),)
-        )
+    expected["spend24|s_c1/2024-01-01"] = ("amount", D(24), at("2024-01-20", 89), False, D(26))
+    expected["commit55|s_c1/2024-01-01"] = ("amount", D(22), at("2024-01-20", 89), False, D(26))
     expected["credit10|s_c1/2024-01-01"] = ("amount", D(5), at("2024-01-20", 89), False, D(6))
+    assert crossings(database) == expected
+
+
+def test_a_correction_below_the_level_removes_the_crossing(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """March's last 11 calls corrected (a later version of each) to 2024-02-11: March holds 119
+    calls, below t120's 120, and its crossing goes from the mart; t80's, reached at the 80th
+    call, stays. February's 61 reach neither level."""
+    database = copy_of(scenario, tmp_path)
+    corrected = [
+        (event_id, customer, event_type, timestamp.replace("2024-03-05", "2024-02-11"), properties)
+        for event_id, customer, event_type, timestamp, properties, _ in calls(
+            "c1", "2024-03-05", 11, first=119
+        )
+    ]
+    with duckdb.connect(str(database)) as connection:
+        connection.executemany(
+            "insert into raw.usage_events values (?, ?, ?, ?, ?, now())", corrected
+        )
+    run_dbt(["build"], database, VARS)
+    expected = dict(EXPECTED)
+    del expected["t120|s_c1/2024-03-01"]
     assert crossings(database) == expected
 
 
