@@ -53,7 +53,7 @@ PRICING_TABLES: dict[str, str] = {
     ),
     "usage_thresholds": (
         "threshold_id varchar, customer_id varchar, metric varchar, description varchar,"
-        " quantity decimal(38, 10), amount decimal(38, 10), percent decimal(38, 10),"
+        " quantity decimal(38, 10), amount decimal(38, 10), percentage decimal(38, 10),"
         " percent_of varchar"
     ),
 }

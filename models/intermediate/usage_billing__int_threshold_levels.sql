@@ -53,8 +53,8 @@ credit_granted as (
         on
             billing_periods.customer_id = credit_grants.customer_id
             and billing_periods.currency = credit_grants.currency
-            and credit_grants.granted_at < billing_periods.period_end
-            and (credit_grants.expires_at is null or credit_grants.expires_at > billing_periods.period_start)
+            and billing_periods.period_end > credit_grants.granted_at
+            and (credit_grants.expires_at is null or billing_periods.period_start < credit_grants.expires_at)
     group by billing_periods.invoice_id
 
 ),
@@ -67,7 +67,7 @@ watched as (
         thresholds.metric_name,
         thresholds.quantity,
         thresholds.amount,
-        thresholds.percent,
+        thresholds.percentage,
         thresholds.percent_of,
         billing_periods.invoice_id,
         billing_periods.subscription_id,
@@ -108,7 +108,7 @@ final as (
         period_end,
         currency,
         invoice_status,
-        percent,
+        percentage,
         percent_of,
         case
             when quantity is not null or percent_of = 'included_units' then 'quantity'
@@ -117,11 +117,11 @@ final as (
         cast(case
             when quantity is not null then quantity
             when amount is not null then amount
-            else {{ usage_billing.divide_exact(usage_billing.multiply_exact('percent', 'percent_base'), 100, 10) }}
-        end as {{ money }}) as level
+            else {{ usage_billing.divide_exact(usage_billing.multiply_exact('percentage', 'percent_base'), 100, 10) }}
+        end as {{ money }}) as level_value
     from watched
 
 )
 
 select * from final
-where level > 0
+where level_value > 0

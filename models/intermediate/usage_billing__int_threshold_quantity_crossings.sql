@@ -21,12 +21,6 @@ with levels as (
 
 ),
 
-events as (
-
-    select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
-
-),
-
 watched_metrics as (
 
     select distinct
@@ -40,6 +34,12 @@ watched_metrics as (
 ),
 
 {% if additive_metrics %}
+    events as (
+
+        select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
+
+    ),
+
     running_totals as (
 
         select
@@ -106,7 +106,7 @@ reached as (
         on
             levels.invoice_id = quantities_so_far.invoice_id
             and levels.metric_name = quantities_so_far.metric_name
-            and quantities_so_far.quantity_so_far >= levels.level
+            and levels.level_value <= quantities_so_far.quantity_so_far
 
 ),
 

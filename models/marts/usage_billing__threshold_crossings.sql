@@ -67,6 +67,13 @@ metric_totals as (
 
 ),
 
+amount_periods as (
+
+    select distinct invoice_id from levels
+    where level_kind = 'amount'
+
+),
+
 latest_usage as (
 
     -- The last event of each metric in the periods watched for an amount.
@@ -75,13 +82,14 @@ latest_usage as (
         priced_metrics.metric_name,
         max(events.event_at) as latest_event_at
     from priced_metrics
+    inner join amount_periods
+        on priced_metrics.invoice_id = amount_periods.invoice_id
     inner join events
         on
             priced_metrics.customer_id = events.customer_id
             and priced_metrics.metric_name = events.metric_name
             and priced_metrics.period_start <= events.event_at
             and priced_metrics.period_end > events.event_at
-    where priced_metrics.invoice_id in (select invoice_id from levels where level_kind = 'amount')
     group by priced_metrics.invoice_id, priced_metrics.metric_name
 
 ),
@@ -148,7 +156,7 @@ crossings as (
         on
             amounts_so_far.threshold_id = levels.threshold_id
             and amounts_so_far.invoice_id = levels.invoice_id
-    where amounts_so_far.amount_so_far >= levels.level
+    where amounts_so_far.amount_so_far >= levels.level_value
 
 ),
 
@@ -166,10 +174,10 @@ final as (
         levels.invoice_status,
         levels.currency,
         levels.metric_name,
-        levels.percent,
+        levels.percentage,
         levels.percent_of,
         levels.level_kind,
-        levels.level,
+        levels.level_value,
         crossings.crossed_at,
         crossings.is_crossed_at_exact,
         crossings.crossing_event_id,

@@ -8,7 +8,7 @@ with source as (
 
     select * from {{ usage_billing.optional_pricing_relation('usage_thresholds', [
         ('threshold_id', text), ('customer_id', text), ('metric', text), ('description', text),
-        ('quantity', money), ('amount', money), ('percent', money), ('percent_of', text),
+        ('quantity', money), ('amount', money), ('percentage', money), ('percent_of', text),
     ]) }}
 
 ),
@@ -22,7 +22,7 @@ renamed as (
         cast(description as {{ text }}) as description,
         cast(quantity as {{ money }}) as quantity,
         cast(amount as {{ money }}) as amount,
-        cast(percent as {{ money }}) as percent,
+        cast(percentage as {{ money }}) as percentage,
         lower(cast(percent_of as {{ text }})) as percent_of
     from source
 

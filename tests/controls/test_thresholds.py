@@ -51,12 +51,12 @@ VARS: dict[str, Any] = {
 }
 THRESHOLDS: list[dict[str, Any]] = [
     {"threshold_id": "t80", "customer_id": "c1", "metric": "calls"}
-    | {"description": "80% of included calls", "percent": D(80), "percent_of": "included_units"},
+    | {"description": "80% of included calls", "percentage": D(80), "percent_of": "included_units"},
     {"threshold_id": "t120", "metric": "calls", "quantity": D(120)},
     {"threshold_id": "spend24", "customer_id": "c1", "amount": D(24)},
-    {"threshold_id": "commit55", "customer_id": "c1", "percent": D(55)}
+    {"threshold_id": "commit55", "customer_id": "c1", "percentage": D(55)}
     | {"percent_of": "minimum_commitment"},
-    {"threshold_id": "credit10", "customer_id": "c1", "metric": "calls", "percent": D(10)}
+    {"threshold_id": "credit10", "customer_id": "c1", "metric": "calls", "percentage": D(10)}
     | {"percent_of": "credit_balance"},
 ]
 
@@ -107,10 +107,11 @@ EVENTS += calls("c2", "2024-03-02", 30)
 
 
 def crossings(database: Path) -> dict[str, tuple[Any, ...]]:
-    """crossing_id → (level_kind, level, crossed_at, is_crossed_at_exact, value_at_crossing)."""
+    """crossing_id → (level_kind, level_value, crossed_at, is_crossed_at_exact,
+    value_at_crossing)."""
     with duckdb.connect(str(database), read_only=True) as connection:
         rows = connection.execute(
-            "select crossing_id, level_kind, level, crossed_at, is_crossed_at_exact,"
+            "select crossing_id, level_kind, level_value, crossed_at, is_crossed_at_exact,"
             f" value_at_crossing from {MARTS_SCHEMA}.usage_billing__threshold_crossings"
         ).fetchall()
     return {crossing_id: tuple(rest) for crossing_id, *rest in rows}
@@ -200,8 +201,8 @@ def test_bad_thresholds_are_rejected_with_the_reason(scenario: Scenario, tmp_pat
         {"threshold_id": "two_levels", "metric": "calls", "quantity": D(1), "amount": D(1)},
         {"threshold_id": "no_level", "customer_id": "c1"},
         {"threshold_id": "pct_alone", "percent_of": "credit_balance"},
-        {"threshold_id": "over_100", "percent": D(150), "percent_of": "minimum_commitment"},
-        {"threshold_id": "of_what", "percent": D(50), "percent_of": "revenue"},
+        {"threshold_id": "over_100", "percentage": D(150), "percent_of": "minimum_commitment"},
+        {"threshold_id": "of_what", "percentage": D(50), "percent_of": "revenue"},
         {"threshold_id": "no_metric", "quantity": D(10)},
         {"threshold_id": "negative", "amount": D(-5)},
         {"threshold_id": "stranger", "customer_id": "c9", "amount": D(5)},
@@ -213,13 +214,13 @@ def test_bad_thresholds_are_rejected_with_the_reason(scenario: Scenario, tmp_pat
         write_table(
             connection, "pricing", "usage_thresholds", PRICING_TABLES["usage_thresholds"], bad
         )
-    one_level = "exactly one level: quantity, amount, or percent with percent_of"
+    one_level = "exactly one level: quantity, amount, or percentage with percent_of"
     assert failing_rows(database, CHECK, VARS) == sorted(
         [
             ("two_levels", one_level),
             ("no_level", one_level),
             ("pct_alone", one_level),
-            ("over_100", "percent must be above 0 and at most 100"),
+            ("over_100", "percentage must be above 0 and at most 100"),
             ("of_what", "percent_of must be included_units, minimum_commitment or credit_balance"),
             (
                 "no_metric",

@@ -1,5 +1,5 @@
 -- A threshold that would watch nothing or the wrong thing, with the reason: exactly one level
--- (quantity, amount, or percent with percent_of), above 0, a percentage at most 100 and of
+-- (quantity, amount, or percentage with percent_of), above 0, a percentage at most 100 and of
 -- included_units, minimum_commitment or credit_balance; a quantity (or included units) needs a
 -- count or sum metric of events; a known customer and metric; threshold_id unique.
 with thresholds as (
@@ -24,13 +24,13 @@ problems as (
 
     select
         threshold_id,
-        'exactly one level: quantity, amount, or percent with percent_of' as problem
+        'exactly one level: quantity, amount, or percentage with percent_of' as problem
     from thresholds
     where
         (case when quantity is null then 0 else 1 end)
         + (case when amount is null then 0 else 1 end)
-        + (case when percent is null then 0 else 1 end) != 1
-        or (percent is null) != (percent_of is null)
+        + (case when percentage is null then 0 else 1 end) != 1
+        or (percentage is null) != (percent_of is null)
 
     union all
 
@@ -44,9 +44,9 @@ problems as (
 
     select
         threshold_id,
-        'percent must be above 0 and at most 100' as problem
+        'percentage must be above 0 and at most 100' as problem
     from thresholds
-    where percent <= 0 or percent > 100
+    where percentage <= 0 or percentage > 100
 
     union all
 

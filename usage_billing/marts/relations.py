@@ -24,6 +24,7 @@ METRIC_USAGE_DAILY = "usage_billing__metric_usage_daily"
 LIVE_INVOICE_TOTALS = "usage_billing__live_invoice_totals"
 INVOICE_REVISIONS = "usage_billing__invoice_revisions"
 ISSUERS = "usage_billing__issuers"
+THRESHOLD_CROSSINGS = "usage_billing__threshold_crossings"
 
 # The dbt package that defines the marts, whatever the user's project is called.
 PACKAGE = "usage_billing"
@@ -37,6 +38,7 @@ MART_MODELS = (
     LIVE_INVOICE_TOTALS,
     INVOICE_REVISIONS,
     ISSUERS,
+    THRESHOLD_CROSSINGS,
 )
 
 
