@@ -22,6 +22,7 @@ from usage_billing.invoice_pdf import find_chromium, write_pdfs
 from usage_billing.invoice_printout import print_invoices
 from usage_billing.marts.reader import MartsReader, valid_period
 from usage_billing.marts.relations import MartsMissingError, mart_relations
+from usage_billing.push.alerts import AlertReport, plan_alerts, push_alerts, read_crossings
 from usage_billing.push.ledger import Ledger
 from usage_billing.push.run import PushReport, Step, plan, push
 from usage_billing.push.targets.registry import (
@@ -30,6 +31,7 @@ from usage_billing.push.targets.registry import (
     make_target,
     needs_customer_mapping,
 )
+from usage_billing.push.targets.webhook import WebhookTarget
 from usage_billing.settings import load_api_settings, load_settings
 from usage_billing.warehouse.duckdb import DuckDBWarehouse, connect_duckdb
 from usage_billing.warehouse.engines import open_warehouse
@@ -326,6 +328,12 @@ def push_command(
                 else None
             )
             steps, up_to_date = plan(to, invoices, entries, mapping)
+            # Threshold alerts go to the webhook only (docs/usage-controls.md).
+            alert_steps, alerts_sent_before = (
+                plan_alerts(to, read_crossings(warehouse, reader.relations), entries)
+                if to == "webhook"
+                else ([], 0)
+            )
             if dry_run:
                 console.print(_dry_run_table(to, steps))
                 invoices_to_push = len({step.document.invoice_id for step in steps})
@@ -333,6 +341,11 @@ def push_command(
                     f"{invoices_to_push} invoices to push ({len(steps)} documents),"
                     f" {up_to_date} already up to date; nothing sent."
                 )
+                if to == "webhook":
+                    console.print(
+                        f"{len(alert_steps)} threshold alerts to send,"
+                        f" {alerts_sent_before} already sent; nothing sent."
+                    )
                 return
             client = make_target(to, settings)
             try:
@@ -347,12 +360,25 @@ def push_command(
                 ) as progress:
                     task = progress.add_task(to, total=len(steps))
                     report = push(ledger, client, steps, advance=lambda _: progress.advance(task))
+                alerts = (
+                    push_alerts(ledger, to, client, alert_steps)
+                    if isinstance(client, WebhookTarget)
+                    else AlertReport()
+                )
             finally:
                 client.close()
     except (SyncError, ProfileError, MartsMissingError) as error:
         raise _fail(error) from None
     _print_report(to, report, up_to_date)
-    if not report.ok:
+    if to == "webhook":
+        for alert, message in alerts.failed:
+            errors.print(f"[red]failed[/red] alert {alert.crossing_id}: {message}", highlight=False)
+        console.print(
+            f"{to}: {len(alerts.sent)} threshold alerts sent, {len(alerts.failed)} failed,"
+            f" {alerts_sent_before} already sent",
+            highlight=False,
+        )
+    if not report.ok or alerts.failed:
         raise typer.Exit(1)
 
 

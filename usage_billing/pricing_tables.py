@@ -55,4 +55,9 @@ PRICING_TABLES: dict[str, str] = {
         "limit_id varchar, customer_id varchar, plan_id varchar, metric varchar,"
         " limit_quantity decimal(38, 10), description varchar"
     ),
+    "usage_thresholds": (
+        "threshold_id varchar, customer_id varchar, metric varchar, description varchar,"
+        " quantity decimal(38, 10), amount decimal(38, 10), percentage decimal(38, 10),"
+        " percent_of varchar"
+    ),
 }

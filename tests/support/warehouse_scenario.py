@@ -44,6 +44,7 @@ class Pricing:
     discounts: list[dict[str, Any]] = field(default_factory=list)
     tax_rates: list[dict[str, Any]] = field(default_factory=list)
     usage_limits: list[dict[str, Any]] = field(default_factory=list)
+    usage_thresholds: list[dict[str, Any]] = field(default_factory=list)
 
 
 class DbtFailedError(AssertionError):

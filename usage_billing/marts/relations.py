@@ -26,6 +26,7 @@ INVOICE_REVISIONS = "usage_billing__invoice_revisions"
 ISSUERS = "usage_billing__issuers"
 ENTITLEMENTS = "usage_billing__entitlements"
 CUSTOMER_ALIASES = "usage_billing__customer_aliases"
+THRESHOLD_CROSSINGS = "usage_billing__threshold_crossings"
 
 # The dbt package that defines the marts, whatever the user's project is called.
 PACKAGE = "usage_billing"
@@ -41,6 +42,7 @@ MART_MODELS = (
     ISSUERS,
     ENTITLEMENTS,
     CUSTOMER_ALIASES,
+    THRESHOLD_CROSSINGS,
 )
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from usage_billing.errors import FatalError, RetriableError
 from usage_billing.marts.model import InvoiceVersion
+from usage_billing.push.alerts import ALERT_KIND
 from usage_billing.push.documents import Document, idempotency_key
 from usage_billing.push.ledger import Ledger, LedgerEntry
 from usage_billing.push.targets.base import Job, Target
@@ -126,6 +127,8 @@ def plan(
     """
     by_invoice: dict[str, list[LedgerEntry]] = {}
     for entry in entries:
+        if entry.kind == ALERT_KIND:  # threshold alerts share the ledger (push.alerts)
+            continue
         by_invoice.setdefault(entry.invoice_id, []).append(entry)
     current = {invoice.invoice_id: invoice for invoice in invoices}
     steps: list[Step] = []

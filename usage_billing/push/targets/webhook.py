@@ -1,4 +1,5 @@
-"""Signed webhooks per Standard Webhooks: `invoice.finalized` and `invoice.amended`.
+"""Signed webhooks per Standard Webhooks: `invoice.finalized`, `invoice.amended` and (from
+`push.alerts`) `usage.threshold_crossed`.
 
 One JSON POST per document to `USAGE_BILLING_WEBHOOK_URL`, signed with the `standardwebhooks`
 package (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The `webhook-id` is the
@@ -80,16 +81,22 @@ class WebhookTarget:
 
     def push(self, job: Job) -> str | None:
         document = job.document
-        body = json.dumps(payload(document), separators=(",", ":"), sort_keys=True)
+        self.send_event(
+            document.key, json.dumps(payload(document), separators=(",", ":"), sort_keys=True)
+        )
+        return document.key
+
+    def send_event(self, key: str, body: str) -> None:
+        """POST one event, signed anew on each attempt; `key` is its webhook-id."""
         for attempt in retrying(self.settings.http, self.sleep):
             with attempt:
                 now = datetime.now(UTC)
                 headers = {
                     "content-type": "application/json",
-                    "webhook-id": document.key,
+                    "webhook-id": key,
                     "webhook-timestamp": str(int(now.timestamp())),
-                    "webhook-signature": self.signer.sign(document.key, now, body),
+                    "webhook-signature": self.signer.sign(key, now, body),
                 }
                 self.http.send_once("POST", self.url, content=body.encode(), headers=headers)
-                return document.key
+                return
         raise AssertionError("unreachable")  # pragma: no cover
