@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Protocol
 
 from usage_billing import formatting
-from usage_billing.marts.model import TAX_LINE_TYPES
 
 
 class LineFacts(Protocol):
@@ -42,6 +41,8 @@ class LineFacts(Protocol):
     def metric_unit(self) -> str | None: ...
     @property
     def line_type(self) -> str | None: ...
+    @property
+    def is_tax(self) -> bool: ...
     @property
     def tax_amount(self) -> Decimal | None: ...
 
@@ -149,6 +150,6 @@ def line_text(line: LineFacts, currency: str) -> str:
     """A line in one sentence, as the push's targets describe it: "API requests, 501
     requests and above: 327 × $0.15", "Payment volume, €0 – €500,000: €500,000 × 0.7%";
     a tax line as its label and tax, "State sales tax 6.25% on $100.00: $6.25"."""
-    if line.line_type in TAX_LINE_TYPES:
+    if line.is_tax:
         return f"{tax_label(line, currency)}: {tax_figure(line, currency)}"
     return f"{line_label(line)}: {line_quantity(line)} × {line_rate(line, currency)}"

@@ -18,11 +18,11 @@ from fastapi import FastAPI
 
 from usage_billing.dbt_project import DbtProject
 from usage_billing.entitlements import endpoint as entitlements
-from usage_billing.entitlements.recent_events import RecentEvents
 from usage_billing.events import ingest
 from usage_billing.events.auth import ApiKeys
 from usage_billing.events.journal import Journal
 from usage_billing.events.loader import Loader
+from usage_billing.events.recent_events import RecentEvents
 from usage_billing.events.table import EventsTable
 from usage_billing.pages import routes
 from usage_billing.pages.marts_snapshot import MartsSnapshots

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from usage_billing.entitlements.journal_rule import JournalRule, NotExactError, parse_properties
-from usage_billing.entitlements.recent_events import RecentEvents
+from usage_billing.events.recent_events import RecentEvents
 from usage_billing.marts.reader import MartsReader
 
 

@@ -18,8 +18,8 @@ import msgspec
 from fastapi import Request, Response
 
 from usage_billing.entitlements.answer import BuiltEntitlements, customer_answer
-from usage_billing.entitlements.recent_events import RecentEvents
 from usage_billing.events.auth import require_api_key
+from usage_billing.events.recent_events import RecentEvents
 from usage_billing.marts.relations import MartsMissingError
 from usage_billing.pages.marts_snapshot import MartsSnapshots, MartsUnavailableError
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 import msgspec
 from fastapi import Request, Response
 
-from usage_billing.entitlements.recent_events import RecentEvents
 from usage_billing.events.auth import require_api_key
 from usage_billing.events.journal import Journal, JournalClosedError
+from usage_billing.events.recent_events import RecentEvents
 from usage_billing.events.request_body import decode_events
 from usage_billing.events.usage_event import (
     FieldError,
