@@ -40,7 +40,7 @@ from generate import (
     insert_events,
     insert_pricing,
 )
-from ingest_load import Result, _cpu_seconds, _free_port
+from ingest_load import Result, _cpu_seconds, _free_port, _read_response
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
@@ -124,12 +124,7 @@ async def _connection(port: int, seed: int, until: float, result: Result) -> Non
                 f"GET /api/customers/{alias}/entitlements HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {KEY}\r\n\r\n".encode()
             )
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
+            head = await _read_response(reader)
             result.latencies.append(time.perf_counter() - started)
             result.requests += 1
             if not head.startswith(b"HTTP/1.1 200"):

@@ -50,6 +50,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def _read_response(reader: asyncio.StreamReader) -> bytes:
+    """One HTTP/1.1 response off a keep-alive connection: its head, the body read and dropped."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return head
+
+
 def _request(port: int, body: bytes) -> bytes:
     return (
         f"POST /api/usage-events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -78,12 +89,7 @@ async def _connection(port: int, number: int, batch: int, until: float, result: 
             body = json.dumps(events if batch > 1 else events[0]).encode()
             started = time.perf_counter()
             writer.write(_request(port, body))
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
+            head = await _read_response(reader)
             result.latencies.append(time.perf_counter() - started)
             result.requests += 1
             sent += 1

@@ -3,6 +3,17 @@
     {{ return(['eq', 'ne', 'in', 'not_in', 'exists', 'gt', 'gte', 'lt', 'lte']) }}
 {% endmacro %}
 
+{#- A filter's condition as {operator: operand}: a mapping as it is, a single value as equality,
+    a list as any of (`in`). The build's filter and the server's journal rule read it alike. -#}
+{% macro filter_condition_operators(condition) %}
+    {%- if condition is mapping -%}
+        {{ return(condition) }}
+    {%- elif condition is string or condition is number or condition is boolean -%}
+        {{ return({'eq': condition}) }}
+    {%- endif -%}
+    {{ return({'in': condition}) }}
+{% endmacro %}
+
 {#- The where-condition selecting a metric's events: its event_type, each property filter, and
     the raw `where:` SQL. A filter maps a dotted path to a value (equality), a list (any of), or
     operators: {ne: x}, {in: [..]}, {not_in: [..]}, {exists: true|false}, {gt|gte|lt|lte: n}.
@@ -14,14 +25,7 @@
     {%- endif -%}
     {%- for path, condition in (metric.get('filter') or {}).items() -%}
         {%- set actual = usage_billing.metric_field(metric, path, fields) -%}
-        {%- if condition is mapping -%}
-            {%- set operators = condition -%}
-        {%- elif condition is string or condition is number or condition is boolean -%}
-            {%- set operators = {'eq': condition} -%}
-        {%- else -%}
-            {%- set operators = {'in': condition} -%}
-        {%- endif -%}
-        {%- for operator, operand in operators.items() -%}
+        {%- for operator, operand in usage_billing.filter_condition_operators(condition).items() -%}
             {%- do conditions.append(usage_billing.metric_filter_condition(metric, path, actual, operator, operand)) -%}
         {%- endfor -%}
     {%- endfor -%}

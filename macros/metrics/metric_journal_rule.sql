@@ -12,14 +12,7 @@
     {%- endfor -%}
     {%- set filters = [] -%}
     {%- for path, condition in (metric.get('filter') or {}).items() -%}
-        {%- if condition is mapping -%}
-            {%- set operators = condition -%}
-        {%- elif condition is string or condition is number or condition is boolean -%}
-            {%- set operators = {'eq': condition} -%}
-        {%- else -%}
-            {%- set operators = {'in': condition} -%}
-        {%- endif -%}
-        {%- for operator, operand in operators.items() -%}
+        {%- for operator, operand in usage_billing.filter_condition_operators(condition).items() -%}
             {%- if operator in ['in', 'not_in'] -%}
                 {%- set texts = [] -%}
                 {%- for item in operand -%}{%- do texts.append(usage_billing.filter_operand_text(item)) -%}{%- endfor -%}
