@@ -1,0 +1,189 @@
+"""In-advance usage (issue 25, docs/pricing.md "In-advance usage") on real dbt builds: a seat
+price charges the level in force at the period's start from the period's first instant, and
+trues up the period's peak once the period has ended.
+
+Scenario (USD, UTC, billing clock 2024-04-10 00:00, three days' grace: periods ending by 7 April
+are final). Metric `seats`: latest of the `seats` property. Price `seats` (graduated, in
+advance): seats 1–10 at $10, 11 and above at $8.
+- c1 on plan `team` from 2024-01-01, monthly: reports 10 seats on 2024-01-05, 14 on
+  2024-02-10, 12 on 2024-02-20.
+  - January: no report before it, so the in-advance line charges 0 seats (tier 1: 0 × $10 =
+    $0; the line shows). Peak 10: 10 × $10 = $100, true-up $100 − $0 = $100.
+  - February: 10 carried in: 10 × $10 = $100 in advance. Peak 14: 10 × $10 + 4 × $8 = $132,
+    true-up $132 − $100 = $32. The drop to 12 is not refunded.
+  - March: 12 carried in: $100 + 2 × $8 = $116 in advance; no report, peak 12, no true-up.
+  - April (live): 12 in advance, $116, already on the live invoice; no true-up yet.
+- c2 on `team` from 2024-04-01: reports 10 seats on 2024-03-25 and 14 on 2024-04-05. Its April
+  period is live: the invoice shows the 10 in advance ($100) and no true-up for the 14.
+- c3 on plan `team_prorated` (the same tiers, prorated) from 2024-01-16: reports 5 seats on
+  2024-01-10 (before the subscription: carried in) and 8 on 2024-01-20. January is cut to 16
+  of 31 days: in advance 5 × $10 × 16/31 = 25.806… → $25.81 "(prorated 16/31 days)"; peak 8:
+  $80 × 16/31 = 41.290… → $41.29; true-up $41.29 − $25.81 = $15.48. A $30 grant scoped to
+  `seats` pays the $25.81 and $4.19 of the true-up: total $41.29 − $30 = $11.29.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.warehouse_scenario import (
+    MARTS_SCHEMA,
+    DbtFailedError,
+    Pricing,
+    Scenario,
+    build,
+    failing_rows,
+)
+
+D = Decimal
+CHECK = "assert_price_fields_match_pricing_model"
+SEATS = {"name": "seats", "event_type": "seats", "aggregation": "latest", "property": "seats"}
+VARS: dict[str, Any] = {
+    "usage_billing_metrics": [
+        SEATS,
+        {"name": "calls", "event_type": "call", "aggregation": "count"},
+    ],
+    "usage_billing_as_of": "2024-04-10 00:00:00",
+    "usage_billing_grace_days": 3,
+}
+SEAT_PRICE = {
+    "metric": "seats",
+    "currency": "USD",
+    "pricing_model": "graduated",
+    "description": "Seats",
+    "effective_from": "2024-01-01",
+    "billing_timing": "in_advance",
+}
+
+
+def seats(event_id: str, customer: str, at: str, count: int) -> tuple[Any, ...]:
+    return (event_id, customer, "seats", at, json.dumps({"seats": count}), None)
+
+
+EVENTS = [
+    seats("e1", "c1", "2024-01-05T09:00:00Z", 10),
+    seats("e2", "c1", "2024-02-10T09:00:00Z", 14),
+    seats("e3", "c1", "2024-02-20T09:00:00Z", 12),
+    seats("e4", "c2", "2024-03-25T09:00:00Z", 10),
+    seats("e5", "c2", "2024-04-05T09:00:00Z", 14),
+    seats("e6", "c3", "2024-01-10T09:00:00Z", 5),
+    seats("e7", "c3", "2024-01-20T09:00:00Z", 8),
+]
+
+
+def pricing() -> Pricing:
+    tables = Pricing()
+    for customer, plan, start in [
+        ("c1", "team", "2024-01-01"),
+        ("c2", "team", "2024-04-01"),
+        ("c3", "team_prorated", "2024-01-16"),
+    ]:
+        tables.customers.append({"customer_id": customer, "name": customer.upper()})
+        tables.customer_aliases.append({"alias": customer, "customer_id": customer})
+        tables.subscriptions.append(
+            {"subscription_id": f"{customer}_sub", "customer_id": customer, "plan_id": plan}
+            | {"currency": "USD", "start_date": start, "billing_anchor_day": 1}
+        )
+    tables.plans += [{"plan_id": "team"}, {"plan_id": "team_prorated"}]
+    tables.prices += [
+        {"price_id": "seats", "plan_id": "team", **SEAT_PRICE},
+        {"price_id": "seats_prorated", "plan_id": "team_prorated", "prorate": True, **SEAT_PRICE},
+    ]
+    for price_id in ["seats", "seats_prorated"]:
+        tables.price_tiers += [
+            {"price_id": price_id, "tier": 1, "up_to": D(10), "unit_price": D(10)},
+            {"price_id": price_id, "tier": 2, "up_to": None, "unit_price": D(8)},
+        ]
+    tables.credit_grants.append(
+        {"grant_id": "seat_credit", "customer_id": "c3", "currency": "USD", "amount": D(30)}
+        | {"granted_at": "2024-01-01 00:00:00", "metric": "seats"}
+    )
+    return tables
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    return build(Path(tmp_path_factory.mktemp("in_advance_usage")), EVENTS, pricing(), VARS)
+
+
+def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
+    return scenario.rows(
+        "select line_type, billing_timing, description, quantity, amount"
+        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ?"
+        " order by line_number",
+        [invoice_id],
+    )
+
+
+def test_a_first_period_charges_zero_in_advance_and_trues_up_its_peak(scenario: Scenario) -> None:
+    assert lines(scenario, "c1_sub/2024-01-01") == [
+        ("usage", "in_advance", "Tier 1 - Seats", D(0), D(0)),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D(100)),
+    ]
+
+
+def test_a_period_charges_its_carried_in_level_and_trues_up_the_increase(
+    scenario: Scenario,
+) -> None:
+    assert lines(scenario, "c1_sub/2024-02-01") == [
+        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D(32)),
+    ]
+
+
+def test_a_decrease_is_not_refunded_but_lowers_the_next_period(scenario: Scenario) -> None:
+    expected = [
+        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
+        ("usage", "in_advance", "Tier 2 - Seats", D(2), D(16)),
+    ]
+    assert lines(scenario, "c1_sub/2024-03-01") == expected
+    # April is live: the level carried in is already on its invoice.
+    assert lines(scenario, "c1_sub/2024-04-01") == expected
+
+
+def test_a_live_invoice_shows_the_start_level_and_no_true_up_yet(scenario: Scenario) -> None:
+    assert lines(scenario, "c2_sub/2024-04-01") == [
+        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
+    ]
+    (status,) = scenario.rows(
+        f"select status from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
+        ["c2_sub/2024-04-01"],
+    )[0]
+    assert status == "live"
+
+
+def test_a_cut_period_is_prorated_and_metric_credit_pays_the_true_up(scenario: Scenario) -> None:
+    assert lines(scenario, "c3_sub/2024-01-16") == [
+        ("usage", "in_advance", "Tier 1 - Seats (prorated 16/31 days)", D(5), D("25.81")),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D("15.48")),
+        ("credit", None, "Prepaid credit seat_credit (Seats only)", D(1), D(-30)),
+    ]
+    (total,) = scenario.rows(
+        f"select total from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
+        ["c3_sub/2024-01-16"],
+    )[0]
+    assert total == D("11.29")
+
+
+def test_in_advance_usage_needs_a_level_metric_and_a_unit_pricing_model(tmp_path: Path) -> None:
+    tables = pricing()
+    usage = {"currency": "USD", "effective_from": "2024-01-01", "plan_id": "team"}
+    tables.prices += [
+        {"price_id": "calls_in_advance", "metric": "calls", "pricing_model": "per_unit"}
+        | {"unit_price": D(1), "billing_timing": "in_advance", **usage},
+        {"price_id": "calls_prorated", "metric": "calls", "pricing_model": "per_unit"}
+        | {"unit_price": D(1), "prorate": True, **usage},
+    ]
+    with pytest.raises(DbtFailedError, match=f"{CHECK}: fail"):
+        build(tmp_path, EVENTS, tables, VARS)
+    failures = failing_rows(tmp_path / "warehouse.duckdb", CHECK, VARS)
+    problem = (
+        "in_advance usage needs a per_unit, graduated, volume or package price on a latest or"
+        " time_weighted metric; prorate needs in_advance"
+    )
+    assert failures == [("calls_in_advance", problem), ("calls_prorated", problem)]
