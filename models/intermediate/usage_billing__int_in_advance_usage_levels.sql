@@ -7,7 +7,19 @@
     converted (divide_by, round) as the metric's period quantity is. Events are grouped as
     int_usage_by_billing_period groups them: a group with its own price apart, the others pooled
     into the default price. -#}
-{%- set metrics = usage_billing.metric_definitions() -%}
+{#- A level converted as its metric's period quantity is: a case on the metric. -#}
+{%- set conversions = {'start_value': [], 'peak_value_in_period': []} -%}
+{%- for metric in usage_billing.metric_definitions() if metric['aggregation'] in ['latest', 'time_weighted'] -%}
+    {%- for column, branches in conversions.items() -%}
+        {%- do branches.append('when ' ~ usage_billing.sql_literal(metric['name']) ~ ' then '
+            ~ usage_billing.metric_convert(metric, 'measured.' ~ column)) -%}
+    {%- endfor -%}
+{%- endfor -%}
+{%- set converted = {} -%}
+{%- for column, branches in conversions.items() -%}
+    {%- do converted.update({column: ('case in_advance_prices.metric_name ' ~ (branches | join(' ')) ~ ' end')
+        if branches else 'cast(null as ' ~ usage_billing.type_decimal() ~ ')'}) -%}
+{%- endfor %}
 
 with prices_by_billing_period as (
 
@@ -58,8 +70,10 @@ reports_until_period_end as (
         events.metric_value,
         events.event_at >= in_advance_prices.period_start as is_in_period,
         row_number() over (
-            partition by in_advance_prices.invoice_id, in_advance_prices.price_id,
-            case when events.event_at < in_advance_prices.period_start then 0 else 1 end
+            partition by
+                in_advance_prices.invoice_id,
+                in_advance_prices.price_id,
+                case when events.event_at < in_advance_prices.period_start then 0 else 1 end
             order by events.event_at desc, events.event_id desc
         ) as recency_rank
     from in_advance_prices
@@ -73,7 +87,7 @@ reports_until_period_end as (
         on
             in_advance_prices.invoice_id = priced_groups.invoice_id
             and in_advance_prices.metric_name = priced_groups.metric_name
-            and events.group_value = priced_groups.group_value
+            and priced_groups.group_value = events.group_value
     -- A group with its own price is that price's; every other group is the default price's.
     where coalesce(priced_groups.group_value, '') = coalesce(in_advance_prices.group_value, '')
 
@@ -92,27 +106,14 @@ measured as (
 
 ),
 
-{%- set converted = {'start_value': [], 'peak_value_in_period': []} %}
-{%- for column in converted %}
-    {%- for metric in metrics if metric['aggregation'] in ['latest', 'time_weighted'] %}
-        {%- do converted[column].append('when ' ~ usage_billing.sql_literal(metric['name']) ~ ' then '
-            ~ usage_billing.metric_convert(metric, 'measured.' ~ column)) %}
-    {%- endfor %}
-{%- endfor %}
-
 levels as (
 
     select
         in_advance_prices.invoice_id,
         in_advance_prices.price_id,
         in_advance_prices.status,
-        {%- for column, branches in converted.items() %}
-            {% if branches -%}
-                case in_advance_prices.metric_name {{ branches | join(' ') }} end
-            {%- else -%}
-                cast(null as {{ usage_billing.type_decimal() }})
-            {%- endif %} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ converted['start_value'] }} as start_value,
+        {{ converted['peak_value_in_period'] }} as peak_value_in_period
     from in_advance_prices
     left join measured
         on

@@ -45,7 +45,8 @@ level_lines as (
     select
         model_lines.*,
         case
-            when in_advance_prices.is_prorated_here then {{ usage_billing.prorated_description('model_lines.description') }}
+            when in_advance_prices.is_prorated_here
+                then {{ usage_billing.prorated_description('model_lines.description') }}
             else model_lines.description
         end as level_description,
         case
@@ -91,8 +92,13 @@ final as (
 
     select
         {{ usage_billing.priced_line_select({
+            'line_order': 'line_order',
             'description': 'level_description',
+            'tier': 'tier',
+            'flat_amount': 'flat_amount',
             'amount': 'level_amount',
+            'tier_first_unit': 'tier_first_unit',
+            'tier_last_unit': 'tier_last_unit',
         }) }}
     from level_lines
     where usage_level = 'start'
@@ -117,7 +123,7 @@ final as (
     from true_ups
     left join metric_definitions
         on true_ups.metric_name = metric_definitions.metric_name
-    where peak_line_count > 0 and true_up_amount > 0
+    where true_ups.peak_line_count > 0 and true_ups.true_up_amount > 0
 
 )
 

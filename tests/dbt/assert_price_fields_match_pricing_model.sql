@@ -144,8 +144,10 @@ problems as (
     -- sum of a period cannot be charged before it happens.
     select
         prices.price_id,
-        'in_advance usage needs a per_unit, graduated, volume or package price on a latest or time_weighted metric; prorate needs in_advance'
-            as problem
+        {{ dbt.concat([
+            "'in_advance usage needs a per_unit, graduated, volume or package price'",
+            "' on a latest or time_weighted metric; prorate needs in_advance'",
+        ]) }} as problem
     from prices
     left join metrics
         on prices.metric_name = metrics.metric_name

@@ -8,9 +8,9 @@ advance): seats 1–10 at $10, 11 and above at $8.
 - c1 on plan `team` from 2024-01-01, monthly: reports 10 seats on 2024-01-05, 14 on
   2024-02-10, 12 on 2024-02-20.
   - January: no report before it, so the in-advance line charges 0 seats (tier 1: 0 × $10 =
-    $0; the line shows). Peak 10: 10 × $10 = $100, true-up $100 − $0 = $100.
+    $0; the line shows). Peak 10: 10 × $10 = $100, true-up $100 - $0 = $100.
   - February: 10 carried in: 10 × $10 = $100 in advance. Peak 14: 10 × $10 + 4 × $8 = $132,
-    true-up $132 − $100 = $32. The drop to 12 is not refunded.
+    true-up $132 - $100 = $32. The drop to 12 is not refunded.
   - March: 12 carried in: $100 + 2 × $8 = $116 in advance; no report, peak 12, no true-up.
   - April (live): 12 in advance, $116, already on the live invoice; no true-up yet.
 - c2 on `team` from 2024-04-01: reports 10 seats on 2024-03-25 and 14 on 2024-04-05. Its April
@@ -18,8 +18,8 @@ advance): seats 1–10 at $10, 11 and above at $8.
 - c3 on plan `team_prorated` (the same tiers, prorated) from 2024-01-16: reports 5 seats on
   2024-01-10 (before the subscription: carried in) and 8 on 2024-01-20. January is cut to 16
   of 31 days: in advance 5 × $10 × 16/31 = 25.806… → $25.81 "(prorated 16/31 days)"; peak 8:
-  $80 × 16/31 = 41.290… → $41.29; true-up $41.29 − $25.81 = $15.48. A $30 grant scoped to
-  `seats` pays the $25.81 and $4.19 of the true-up: total $41.29 − $30 = $11.29.
+  $80 × 16/31 = 41.290… → $41.29; true-up $41.29 - $25.81 = $15.48. A $30 grant scoped to
+  `seats` pays the $25.81 and $4.19 of the true-up: total $41.29 - $30 = $11.29.
 """
 
 from __future__ import annotations
