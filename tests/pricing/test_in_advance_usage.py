@@ -20,6 +20,10 @@ advance): seats 1–10 at $10, 11 and above at $8.
   of 31 days: in advance 5 × $10 × 16/31 = 25.806… → $25.81 "(prorated 16/31 days)"; peak 8:
   $80 × 16/31 = 41.290… → $41.29; true-up $41.29 - $25.81 = $15.48. A $30 grant scoped to
   `seats` pays the $25.81 and $4.19 of the true-up: total $41.29 - $30 = $11.29.
+- c4 on plan `gauge` from 2024-02-01: price `gauge_seats` (per_unit $3, in advance) on the
+  time_weighted metric `gauge_seats`, reported 4 on 2024-02-15 and 7 on 2024-03-10. February:
+  0 in advance ($0), peak 4: true-up $12. March: 4 carried in, $12 in advance; peak 7: $21,
+  true-up $9.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ SEATS = {"name": "seats", "event_type": "seats", "aggregation": "latest", "prope
 VARS: dict[str, Any] = {
     "usage_billing_metrics": [
         SEATS,
+        {"name": "gauge_seats", "event_type": "gauge", "aggregation": "time_weighted"}
+        | {"property": "seats"},
         {"name": "calls", "event_type": "call", "aggregation": "count"},
     ],
     "usage_billing_as_of": "2024-04-10 00:00:00",
@@ -73,6 +79,8 @@ EVENTS = [
     seats("e5", "c2", "2024-04-05T09:00:00Z", 14),
     seats("e6", "c3", "2024-01-10T09:00:00Z", 5),
     seats("e7", "c3", "2024-01-20T09:00:00Z", 8),
+    ("e8", "c4", "gauge", "2024-02-15T09:00:00Z", json.dumps({"seats": 4}), None),
+    ("e9", "c4", "gauge", "2024-03-10T09:00:00Z", json.dumps({"seats": 7}), None),
 ]
 
 
@@ -82,6 +90,7 @@ def pricing() -> Pricing:
         ("c1", "team", "2024-01-01"),
         ("c2", "team", "2024-04-01"),
         ("c3", "team_prorated", "2024-01-16"),
+        ("c4", "gauge", "2024-02-01"),
     ]:
         tables.customers.append({"customer_id": customer, "name": customer.upper()})
         tables.customer_aliases.append({"alias": customer, "customer_id": customer})
@@ -89,10 +98,13 @@ def pricing() -> Pricing:
             {"subscription_id": f"{customer}_sub", "customer_id": customer, "plan_id": plan}
             | {"currency": "USD", "start_date": start, "billing_anchor_day": 1}
         )
-    tables.plans += [{"plan_id": "team"}, {"plan_id": "team_prorated"}]
+    tables.plans += [{"plan_id": "team"}, {"plan_id": "team_prorated"}, {"plan_id": "gauge"}]
     tables.prices += [
         {"price_id": "seats", "plan_id": "team", **SEAT_PRICE},
         {"price_id": "seats_prorated", "plan_id": "team_prorated", "prorate": True, **SEAT_PRICE},
+        {"price_id": "gauge_seats", "plan_id": "gauge", **SEAT_PRICE}
+        | {"metric": "gauge_seats", "pricing_model": "per_unit", "unit_price": D(3)}
+        | {"description": "Gauge seats"},
     ]
     for price_id in ["seats", "seats_prorated"]:
         tables.price_tiers += [
@@ -113,7 +125,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
 
 def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
     return scenario.rows(
-        "select line_type, billing_timing, description, quantity, amount"
+        "select line_type, billing_timing, description, tier, quantity, amount"
         f" from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ?"
         " order by line_number",
         [invoice_id],
@@ -122,8 +134,8 @@ def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
 
 def test_a_first_period_charges_zero_in_advance_and_trues_up_its_peak(scenario: Scenario) -> None:
     assert lines(scenario, "c1_sub/2024-01-01") == [
-        ("usage", "in_advance", "Tier 1 - Seats", D(0), D(0)),
-        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D(100)),
+        ("usage", "in_advance", "Tier 1 - Seats", 1, D(0), D(0)),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", None, D(1), D(100)),
     ]
 
 
@@ -131,15 +143,15 @@ def test_a_period_charges_its_carried_in_level_and_trues_up_the_increase(
     scenario: Scenario,
 ) -> None:
     assert lines(scenario, "c1_sub/2024-02-01") == [
-        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
-        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D(32)),
+        ("usage", "in_advance", "Tier 1 - Seats", 1, D(10), D(100)),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", None, D(1), D(32)),
     ]
 
 
 def test_a_decrease_is_not_refunded_but_lowers_the_next_period(scenario: Scenario) -> None:
     expected = [
-        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
-        ("usage", "in_advance", "Tier 2 - Seats", D(2), D(16)),
+        ("usage", "in_advance", "Tier 1 - Seats", 1, D(10), D(100)),
+        ("usage", "in_advance", "Tier 2 - Seats", 2, D(2), D(16)),
     ]
     assert lines(scenario, "c1_sub/2024-03-01") == expected
     # April is live: the level carried in is already on its invoice.
@@ -148,7 +160,7 @@ def test_a_decrease_is_not_refunded_but_lowers_the_next_period(scenario: Scenari
 
 def test_a_live_invoice_shows_the_start_level_and_no_true_up_yet(scenario: Scenario) -> None:
     assert lines(scenario, "c2_sub/2024-04-01") == [
-        ("usage", "in_advance", "Tier 1 - Seats", D(10), D(100)),
+        ("usage", "in_advance", "Tier 1 - Seats", 1, D(10), D(100)),
     ]
     (status,) = scenario.rows(
         f"select status from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
@@ -159,15 +171,26 @@ def test_a_live_invoice_shows_the_start_level_and_no_true_up_yet(scenario: Scena
 
 def test_a_cut_period_is_prorated_and_metric_credit_pays_the_true_up(scenario: Scenario) -> None:
     assert lines(scenario, "c3_sub/2024-01-16") == [
-        ("usage", "in_advance", "Tier 1 - Seats (prorated 16/31 days)", D(5), D("25.81")),
-        ("usage_true_up", "in_arrears", "Seats increase true-up", D(1), D("15.48")),
-        ("credit", None, "Prepaid credit seat_credit (Seats only)", D(1), D(-30)),
+        ("usage", "in_advance", "Tier 1 - Seats (prorated 16/31 days)", 1, D(5), D("25.81")),
+        ("usage_true_up", "in_arrears", "Seats increase true-up", None, D(1), D("15.48")),
+        ("credit", None, "Prepaid credit seat_credit (Seats only)", None, D(1), D(-30)),
     ]
     (total,) = scenario.rows(
         f"select total from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
         ["c3_sub/2024-01-16"],
     )[0]
     assert total == D("11.29")
+
+
+def test_a_time_weighted_level_is_charged_in_advance_too(scenario: Scenario) -> None:
+    assert lines(scenario, "c4_sub/2024-02-01") == [
+        ("usage", "in_advance", "Gauge seats", None, D(0), D(0)),
+        ("usage_true_up", "in_arrears", "Gauge seats increase true-up", None, D(1), D(12)),
+    ]
+    assert lines(scenario, "c4_sub/2024-03-01") == [
+        ("usage", "in_advance", "Gauge seats", None, D(4), D(12)),
+        ("usage_true_up", "in_arrears", "Gauge seats increase true-up", None, D(1), D(9)),
+    ]
 
 
 def test_in_advance_usage_needs_a_level_metric_and_a_unit_pricing_model(tmp_path: Path) -> None:
