@@ -81,13 +81,13 @@ reports_until_period_end as (
         on
             in_advance_prices.customer_id = events.customer_id
             and in_advance_prices.metric_name = events.metric_name
-            and events.event_at < in_advance_prices.period_end
+            and in_advance_prices.period_end > events.event_at
             and events.metric_value is not null
     left join priced_groups
         on
             in_advance_prices.invoice_id = priced_groups.invoice_id
             and in_advance_prices.metric_name = priced_groups.metric_name
-            and priced_groups.group_value = events.group_value
+            and events.group_value = priced_groups.group_value
     -- A group with its own price is that price's; every other group is the default price's.
     where coalesce(priced_groups.group_value, '') = coalesce(in_advance_prices.group_value, '')
 
@@ -115,7 +115,8 @@ levels as (
         {{ converted['start_value'] }} as start_value,
         {{ converted['peak_value_in_period'] }} as peak_value_in_period
     from in_advance_prices
-    left join measured
+    -- Read by the conversions above, which are null in a project without level metrics.
+    left join measured  -- noqa: ST11
         on
             in_advance_prices.invoice_id = measured.invoice_id
             and in_advance_prices.price_id = measured.price_id
