@@ -24,6 +24,13 @@ advance): seats 1–10 at $10, 11 and above at $8.
   time_weighted metric `gauge_seats`, reported 4 on 2024-02-15 and 7 on 2024-03-10. February:
   0 in advance ($0), peak 4: true-up $12. March: 4 carried in, $12 in advance; peak 7: $21,
   true-up $9.
+- c5 on plan `regional` from 2024-02-01: metric `licences` (latest of `count`, grouped by
+  `region`, divided by 10 and rounded up: packs of ten), priced in advance per pack: $5 for
+  the `eu` group's own price, $2 for the default price, which pools every other region. Reports:
+  eu 25 (3 packs) on 2024-01-20, us 40 (4 packs) on 2024-01-25, apac 12 (2 packs) on
+  2024-02-05, us 50 (5 packs) on 2024-02-10, eu 31 (4 packs) on 2024-02-12. February, default:
+  the pool's last report before it, us 40: 4 packs, $8 in advance; its peak 5 (apac's 2 is
+  lower): $10, true-up $2. eu: 3 packs, $15 in advance; peak 4: $20, true-up $5.
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ VARS: dict[str, Any] = {
         {"name": "gauge_seats", "event_type": "gauge", "aggregation": "time_weighted"}
         | {"property": "seats"},
         {"name": "calls", "event_type": "call", "aggregation": "count"},
+        {"name": "licences", "event_type": "licence", "aggregation": "latest"}
+        | {"property": "count", "group_by": ["region"], "divide_by": 10, "round": "up"},
     ],
     "usage_billing_as_of": "2024-04-10 00:00:00",
     "usage_billing_grace_days": 3,
@@ -81,6 +90,18 @@ EVENTS = [
     seats("e7", "c3", "2024-01-20T09:00:00Z", 8),
     ("e8", "c4", "gauge", "2024-02-15T09:00:00Z", json.dumps({"seats": 4}), None),
     ("e9", "c4", "gauge", "2024-03-10T09:00:00Z", json.dumps({"seats": 7}), None),
+    *[
+        (f"l{number}", "c5", "licence", at, json.dumps({"count": count, "region": region}), None)
+        for number, (at, region, count) in enumerate(
+            [
+                ("2024-01-20T09:00:00Z", "eu", 25),
+                ("2024-01-25T09:00:00Z", "us", 40),
+                ("2024-02-05T09:00:00Z", "apac", 12),
+                ("2024-02-10T09:00:00Z", "us", 50),
+                ("2024-02-12T09:00:00Z", "eu", 31),
+            ]
+        )
+    ],
 ]
 
 
@@ -91,6 +112,7 @@ def pricing() -> Pricing:
         ("c2", "team", "2024-04-01"),
         ("c3", "team_prorated", "2024-01-16"),
         ("c4", "gauge", "2024-02-01"),
+        ("c5", "regional", "2024-02-01"),
     ]:
         tables.customers.append({"customer_id": customer, "name": customer.upper()})
         tables.customer_aliases.append({"alias": customer, "customer_id": customer})
@@ -99,12 +121,25 @@ def pricing() -> Pricing:
             | {"currency": "USD", "start_date": start, "billing_anchor_day": 1}
         )
     tables.plans += [{"plan_id": "team"}, {"plan_id": "team_prorated"}, {"plan_id": "gauge"}]
+    tables.plans.append({"plan_id": "regional"})
     tables.prices += [
         {"price_id": "seats", "plan_id": "team", **SEAT_PRICE},
         {"price_id": "seats_prorated", "plan_id": "team_prorated", "prorate": True, **SEAT_PRICE},
         {"price_id": "gauge_seats", "plan_id": "gauge", **SEAT_PRICE}
         | {"metric": "gauge_seats", "pricing_model": "per_unit", "unit_price": D(3)}
         | {"description": "Gauge seats"},
+    ]
+    licences = {
+        **SEAT_PRICE,
+        "plan_id": "regional",
+        "metric": "licences",
+        "pricing_model": "per_unit",
+    }
+    tables.prices += [
+        {"price_id": "licences_default", "unit_price": D(2), **licences}
+        | {"description": "Licences"},
+        {"price_id": "licences_eu", "unit_price": D(5), "group_value": "eu", **licences}
+        | {"description": "Licences EU"},
     ]
     for price_id in ["seats", "seats_prorated"]:
         tables.price_tiers += [
@@ -190,6 +225,16 @@ def test_a_time_weighted_level_is_charged_in_advance_too(scenario: Scenario) -> 
     assert lines(scenario, "c4_sub/2024-03-01") == [
         ("usage", "in_advance", "Gauge seats", None, D(4), D(12)),
         ("usage_true_up", "in_arrears", "Gauge seats increase true-up", None, D(1), D(9)),
+    ]
+
+
+def test_levels_are_converted_and_grouped_as_the_metric_is(scenario: Scenario) -> None:
+    true_up = ("usage_true_up", "in_arrears", "Licences increase true-up", None, D(1))
+    assert lines(scenario, "c5_sub/2024-02-01") == [
+        ("usage", "in_advance", "Licences", None, D(4), D(8)),
+        (*true_up, D(2)),
+        ("usage", "in_advance", "Licences EU", None, D(3), D(15)),
+        (*true_up, D(5)),
     ]
 
 
