@@ -40,6 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.support.warehouse_scenario import (
@@ -50,6 +51,10 @@ from tests.support.warehouse_scenario import (
     build,
     failing_rows,
 )
+from usage_billing.marts.figures import LineCells, line_cells
+from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.relations import MartRelations
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 D = Decimal
 CHECK = "assert_price_fields_match_pricing_model"
@@ -236,6 +241,18 @@ def test_levels_are_converted_and_grouped_as_the_metric_is(scenario: Scenario) -
         ("usage", "in_advance", "Licences EU", None, D(3), D(15)),
         (*true_up, D(5)),
     ]
+
+
+def test_the_true_up_reads_as_an_amount_on_the_card(scenario: Scenario) -> None:
+    """On the page, in the CLI and in the PDF (line_cells): the in-advance tier line as any tier
+    line, the true-up as the amount it settles, without a quantity or rate to repeat it."""
+    with duckdb.connect(str(scenario.database), read_only=True) as connection:
+        reader = MartsReader(DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA))
+        february = reader.invoice("c1_sub/2024-02-01")
+    assert february is not None
+    [in_advance, true_up] = [line_cells(line, february) for line in february.lines]
+    assert (in_advance.quantity, in_advance.amount) == ("10", "$100.00")
+    assert true_up == LineCells("Seats increase true-up", "", "", "$32.00")
 
 
 def test_in_advance_usage_needs_a_level_metric_and_a_unit_pricing_model(tmp_path: Path) -> None:
