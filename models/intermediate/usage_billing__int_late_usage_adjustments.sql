@@ -75,7 +75,7 @@ charges as (
         amount as frozen_amount,
         cast(0 as {{ usage_billing.type_decimal() }}) as billed_before_amount
     from frozen_lines
-    where line_type not in ('credit', 'late_usage_adjustment')
+    where line_type not in ('credit', 'credit_purchase', 'late_usage_adjustment')
     union all
     -- Adjustments for it frozen on later invoices: billed already, never billed again.
     select
