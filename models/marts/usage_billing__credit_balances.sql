@@ -63,7 +63,8 @@ states as (
         ) as is_past_rollover,
         -- What rolled over at expires_at: what was left then, at most the cap.
         case
-            when credit_grants.expires_at > clock.as_of_at or credit_grants.rollover_cap is null then 0
+            when not coalesce(credit_grants.expires_at <= clock.as_of_at, false) or credit_grants.rollover_cap is null
+                then 0
             when credit_grants.amount - coalesce(used.used_before_expiry, 0) > credit_grants.rollover_cap
                 then credit_grants.rollover_cap
             else credit_grants.amount - coalesce(used.used_before_expiry, 0)
