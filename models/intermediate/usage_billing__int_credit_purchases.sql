@@ -43,7 +43,7 @@ holding_periods as (
         on
             purchases.customer_id = billing_periods.customer_id
             and purchases.currency = billing_periods.currency
-            and billing_periods.period_start <= purchases.granted_at
+            and purchases.granted_at >= billing_periods.period_start
             and purchases.granted_at < billing_periods.period_end
 
 ),

@@ -27,13 +27,11 @@ last_balances as (
     select
         customer_id,
         currency,
-        balance_after
+        balance_after,
+        row_number() over (
+            partition by customer_id, currency order by movement_number desc
+        ) as position_from_end
     from ledger
-    where movement_number = (
-        select max(latest.movement_number)
-        from ledger as latest
-        where latest.customer_id = ledger.customer_id and latest.currency = ledger.currency
-    )
 
 ),
 
@@ -66,4 +64,5 @@ left join last_balances
     on
         remaining_by_customer.customer_id = last_balances.customer_id
         and remaining_by_customer.currency = last_balances.currency
+        and last_balances.position_from_end = 1
 where coalesce(last_balances.balance_after, 0) <> remaining_by_customer.remaining_amount

@@ -25,9 +25,9 @@ A rolled-over remainder keeps its grant's rank.
   promo2's 10 expires; m3 has 50 left: 30 rolls over, 20 expires.
 - April (ends May 1), owes 50: m3's rollover 30, m4 20. At May 1 m4 has 30 left, all of it rolls
   over (cap 30) until Jun 1, after the clock.
-Balances: promo2 used 30, 10 expired · promo used up · m1 used 40, 30 rolled, 10 expired · m2 used
-50 · m3 used 30 (its rollover), 30 rolled, 20 expired · m4 used 20, 30 rolled and still there · topup 72 left.
-102 left in all.
+Balances: promo2 used 30, 10 expired · promo used up · m1 used 40, 30 rolled, 10 expired · m2
+used 50 · m3 used 30 (its rollover), 30 rolled, 20 expired · m4 used 20, 30 rolled and still
+there · topup 72 left. 102 left in all.
 """
 
 from __future__ import annotations
@@ -250,7 +250,10 @@ def test_a_grants_table_without_the_new_columns_builds_as_before(
     bought; an invoice the new columns did not touch keeps its content_hash."""
     database = tmp_path / "warehouse.duckdb"
     database.write_bytes(scenario.database.read_bytes())
-    hash_of_may = f"select content_hash from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = 's1/2024-05-01'"
+    hash_of_may = (
+        f"select content_hash from {MARTS_SCHEMA}.usage_billing__invoices"
+        " where invoice_id = 's1/2024-05-01'"
+    )
     before = Scenario(database).rows(hash_of_may)
     with duckdb.connect(str(database)) as connection:
         for column in ("grant_type", "purchase_amount", "rollover_cap", "rollover_expires_at"):
