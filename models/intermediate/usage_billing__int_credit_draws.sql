@@ -1,29 +1,23 @@
 {#- Prepaid credit drawn by final invoices: one row per invoice and grant that paid part of it.
 
-    Semantics (docs/pricing.md, prepaid credits). Per customer and currency, final invoices draw in the
-    order their periods end (then invoice_id); each invoice draws from the grants usable for it in
-    priority order (1 first, empty last), then promotional before paid, then soonest expiry
-    (never-expiring last), then granted_at and grant_id. A grant is usable by an invoice whose
-    period ends after the grant was given and no later than it expires; a grant with a
-    rollover_cap also by the invoices whose periods end after it expired and no later than
-    rollover_expires_at (empty: never), for at most min(what it had left at expires_at, the cap).
-    The rolled-over remainder keeps its grant's rank. A grant scoped to a metric pays only that metric's lines (its usage,
-    price minimums and caps); an unscoped grant pays any line, fixed fees and commitment true-ups
-    first, then metrics by name. No grant goes below zero and no invoice below zero.
+    Semantics: docs/pricing.md, "Prepaid credits". Per customer and currency, final invoices draw
+    in the order their periods end; each from its usable grants by priority, promotional before
+    paid, soonest expiry, granted_at, grant_id. A grant is usable by invoices ending after
+    granted_at and by expires_at; with a rollover_cap also by those ending after expires_at and
+    by rollover_expires_at, for at most min(what it had left at expiry, the cap), in its own rank.
+    A metric's grant pays only that metric's lines; no grant and no invoice goes below zero.
 
     How, without recursion (a recursive term may not aggregate or use a running sum in standard
-    SQL and several warehouses, and older Spark has no recursion): what a grant pays depends only
-    on grants ranked before it. So grants are applied one rank at a time, each step set-based: the
-    grant of that rank (per customer and currency) pays, in invoice order, what is still owed on
-    the lines it may pay, up to its amount - a running sum over the invoices. Its rollover is one
-    more running sum in the same step: the invoices after its expiry come after every invoice
-    before it, so what it has left at expiry is its amount less what the earlier ones owe. The steps are
-    unrolled at compile time, as many as the most grants one customer holds in one currency.
+    SQL and several warehouses; older Spark has none): what a grant pays depends only on grants
+    ranked before it, so grants are applied one rank at a time, each step set-based - the grant
+    of that rank pays, in invoice order, what the lines it may pay still owe, up to its amount (a
+    running sum). Its rollover is one more sum in the same step: the invoices after its expiry
+    all come after those before it. The steps are unrolled at compile time, as many as the most
+    grants one customer holds in one currency.
 
-    Closed periods (docs/closing-periods.md): invoices frozen by an earlier build keep the draws
-    they were frozen with; they are left out here, and each grant comes in with its amount less
-    those draws. Frozen invoices end before every open one of their customer, so this is the
-    draw-down over all invoices with the frozen ones' draws fixed. -#}
+    Closed periods (docs/closing-periods.md): frozen invoices keep their draws and are left out;
+    each grant comes in with its amount (and cap) less those draws. Frozen invoices end before
+    every open one of their customer, so this is the draw-down with the frozen draws fixed. -#}
 
 with owed_by_metric as (
 

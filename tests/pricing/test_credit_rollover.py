@@ -241,6 +241,29 @@ def test_rolled_over_credit_expires_with_its_rollover(scenario: Scenario, tmp_pa
         (datetime(2024, 6, 1), "expiry", "m4", D(-20), D(72)),
         (datetime(2024, 6, 1), "draw", "m4", D(-10), D(92)),
     ]
+    # Closing January to April changes nothing: the frozen draws stay, m4 comes into May with
+    # its 30 (50 less April's frozen 20) and m3 with no rollover left (April drew it, frozen).
+    closed = tmp_path / "closed" / "warehouse.duckdb"
+    closed.parent.mkdir()
+    closed.write_bytes(scenario.database.read_bytes())
+    with duckdb.connect(str(closed)) as connection:
+        connection.execute(
+            "insert into pricing.closed_periods values"
+            " ('c1', date '2024-04-30', timestamp '2024-05-20 00:00:00', 'April books')"
+        )
+    for _ in range(2):  # the first build freezes, the second draws with the frozen draws fixed
+        run_dbt(["build"], closed, later)
+    for query in (
+        f"select * exclude (as_of_at) from {MARTS_SCHEMA}.usage_billing__credit_ledger",
+        f"select * from {MARTS_SCHEMA}.usage_billing__credit_balances",
+        f"select invoice_id, line_number, line_type, credit_grant_id, amount"
+        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines",
+    ):
+        assert sorted(Scenario(closed).rows(query), key=str) == sorted(built.rows(query), key=str)
+    assert Scenario(closed).rows(
+        f"select count(*) from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines"
+        f" where line_type = 'credit'"
+    ) == [(8,)]
 
 
 def test_a_grants_table_without_the_new_columns_builds_as_before(
