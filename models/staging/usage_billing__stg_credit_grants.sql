@@ -18,10 +18,11 @@ renamed as (
         cast(priority as {{ dbt.type_int() }}) as priority,
         cast(metric as {{ dbt.type_string() }}) as metric_name,
         -- Optional columns (docs/pricing.md, "Prepaid credits"): tables made before them build
-        -- as before, every grant paid, bought for nothing billed, never rolling over.
-        lower(coalesce(
-            {{ usage_billing.optional_column(grants_relation, 'grant_type', dbt.type_string()) }}, 'paid'
-        )) as grant_type,
+        -- as before: every grant paid, nothing billed for it, no rollover. Empty type is paid.
+        coalesce(
+            nullif(lower({{ usage_billing.optional_column(grants_relation, 'grant_type', dbt.type_string()) }}), ''),
+            'paid'
+        ) as grant_type,
         {{ usage_billing.optional_column(grants_relation, 'purchase_amount', usage_billing.type_decimal()) }}
             as purchase_amount,
         {{ usage_billing.optional_column(grants_relation, 'rollover_cap', usage_billing.type_decimal()) }}

@@ -62,6 +62,7 @@ def allowance(month: int) -> dict[str, Any]:
     """The monthly $50: usable by its month's invoice, then up to $30 for one more month."""
     return {
         "grant_id": f"m{month}",
+        "grant_type": "" if month == 1 else None,  # empty text or null: paid
         "amount": D(50),
         "granted_at": datetime(2024, month, 1),
         "expires_at": datetime(2024, month + 1, 1),
