@@ -2,7 +2,7 @@
     draw-down in int_credit_draws. Fixed fees and commitment true-ups are bucket '', each
     metric's lines (usage, minimum true-ups, caps, late-usage adjustments) the metric's name;
     a discount lowers the bucket of its metric or price ('' when on the whole invoice).
-    Frozen invoices keep the credit they drew when they were closed. A negative late-usage
+    A credit purchase is never paid by credit. Frozen invoices keep the credit they drew when they were closed. A negative late-usage
     adjustment can leave a bucket below zero: it is taken off the invoice's other buckets. -#}
 
 with closures as (
@@ -42,6 +42,7 @@ owed_lines as (
         metric_name,
         amount
     from invoice_charges
+    where charge_type <> 'credit_purchase'
     union all
     select
         invoice_id,

@@ -1,8 +1,10 @@
 {#- Every invoice's lines as this build computes them, before numbering, in one shape: prices,
-    the commitment true-up, discounts, late-usage adjustments of closed periods, prepaid
-    credit, then tax. line_section, line_group and line_order give their order on the invoice
+    the commitment true-up, discounts, late-usage adjustments of closed periods, prepaid credit
+    bought, prepaid credit drawn, then tax. line_section, line_group and line_order give their order on the invoice
     (int_invoice_lines_computed numbers them). -#}
 {{ config(materialized='ephemeral') }}
+{%- set credit_words = "case when credit_draws.grant_type = 'promotional' then 'Promotional credit '"
+    ~ " else 'Prepaid credit ' end" %}
 
 with price_lines as (
 
@@ -37,6 +39,12 @@ taxes as (
 adjustments as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_late_usage_adjustments') }}
+
+),
+
+credit_purchases as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_credit_purchases') }}
 
 ),
 
@@ -101,17 +109,32 @@ final as (
 
     union all
 
-    -- Prepaid credit drawn by a final invoice, a negative line per grant; its metric by its
-    -- display name (an invoice never shows a raw metric key).
+    -- Credit bought (a paid grant's purchase_amount), on the invoice whose period holds its
+    -- granted_at: a charge, never discounted nor paid by credit.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'credit_draws.invoice_id', 'line_section': '5',
+            'invoice_id': 'invoice_id', 'line_section': '5', 'line_group': 'grant_id',
+            'credit_grant_id': 'grant_id', 'line_type': "'credit_purchase'",
+            'description': dbt.concat(["'Prepaid credit purchase '", 'grant_id']),
+            'quantity': '1', 'unit_price': 'purchase_amount', 'amount': 'purchase_amount',
+        }) }}
+    from credit_purchases
+    where invoice_id is not null
+
+    union all
+
+    -- Prepaid credit drawn by a final invoice, a negative line per grant, named by its type
+    -- ("Promotional credit" or "Prepaid credit"); its metric by its display name (an invoice
+    -- never shows a raw metric key).
+    select
+        {{- usage_billing.unnumbered_line({
+            'invoice_id': 'credit_draws.invoice_id', 'line_section': '6',
             'line_order': 'credit_draws.grant_rank', 'credit_grant_id': 'credit_draws.grant_id',
             'metric_name': 'credit_draws.metric_name', 'line_type': "'credit'",
             'description': 'case when credit_draws.metric_name is null then '
-                ~ dbt.concat(["'Prepaid credit '", 'credit_draws.grant_id']) ~ ' else '
+                ~ dbt.concat([credit_words, 'credit_draws.grant_id']) ~ ' else '
                 ~ dbt.concat([
-                    "'Prepaid credit '", 'credit_draws.grant_id', "' ('",
+                    credit_words, 'credit_draws.grant_id', "' ('",
                     'coalesce(metric_definitions.display_name, credit_draws.metric_name)', "' only)'",
                 ]) ~ ' end',
             'quantity': '1', 'unit_price': '0 - credit_draws.credit_amount',
@@ -128,7 +151,7 @@ final as (
     -- tax_amount says how much of them it is.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'invoice_id', 'line_section': '6', 'line_group': 'tax_rate_id',
+            'invoice_id': 'invoice_id', 'line_section': '7', 'line_group': 'tax_rate_id',
             'line_type': "case when is_inclusive then 'tax_included' else 'tax' end",
             'description': 'description', 'quantity': 'taxable_amount',
             'unit_price': usage_billing.divide_exact('percentage', '100', 10),

@@ -19,6 +19,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from tests.support import pricing_oracle as oracle
+from tests.support import pricing_oracle_credits as credits
 from tests.support import pricing_oracle_tax as tax
 from tests.support.warehouse_scenario import Pricing
 
@@ -211,6 +212,10 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                     "expires_at": grant.expires_at,
                     "priority": grant.priority,
                     "metric": grant.metric,
+                    "grant_type": grant.grant_type,
+                    "purchase_amount": grant.purchase_amount,
+                    "rollover_cap": grant.rollover_cap,
+                    "rollover_expires_at": grant.rollover_expires_at,
                 }
             )
         for discount in case.discounts:
@@ -286,7 +291,8 @@ class Expected:
     # invoice_id → (period_start, period_end, status, subtotal, credits, tax, tax included, total)
     invoices: dict[str, tuple[Any, ...]]
     lines: dict[str, list[LineRow]]  # invoice_id → lines in line_number order
-    balances: dict[str, tuple[Any, ...]]  # grant_id → (used, expired, remaining, status)
+    # grant_id → (used, rolled over, expired, remaining, status)
+    balances: dict[str, tuple[Any, ...]]
 
 
 def expected(case: Case) -> Expected:
@@ -297,7 +303,8 @@ def expected(case: Case) -> Expected:
         for invoice in oracle.invoices(subscription, case.events, AS_OF, MONEY_METRICS, GRACE_DAYS)
     ]
     oracle.apply_discounts(all_invoices, case.discounts)
-    left = oracle.apply_credits(all_invoices, case.grants)
+    credits.apply_credit_purchases(all_invoices, case.grants)
+    drawn = credits.apply_credits(all_invoices, case.grants)
     tax_codes = {
         price.price_id: price.tax_code or ""
         for subscription in case.subscriptions
@@ -306,25 +313,10 @@ def expected(case: Case) -> Expected:
     tax.apply_taxes(
         all_invoices, case.tax_rates, tax_codes, {case.customer_id: case.tax_exempt or "none"}
     )
-    balances = {}
-    for grant in case.grants:
-        used = grant.amount - left[grant.grant_id]
-        expired = grant.expires_at is not None and grant.expires_at <= AS_OF
-        if grant.granted_at > AS_OF:
-            status = "scheduled"
-        elif expired:
-            status = "expired"
-        elif grant.amount - used <= 0:
-            status = "used_up"
-        else:
-            status = "active"
-        remaining = D(0) if expired else grant.amount - used
-        balances[grant.grant_id] = (
-            used,
-            grant.amount - used if expired else D(0),
-            remaining,
-            status,
-        )
+    balances = {
+        grant.grant_id: credits.balance(grant, drawn[grant.grant_id], AS_OF)
+        for grant in case.grants
+    }
     return Expected(
         invoices={
             invoice.invoice_id: (
@@ -610,18 +602,18 @@ def credit_case(rng: Random) -> Case:
         amount = D(0)
         while amount <= 0:
             amount = money(rng, currency, 120)
-        grants.append(
-            oracle.Grant(
-                grant_id=f"g{number}",
-                customer_id="",
-                currency=rng.choice([currency, currency, currency, "EUR"]),
-                amount=amount,
-                granted_at=granted_at,
-                expires_at=expires_at,
-                priority=rng.choice([None, None, 1, 2, 3]),
-                metric=rng.choice([None, None, "units", "calls", "seats"]),
-            )
+        grant = oracle.Grant(
+            grant_id=f"g{number}",
+            customer_id="",
+            currency=rng.choice([currency, currency, currency, "EUR"]),
+            amount=amount,
+            granted_at=granted_at,
+            expires_at=expires_at,
+            priority=rng.choice([None, None, 1, 2, 3]),
+            metric=rng.choice([None, None, "units", "calls", "seats"]),
+            grant_type="promotional" if rng.random() < 0.35 else "paid",
         )
+        grants.append(credit_extras(rng, grant, currency, start, period_ends))
     window = (datetime(2023, 7, 25), datetime(2024, 2, 20))
     case = Case(
         "",
@@ -631,6 +623,29 @@ def credit_case(rng: Random) -> Case:
         discounts(rng, currency, has_fee=len(subscriptions[0].prices) > 1),
     )
     return taxed(rng, case) if rng.random() < 0.6 else case
+
+
+def credit_extras(
+    rng: Random, grant: oracle.Grant, currency: str, start: date, period_ends: list[datetime]
+) -> oracle.Grant:
+    """Now and then a purchase (a paid grant given while s1 runs in its currency, so an invoice
+    bills it; sometimes for less than its amount) and a rollover of an expiring grant (a cap, 0
+    to above the amount, until a period end or a few days after expiry, or for ever)."""
+    s1_runs = grant.granted_at >= datetime.combine(start, datetime.min.time())
+    if grant.grant_type == "paid" and grant.currency == currency and s1_runs and rng.random() < 0.4:
+        purchase = D(0)
+        while purchase <= 0:
+            purchase = money(rng, grant.currency, 130)
+        grant = replace(grant, purchase_amount=rng.choice([grant.amount, purchase]))
+    if grant.expires_at is not None and rng.random() < 0.5:
+        later = [end for end in period_ends if end > grant.expires_at]
+        ends = [None, grant.expires_at + timedelta(days=rng.randint(1, 40)), *later]
+        grant = replace(
+            grant,
+            rollover_cap=money(rng, grant.currency, 150),
+            rollover_expires_at=rng.choice(ends),
+        )
+    return grant
 
 
 def taxed(rng: Random, case: Case) -> Case:

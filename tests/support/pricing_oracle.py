@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 D = Decimal
 ZERO = Decimal(0)
 MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
-NOT_CHARGES = ("credit", "tax", "tax_included")
+NOT_CHARGES = ("credit", "tax", "tax_included")  # credit_purchase is a charge
 MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "BHD": 3, "CLF": 4}
 
 
@@ -90,6 +90,10 @@ class Grant:
     expires_at: datetime | None = None
     priority: int | None = None
     metric: str | None = None
+    grant_type: str = "paid"  # paid | promotional
+    purchase_amount: Decimal | None = None  # what a paid grant is bought for, billed
+    rollover_cap: Decimal | None = None  # None: what is left at expires_at expires
+    rollover_expires_at: datetime | None = None  # None: the rolled-over part never expires
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ class Period:
 
 @dataclass(frozen=True)
 class Line:
-    line_type: str  # fee | usage | usage_true_up | minimum_true_up | maximum_discount | ...
+    # fee | usage | usage_true_up | minimum_true_up | maximum_discount | commitment_true_up
+    # | discount | credit_purchase | credit | tax | tax_included
+    line_type: str
     price_id: str | None
     description: str
     tier: int | None
@@ -751,83 +757,3 @@ def apply_discounts(all_invoices: Sequence[Invoice], discounts: Sequence[Discoun
                     scope_price_id=discount.price_id,
                 )
             )
-
-
-# --- prepaid credits -------------------------------------------------------------------------
-
-
-def grant_order(grant: Grant) -> tuple[object, ...]:
-    """Priority 1 first (empty last), then soonest expiry (never last), then granted_at, id."""
-    return (
-        grant.priority is None,
-        grant.priority or 0,
-        grant.expires_at is None,
-        grant.expires_at or datetime.min,
-        grant.granted_at,
-        grant.grant_id,
-    )
-
-
-def apply_credits(all_invoices: Sequence[Invoice], grants: Sequence[Grant]) -> dict[str, Decimal]:
-    """Append credit lines to the final invoices, drawing sequentially, and return what each
-    grant has left. Per customer and currency, final invoices draw in the order their periods end
-    (then invoice id); each from the grants given before its period ended and not expired before
-    it ended, in grant_order. A grant on a metric pays only that metric's lines; an unscoped one
-    pays fees and commitment true-ups first, then metrics by name."""
-    balance = {grant.grant_id: grant.amount for grant in grants}
-    finals = sorted(
-        (invoice for invoice in all_invoices if invoice.period.status == "final"),
-        key=lambda invoice: (invoice.period.end, invoice.invoice_id),
-    )
-    for invoice in finals:
-        owed: dict[str, Decimal] = {}
-        for line in invoice.lines:
-            bucket = line.metric or ""
-            owed[bucket] = owed.get(bucket, ZERO) + line.amount
-        buckets = sorted(owed, key=lambda bucket: (bucket != "", bucket))
-        # A bucket below zero (a discount on the whole invoice above its fees) is taken off the
-        # other buckets, in draw order, before credit pays them.
-        deficit = sum((-amount for amount in owed.values() if amount < 0), ZERO)
-        for bucket in buckets:
-            offset = min(max(owed[bucket], ZERO), deficit)
-            owed[bucket] -= offset
-            deficit -= offset
-        owed = {bucket: max(amount, ZERO) for bucket, amount in owed.items()}
-        usable = sorted(
-            (
-                grant
-                for grant in grants
-                if grant.customer_id == invoice.subscription.customer_id
-                and grant.currency == invoice.subscription.currency
-                and grant.granted_at < invoice.period.end
-                and (grant.expires_at is None or grant.expires_at >= invoice.period.end)
-            ),
-            key=grant_order,
-        )
-        for grant in usable:
-            drawn = ZERO
-            for bucket in buckets:
-                if grant.metric is not None and grant.metric != bucket:
-                    continue
-                take = min(owed[bucket], balance[grant.grant_id])
-                owed[bucket] -= take
-                balance[grant.grant_id] -= take
-                drawn += take
-            if drawn > 0:
-                # The metric by its display name; these metrics declare none: the name in words.
-                words = (grant.metric or "").replace("_", " ")
-                scope = f" ({words[:1].upper()}{words[1:]} only)" if grant.metric else ""
-                invoice.lines.append(
-                    Line(
-                        "credit",
-                        None,
-                        f"Prepaid credit {grant.grant_id}{scope}",
-                        None,
-                        D(1),
-                        -drawn,
-                        -drawn,
-                        grant.metric,
-                        grant.grant_id,
-                    )
-                )
-    return balance

@@ -40,6 +40,7 @@ ADJUSTMENT_LINE_TYPES = frozenset(
         "commitment_true_up",
         "late_usage_adjustment",
         "credit",
+        "credit_purchase",
     }
 )
 
