@@ -265,6 +265,22 @@ def test_rolled_over_credit_expires_with_its_rollover(scenario: Scenario, tmp_pa
         f"select count(*) from {MARTS_SCHEMA}.usage_billing__closed_invoice_lines"
         f" where line_type = 'credit'"
     ) == [(8,)]
+    # A top-up bought in February, added after February was closed, has no invoice left to
+    # bill it: the build fails naming it rather than giving the credit for nothing.
+    with duckdb.connect(str(closed)) as connection:
+        connection.execute(
+            "insert into pricing.credit_grants (grant_id, customer_id, currency, amount,"
+            " granted_at, grant_type, purchase_amount) values"
+            " ('late_topup', 'c1', 'USD', 50, timestamp '2024-02-14', 'paid', 45)"
+        )
+    run_dbt(["run", "--select", "usage_billing__int_credit_purchases"], closed, later)
+    assert failing_rows(closed, "assert_credit_purchases_are_billed", later) == [
+        (
+            "late_topup",
+            "credit purchase on a closed invoice that does not bill it: its period was closed"
+            " before the grant came",
+        )
+    ]
 
 
 def test_a_grants_table_without_the_new_columns_builds_as_before(
