@@ -65,7 +65,8 @@ charges as (
         cast(0 as {{ usage_billing.type_decimal() }}) as billed_before_amount
     from commitment_lines
     union all
-    -- What the closed invoice billed itself (its credit and its own adjustments aside).
+    -- What the closed invoice billed itself (its credit, its own adjustments and its netting of
+    -- threshold invoices aside: those stay as stored).
     select
         invoice_id,
         coalesce(price_id, '') as price_key,
@@ -75,7 +76,7 @@ charges as (
         amount as frozen_amount,
         cast(0 as {{ usage_billing.type_decimal() }}) as billed_before_amount
     from frozen_lines
-    where line_type not in ('credit', 'late_usage_adjustment')
+    where line_type not in ('credit', 'late_usage_adjustment', 'threshold_billed')
     union all
     -- Adjustments for it frozen on later invoices: billed already, never billed again.
     select
