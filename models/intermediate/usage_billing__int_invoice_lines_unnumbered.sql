@@ -111,7 +111,8 @@ final as (
     select
         {{- usage_billing.unnumbered_line({
             'invoice_id': 'invoice_id', 'line_section': '5', 'line_order': 'threshold_sequence',
-            'line_type': "'threshold_billed'", 'description': 'description', 'quantity': '1',
+            'adjusted_invoice_id': 'threshold_invoice_id', 'line_type': "'threshold_billed'",
+            'description': 'description', 'quantity': '1',
             'unit_price': '0 - billed_amount', 'amount': '0 - billed_amount',
         }) }}
     from threshold_billed

@@ -10,14 +10,14 @@ January for c1, build by build (three days' grace, so January is final from 2024
 1. clock 01-10: 60 calls (01-05). $60 < $100: no threshold invoice.
 2. clock 01-15: +50 (01-12) = $110 ≥ $100: s_c1/2024-01-01/t1, DEMO-000001: 110 calls $110,
    tax $11, total $121.
-3. clock 01-20: +40 (01-18): $150 − $110 billed = $40 < $100: nothing.
-4. clock 01-25: +80 (01-22): $230 − $110 = $120: t2, DEMO-000002: 230 calls $230, "Billed on
-   invoice DEMO-000001" −$110, tax 10% of $120 = $12, total $132.
+3. clock 01-20: +40 (01-18): $150 - $110 billed = $40 < $100: nothing.
+4. clock 01-25: +80 (01-22): $230 - $110 = $120: t2, DEMO-000002: 230 calls $230, "Billed on
+   invoice DEMO-000001" -$110, tax 10% of $120 = $12, total $132.
 5. clock 02-05 with 25 late calls: 5 on 01-10 (before t1 was issued) and 20 on 01-24; then a
    `--full-refresh` build. t1 and t2 stay as issued. January's invoice (DEMO-000003; c2's
-   is DEMO-000004): 255 calls $255, −$110, −$120, credit −$10, tax 10% of $15 = $1.50,
+   is DEMO-000004): 255 calls $255, -$110, -$120, credit -$10, tax 10% of $15 = $1.50,
    total $16.50. Subtotals 110 + 120 + 25 = 255, the period priced once; the tax 11 + 12 +
-   1.50 = 24.50 = 10% of (255 − 10).
+   1.50 = 24.50 = 10% of (255 - 10).
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def invoices(scenario: Scenario) -> dict[str, dict[str, Any]]:
 def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
     return scenario.rows(
         "select line_type, description, quantity, amount"
-        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ? order by line_number",
+        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines"
+        " where invoice_id = ? order by line_number",
         [invoice_id],
     )
 
@@ -129,6 +130,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run_dbt(["build"], scenario.database, clock("2024-01-25"))
     seen["after_4"] = invoices(scenario)
     seen["t2_lines"] = lines(scenario, T2)
+    seen["copy_after_4"] = directory / "after_4.duckdb"
+    seen["copy_after_4"].write_bytes(scenario.database.read_bytes())
     load(scenario.database, calls("c1", "2024-01-10", 5) + calls("c1", "2024-01-24", 20))
     run_dbt(["build"], scenario.database, clock("2024-02-05"))
     seen["after_5"] = invoices(scenario)
@@ -219,6 +222,33 @@ def test_a_period_below_the_level_has_only_its_own_invoice(history: dict[str, An
     )
 
 
+def test_corrections_below_what_was_billed_leave_a_negative_amount_due(
+    history: dict[str, Any], tmp_path: Path
+) -> None:
+    """After build 4, January's calls of the 18th and 22nd are corrected to 2024-02-02:
+    January holds 110 calls, $120 less than t1 and t2 billed. Its invoice shows it: 110 - 110
+    - 120 = -$120, no credit drawn (there is nothing to pay), tax -$12, -$132 due."""
+    database = tmp_path / "warehouse.duckdb"
+    database.write_bytes(history["copy_after_4"].read_bytes())
+    moved = calls("c1", "2024-01-18", 40) + calls("c1", "2024-01-22", 80)
+    load(
+        database,
+        [(*row[:3], "2024-02-02" + row[3][10:], row[4]) for row in moved],
+    )
+    run_dbt(["build"], database, clock("2024-02-05"))
+    scenario = Scenario(database)
+    january = invoices(scenario)[JANUARY]
+    assert (january["subtotal"], january["credits_applied"], january["tax_amount"]) == (
+        D(-120),
+        D(0),
+        D(-12),
+    )
+    assert january["total"] == D(-132)
+    assert lines(scenario, JANUARY)[0] == ("usage", "API calls", D(110), D(110))
+    for invoice_id, issued in [(T1, "after_2"), (T2, "after_4")]:
+        assert invoices(scenario)[invoice_id] == history[issued][invoice_id]
+
+
 def run_push(database: Path, base_url: str) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
@@ -226,8 +256,14 @@ def run_push(database: Path, base_url: str) -> subprocess.CompletedProcess[str]:
         "USAGE_BILLING_DUCKDB_PATH": str(database),
     }
     return subprocess.run(
-        [str(BIN_DIR / "usage-billing"), "push", "--to", "webhook"]
-        + ["--profiles-dir", str(REPO_DIR)],
+        [
+            str(BIN_DIR / "usage-billing"),
+            "push",
+            "--to",
+            "webhook",
+            "--profiles-dir",
+            str(REPO_DIR),
+        ],
         env=environment,
         capture_output=True,
         text=True,
