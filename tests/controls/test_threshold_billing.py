@@ -42,6 +42,7 @@ from tests.support.warehouse_scenario import (
     Pricing,
     Scenario,
     build,
+    failing_rows,
     run_dbt,
 )
 
@@ -290,3 +291,30 @@ def test_the_push_sends_each_threshold_invoice_once(
     assert {T1, T2, JANUARY, "s_c2/2024-01-01"} <= set(by_invoice)
     assert [data["invoice_id"] for data in sent].count(T1) == 1
     assert [data["invoice_id"] for data in sent].count(T2) == 1
+
+
+def test_the_data_tests_name_a_bad_amount_and_a_netting_that_does_not_match(
+    history: dict[str, Any], tmp_path: Path
+) -> None:
+    database = tmp_path / "warehouse.duckdb"
+    database.write_bytes(history["scenario"].database.read_bytes())
+    vars_ = clock("2024-02-05")
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "update pricing.subscriptions set threshold_billing_amount = case subscription_id"
+            " when 's_c1' then 0.005 else -1 end"
+        )
+        # t2's netting on January's invoice altered: it no longer matches what t2 billed.
+        connection.execute(
+            f"update {MARTS_SCHEMA}.usage_billing__invoice_lines set amount = -119"
+            " where invoice_id = ? and adjusted_invoice_id = ?",
+            [JANUARY, T2],
+        )
+    problem = "threshold_billing_amount must be positive and in whole minor units of the currency"
+    assert failing_rows(database, "assert_threshold_billing_amounts_are_valid", vars_) == [
+        ("s_c1", D("0.005"), problem),
+        ("s_c2", D(-1), problem),
+    ]
+    assert failing_rows(database, "assert_threshold_billing_adds_up", vars_) == [
+        (JANUARY, T2, D(120), D(119), 1)
+    ]
