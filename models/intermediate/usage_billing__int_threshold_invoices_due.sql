@@ -62,8 +62,9 @@ watched as (
     select
         billing_periods.invoice_id,
         billing_periods.customer_id,
-        {{ usage_billing.round_money('subscriptions.threshold_billing_amount', 'currencies.minor_units') }}
-        as threshold_billing_amount,
+        {{ usage_billing.round_money(
+            'subscriptions.threshold_billing_amount', 'currencies.minor_units'
+        ) }} as threshold_billing_amount,
         coalesce(not_yet_invoiced.amount, 0) as amount_not_yet_invoiced,
         coalesce(issued_before.last_sequence, 0) + 1 as threshold_sequence
     from billing_periods
@@ -84,8 +85,9 @@ final as (
 
     select
         invoice_id as threshold_of_invoice_id,
-        {{ dbt.concat(['invoice_id', "'/t'", 'cast(threshold_sequence as ' ~ dbt.type_string() ~ ')']) }}
-        as invoice_id,
+        {{ dbt.concat([
+            'invoice_id', "'/t'", 'cast(threshold_sequence as ' ~ dbt.type_string() ~ ')',
+        ]) }} as invoice_id,
         customer_id,
         cast(threshold_sequence as {{ dbt.type_int() }}) as threshold_sequence,
         cast(threshold_billing_amount as {{ usage_billing.type_decimal() }}) as threshold_billing_amount,

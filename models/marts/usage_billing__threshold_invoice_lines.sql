@@ -29,8 +29,9 @@ due as (
 final as (
 
     select
-        {{ dbt.concat(['due.invoice_id', "'#'", 'cast(computed_lines.line_number as ' ~ dbt.type_string() ~ ')']) }}
-        as invoice_line_id,
+        {{ dbt.concat([
+            'due.invoice_id', "'#'", 'cast(computed_lines.line_number as ' ~ dbt.type_string() ~ ')',
+        ]) }} as invoice_line_id,
         due.invoice_id,
         {%- for name, type in usage_billing.invoice_line_columns() if name not in ('invoice_line_id', 'invoice_id') %}
             computed_lines.{{ name }},

@@ -20,8 +20,9 @@ renamed as (
         cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount,
         -- Added with threshold billing (docs/usage-controls.md): optional, so subscriptions
         -- tables made before it keep working; empty bills only at the period's end.
-        {{ usage_billing.optional_column(subscriptions, 'threshold_billing_amount', usage_billing.type_decimal()) }}
-        as threshold_billing_amount
+        {{ usage_billing.optional_column(
+            subscriptions, 'threshold_billing_amount', usage_billing.type_decimal()
+        ) }} as threshold_billing_amount
     from source
 
 )

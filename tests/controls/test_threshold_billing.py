@@ -23,17 +23,21 @@ January for c1, build by build (three days' grace, so January is final from 2024
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from datetime import datetime
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 
 from tests.controls.test_thresholds import calls
 from tests.support.billing_fakes import FakeBilling, serve
+from tests.support.pages_server import serving
 from tests.support.sync_harness import environment_for
 from tests.support.warehouse_scenario import (
     BIN_DIR,
@@ -78,6 +82,10 @@ def pricing() -> Pricing:
     )
     tables.tax_rates.append(
         {"tax_rate_id": "vat", "tax_code": "saas", "description": "Tax", "percentage": D(10)}
+    )
+    # An amount threshold watches the period's spending, threshold invoices included.
+    tables.usage_thresholds.append(
+        {"threshold_id": "spend200", "customer_id": "c1", "amount": D(200)}
     )
     tables.credit_grants.append(
         {"grant_id": "g1", "customer_id": "c1", "currency": "USD", "amount": D(10)}
@@ -212,6 +220,9 @@ def test_the_final_invoice_nets_both_and_all_three_bill_the_period_once(
     period = [history[after][i] for i in (T1, T2, JANUARY)]
     assert sum(row["subtotal"] for row in period) == D(255)  # 255 calls at $1, once
     assert sum(row["tax_amount"] for row in period) == D("24.50")  # 10% of 255 - 10 credit
+    assert history["scenario"].rows(
+        f"select crossing_id, value_so_far from {MARTS_SCHEMA}.usage_billing__threshold_crossings"
+    ) == [(f"spend200|{JANUARY}", D(255))]
 
 
 def test_a_period_below_the_level_has_only_its_own_invoice(history: dict[str, Any]) -> None:
@@ -316,5 +327,33 @@ def test_the_data_tests_name_a_bad_amount_and_a_netting_that_does_not_match(
         ("s_c2", D(-1), problem),
     ]
     assert failing_rows(database, "assert_threshold_billing_adds_up", vars_) == [
-        (JANUARY, T2, D(120), D(119), 1)
+        (JANUARY, T2, D(120), JANUARY, T2, D(119), 1)
     ]
+
+
+def test_the_page_and_the_cli_show_a_threshold_invoice_as_billed_early(
+    history: dict[str, Any],
+) -> None:
+    database = history["scenario"].database
+    note = f"Threshold invoice: billed early in the period of {JANUARY}"
+    with serving(database) as site:
+        answer = httpx.get(f"{site}/invoices/{T1}")
+        period_page = httpx.get(f"{site}/invoices/{JANUARY}")
+    assert answer.status_code == 200 and period_page.status_code == 200
+    page = unescape(answer.text)
+    assert re.search(rf'data-field="billed-early"[^>]*>{re.escape(note)}</p>', page)
+    assert "DEMO-000001" in page
+    assert 'data-field="billed-early"' not in period_page.text
+    assert "Billed on invoice DEMO-000002" in unescape(period_page.text)
+    printed = subprocess.run(
+        [
+            *(str(BIN_DIR / "usage-billing"), "invoices", "--status", "final"),
+            *("--customer", "c1", "--profiles-dir", str(REPO_DIR)),
+        ],
+        env={**os.environ, "USAGE_BILLING_DUCKDB_PATH": str(database), "COLUMNS": "120"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert printed.count(note) == 2  # t1 and t2, not the period's own invoice
+    assert f"{T1} · final" in printed and f"{JANUARY} · final" in printed

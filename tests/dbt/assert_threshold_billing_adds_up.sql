@@ -48,9 +48,11 @@ netted as (
 )
 
 select
-    coalesce(issued.invoice_id, netted.invoice_id) as invoice_id,
-    coalesce(issued.threshold_invoice_id, netted.threshold_invoice_id) as threshold_invoice_id,
+    issued.invoice_id,
+    issued.threshold_invoice_id,
     issued.subtotal,
+    netted.invoice_id as netting_invoice_id,
+    netted.threshold_invoice_id as netted_invoice_id,
     netted.netted_amount,
     netted.netting_lines
 from issued
