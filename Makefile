@@ -95,7 +95,7 @@ browser:
 test: install-dev profiles.yml deps lint $(MOCKS)/node_modules/.installed browser engines
 	mkdir -p target
 	$(BIN)/pytest -m engines tests/engines >target/test-engines.log 2>&1 & engines=$$!; \
-	$(BIN)/pytest; duckdb=$$?; \
+	$(BIN)/pytest -n 2 --dist loadfile; duckdb=$$?; \
 	wait $$engines; portability=$$?; \
 	echo "--- portability suite (tests/engines) ---"; cat target/test-engines.log; \
 	[ $$duckdb -eq 0 ] && [ $$portability -eq 0 ]

@@ -35,7 +35,10 @@ PRICING_TABLES: dict[str, str] = {
     ),
     "credit_grants": (
         "grant_id varchar, customer_id varchar, currency varchar, amount decimal(38, 10),"
-        " granted_at timestamp, expires_at timestamp, priority integer, metric varchar"
+        " granted_at timestamp, expires_at timestamp, priority integer, metric varchar,"
+        # Optional (docs/pricing.md, "Prepaid credits"): a table without them builds as before.
+        " grant_type varchar, purchase_amount decimal(38, 10), rollover_cap decimal(38, 10),"
+        " rollover_expires_at timestamp"
     ),
     "closed_periods": (
         "customer_id varchar, closed_through date, closed_at timestamp, note varchar"

@@ -1,24 +1,23 @@
 {#- Prepaid credit drawn by final invoices: one row per invoice and grant that paid part of it.
 
-    Semantics (docs/pricing.md, prepaid credits). Per customer and currency, final invoices draw in the
-    order their periods end (then invoice_id); each invoice draws from the grants usable for it in
-    priority order (1 first, empty last), then soonest expiry (never-expiring last), then granted_at
-    and grant_id. A grant is usable by an invoice whose period ends after the grant was given and no
-    later than it expires. A grant scoped to a metric pays only that metric's lines (its usage,
-    price minimums and caps); an unscoped grant pays any line, fixed fees and commitment true-ups
-    first, then metrics by name. No grant goes below zero and no invoice below zero.
+    Semantics: docs/pricing.md, "Prepaid credits". Per customer and currency, final invoices draw
+    in the order their periods end; each from its usable grants by priority, promotional before
+    paid, soonest expiry, granted_at, grant_id. A grant is usable by invoices ending after
+    granted_at and by expires_at; with a rollover_cap also by those ending after expires_at and
+    by rollover_expires_at, for at most min(what it had left at expiry, the cap), in its own rank.
+    A metric's grant pays only that metric's lines; no grant and no invoice goes below zero.
 
     How, without recursion (a recursive term may not aggregate or use a running sum in standard
-    SQL and several warehouses, and older Spark has no recursion): what a grant pays depends only
-    on grants ranked before it. So grants are applied one rank at a time, each step set-based: the
-    grant of that rank (per customer and currency) pays, in invoice order, what is still owed on
-    the lines it may pay, up to its amount - a running sum over the invoices. The steps are
-    unrolled at compile time, as many as the most grants one customer holds in one currency.
+    SQL and several warehouses; older Spark has none): what a grant pays depends only on grants
+    ranked before it, so grants are applied one rank at a time, each step set-based - the grant
+    of that rank pays, in invoice order, what the lines it may pay still owe, up to its amount (a
+    running sum). Its rollover is one more sum in the same step: the invoices after its expiry
+    all come after those before it. The steps are unrolled at compile time, as many as the most
+    grants one customer holds in one currency.
 
-    Closed periods (docs/closing-periods.md): invoices frozen by an earlier build keep the draws
-    they were frozen with; they are left out here, and each grant comes in with its amount less
-    those draws. Frozen invoices end before every open one of their customer, so this is the
-    draw-down over all invoices with the frozen ones' draws fixed. -#}
+    Closed periods (docs/closing-periods.md): frozen invoices keep their draws and are left out;
+    each grant comes in with its amount (and cap) less those draws. Frozen invoices end before
+    every open one of their customer, so this is the draw-down with the frozen draws fixed. -#}
 
 with owed_by_metric as (
 
@@ -45,6 +44,7 @@ ranked_grants as (
             order by
                 case when priority is null then 1 else 0 end,
                 priority,
+                case when grant_type = 'promotional' then 0 else 1 end,
                 case when expires_at is null then 1 else 0 end,
                 expires_at,
                 granted_at,
@@ -79,11 +79,23 @@ remaining_0 as (
             remaining_{{ rank - 1 }}.*,
             ranked_grants.grant_id,
             ranked_grants.amount as grant_amount,
+            ranked_grants.rollover_cap,
+            -- 1: the invoice ends after the grant expired; only a rollover may pay it.
+            case
+                when ranked_grants.expires_at < remaining_{{ rank - 1 }}.period_end then 1 else 0
+            end as phase,
             coalesce(
                 ranked_grants.granted_at < remaining_{{ rank - 1 }}.period_end
                 and (
                     ranked_grants.expires_at is null
                     or ranked_grants.expires_at >= remaining_{{ rank - 1 }}.period_end
+                    or (
+                        ranked_grants.rollover_cap is not null
+                        and (
+                            ranked_grants.rollover_expires_at is null
+                            or ranked_grants.rollover_expires_at >= remaining_{{ rank - 1 }}.period_end
+                        )
+                    )
                 )
                 and (
                     ranked_grants.metric_name is null
@@ -104,13 +116,32 @@ remaining_0 as (
 
         select
             *,
-            -- Still owed on the earlier lines this grant may pay: it pays those first.
+            -- Still owed on the earlier lines this grant may pay in the same phase: it pays those first.
             coalesce(sum(case when is_usable then remaining else 0 end) over (
-                partition by customer_id, currency
+                partition by customer_id, currency, phase
                 order by owed_order
                 rows between unbounded preceding and 1 preceding
-            ), 0) as owed_before
+            ), 0) as owed_before,
+            -- Owed before the grant expired, on lines it may pay: what it has left at expiry is
+            -- its amount less this (the invoices before expiry all come first).
+            sum(case when is_usable and phase = 0 then remaining else 0 end) over (
+                partition by customer_id, currency
+            ) as owed_before_expiry
         from usable_{{ rank }}
+
+    ),
+
+    available_{{ rank }} as (
+
+        select
+            *,
+            case
+                when phase = 0 then grant_amount
+                when owed_before_expiry >= grant_amount then 0
+                when grant_amount - owed_before_expiry > rollover_cap then rollover_cap
+                else grant_amount - owed_before_expiry
+            end as available
+        from drawn_before_{{ rank }}
 
     ),
 
@@ -119,11 +150,11 @@ remaining_0 as (
         select
             *,
             case
-                when not is_usable or owed_before >= grant_amount then 0
-                when grant_amount - owed_before < remaining then grant_amount - owed_before
+                when not is_usable or owed_before >= available then 0
+                when available - owed_before < remaining then available - owed_before
                 else remaining
             end as drawn
-        from drawn_before_{{ rank }}
+        from available_{{ rank }}
 
     ),
 
@@ -166,6 +197,7 @@ final as (
         ranked_grants.customer_id,
         ranked_grants.currency,
         ranked_grants.metric_name,
+        ranked_grants.grant_type,
         cast(sum(all_draws.drawn) as {{ usage_billing.type_decimal() }}) as credit_amount
     from all_draws
     inner join ranked_grants
@@ -176,7 +208,8 @@ final as (
         all_draws.grant_rank,
         ranked_grants.customer_id,
         ranked_grants.currency,
-        ranked_grants.metric_name
+        ranked_grants.metric_name,
+        ranked_grants.grant_type
 
 )
 

@@ -3,7 +3,7 @@
     metric's lines (usage, minimum true-ups, caps, late-usage adjustments) the metric's name;
     a discount lowers the bucket of its metric or price ('' when on the whole invoice), what
     threshold invoices of the period billed lowers '' (and, past it, the other buckets).
-    Frozen invoices keep the credit they drew when they were closed. A negative late-usage
+    A credit purchase is never paid by credit. Frozen invoices keep the credit they drew when they were closed. A negative late-usage
     adjustment can leave a bucket below zero: it is taken off the invoice's other buckets. -#}
 
 with closures as (
@@ -49,6 +49,7 @@ owed_lines as (
         metric_name,
         amount
     from invoice_charges
+    where charge_type <> 'credit_purchase'
     union all
     select
         invoice_id,

@@ -1,8 +1,9 @@
 {#- Every charge of every invoice, before discounts, credit and tax: price lines, commitment
-    true-ups and late-usage adjustments billed on it, each with its price, metric and the tax
-    code its rates are chosen by (its price's tax_code, '' for none). What discounts take a
-    share of (int_invoice_discounts, without late-usage adjustments), what prepaid credit pays
-    (int_credit_owed) and what is taxed (int_invoice_tax_bases, int_invoice_taxes). -#}
+    true-ups, late-usage adjustments and credit purchases billed on it, each with its price,
+    metric and the tax code its rates are chosen by (its price's tax_code, '' for none). What
+    discounts take a share of (int_invoice_discounts, without late-usage adjustments or credit
+    purchases), what prepaid credit pays (int_credit_owed, never a credit purchase) and what is
+    taxed (int_invoice_tax_bases, int_invoice_taxes). -#}
 {{ config(materialized='ephemeral') }}
 
 with price_lines as (
@@ -20,6 +21,12 @@ commitment_lines as (
 adjustments as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_late_usage_adjustments') }}
+
+),
+
+credit_purchases as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_credit_purchases') }}
 
 ),
 
@@ -55,6 +62,15 @@ charges as (
         amount
     from adjustments
     where target_invoice_id is not null
+    union all
+    select
+        invoice_id,
+        'credit_purchase' as charge_type,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        purchase_amount as amount
+    from credit_purchases
+    where invoice_id is not null
 
 ),
 

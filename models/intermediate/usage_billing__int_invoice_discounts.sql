@@ -39,9 +39,10 @@ currencies as (
 
 charge_lines as (
 
-    -- The period's own charges: late usage of another period is not discounted here.
+    -- The period's own charges: late usage of another period is not discounted here, and
+    -- credit bought is never discounted.
     select * from charges
-    where charge_type <> 'late_usage_adjustment'
+    where charge_type not in ('late_usage_adjustment', 'credit_purchase')
 
 ),
 

@@ -57,7 +57,8 @@ final as (
         tier_first_unit,
         tier_last_unit,
         tax_rate_id,
-        tax_amount
+        tax_amount,
+        billing_timing
     from numbered
 
 )

@@ -1,8 +1,11 @@
 {#- Every invoice's lines as this build computes them, before numbering, in one shape: prices,
     the commitment true-up, discounts, late-usage adjustments of closed periods, what threshold
-    invoices of the period billed already, prepaid credit, then tax. line_section, line_group and line_order give their order on the invoice
+    invoices of the period billed already, prepaid credit bought, prepaid credit drawn, then tax.
+    line_section, line_group and line_order give their order on the invoice
     (int_invoice_lines_computed numbers them). -#}
 {{ config(materialized='ephemeral') }}
+{%- set credit_words = "case when credit_draws.grant_type = 'promotional' then 'Promotional credit '"
+    ~ " else 'Prepaid credit ' end" %}
 
 with price_lines as (
 
@@ -46,6 +49,12 @@ adjustments as (
 
 ),
 
+credit_purchases as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_credit_purchases') }}
+
+),
+
 metric_definitions as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_metric_definitions') }}
@@ -62,6 +71,7 @@ final as (
             'quantity': 'quantity', 'unit_price': 'unit_price', 'flat_amount': 'flat_amount',
             'amount': 'amount', 'is_percentage': 'is_percentage',
             'tier_first_unit': 'tier_first_unit', 'tier_last_unit': 'tier_last_unit',
+            'billing_timing': 'billing_timing',
         }) }}
     from price_lines
 
@@ -119,17 +129,32 @@ final as (
 
     union all
 
-    -- Prepaid credit drawn by a final invoice, a negative line per grant; its metric by its
-    -- display name (an invoice never shows a raw metric key).
+    -- Credit bought (a paid grant's purchase_amount), on the invoice whose period holds its
+    -- granted_at: a charge, never discounted nor paid by credit.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'credit_draws.invoice_id', 'line_section': '6',
+            'invoice_id': 'invoice_id', 'line_section': '6', 'line_group': 'grant_id',
+            'credit_grant_id': 'grant_id', 'line_type': "'credit_purchase'",
+            'description': dbt.concat(["'Prepaid credit purchase '", 'grant_id']),
+            'quantity': '1', 'unit_price': 'purchase_amount', 'amount': 'purchase_amount',
+        }) }}
+    from credit_purchases
+    where invoice_id is not null
+
+    union all
+
+    -- Prepaid credit drawn by a final invoice, a negative line per grant, named by its type
+    -- ("Promotional credit" or "Prepaid credit"); its metric by its display name (an invoice
+    -- never shows a raw metric key).
+    select
+        {{- usage_billing.unnumbered_line({
+            'invoice_id': 'credit_draws.invoice_id', 'line_section': '7',
             'line_order': 'credit_draws.grant_rank', 'credit_grant_id': 'credit_draws.grant_id',
             'metric_name': 'credit_draws.metric_name', 'line_type': "'credit'",
             'description': 'case when credit_draws.metric_name is null then '
-                ~ dbt.concat(["'Prepaid credit '", 'credit_draws.grant_id']) ~ ' else '
+                ~ dbt.concat([credit_words, 'credit_draws.grant_id']) ~ ' else '
                 ~ dbt.concat([
-                    "'Prepaid credit '", 'credit_draws.grant_id', "' ('",
+                    credit_words, 'credit_draws.grant_id', "' ('",
                     'coalesce(metric_definitions.display_name, credit_draws.metric_name)', "' only)'",
                 ]) ~ ' end',
             'quantity': '1', 'unit_price': '0 - credit_draws.credit_amount',
@@ -146,7 +171,7 @@ final as (
     -- tax_amount says how much of them it is.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'invoice_id', 'line_section': '7', 'line_group': 'tax_rate_id',
+            'invoice_id': 'invoice_id', 'line_section': '8', 'line_group': 'tax_rate_id',
             'line_type': "case when is_inclusive then 'tax_included' else 'tax' end",
             'description': 'description', 'quantity': 'taxable_amount',
             'unit_price': usage_billing.divide_exact('percentage', '100', 10),

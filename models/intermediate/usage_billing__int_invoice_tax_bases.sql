@@ -1,7 +1,8 @@
 {#- What each invoice's tax is taken of, per tax code (docs/invoices.md, "Tax"): its charges of
     that code less its share of the discounts, threshold invoices netted and prepaid credit. A discount or credit scoped to
     a price or a metric is shared among the codes of that price's or metric's charges, one on the
-    whole invoice among all its codes, each in proportion to the charges (proportional_share).
+    whole invoice among all its codes, each in proportion to the charges (proportional_share);
+    a credit purchase (code '') is taxed whole, it takes no share of a discount or credit.
     A code left below zero (two discounts on one price can take more than its charges) is
     brought to zero and its deficit taken off the other codes in proportion, so a discount never
     raises another code's base; an invoice whose charges net below zero keeps its negative bases.
@@ -76,6 +77,7 @@ reductions as (
 scope_weights as (
 
     -- Each reduction's charges per tax code; none matching (no charges in scope) falls to ''.
+    -- A credit purchase is neither discounted nor paid by credit: it weighs nothing here.
     select
         reductions.invoice_id,
         reductions.reduction_id,
@@ -86,6 +88,7 @@ scope_weights as (
     left join invoice_charges
         on
             reductions.invoice_id = invoice_charges.invoice_id
+            and invoice_charges.charge_type <> 'credit_purchase'
             and (reductions.price_id is null or reductions.price_id = invoice_charges.price_id)
             and (reductions.metric_name is null or reductions.metric_name = invoice_charges.metric_name)
     group by

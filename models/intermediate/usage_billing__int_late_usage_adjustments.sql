@@ -65,8 +65,10 @@ charges as (
         cast(0 as {{ usage_billing.type_decimal() }}) as billed_before_amount
     from commitment_lines
     union all
-    -- What the closed invoice billed itself (its credit, its own adjustments and its netting of
-    -- threshold invoices aside: those stay as stored).
+    -- What the closed invoice billed itself: its price lines and commitment true-up, as the
+    -- side above recomputes them (discounts, credit bought or drawn, tax, its own adjustments
+    -- and its netting of threshold invoices aside: under the key '' they would read as a
+    -- commitment true-up).
     select
         invoice_id,
         coalesce(price_id, '') as price_key,
@@ -76,7 +78,11 @@ charges as (
         amount as frozen_amount,
         cast(0 as {{ usage_billing.type_decimal() }}) as billed_before_amount
     from frozen_lines
-    where line_type not in ('credit', 'late_usage_adjustment', 'threshold_billed')
+    where
+        line_type not in (
+            'discount', 'credit_purchase', 'credit', 'tax', 'tax_included', 'late_usage_adjustment',
+            'threshold_billed'
+        )
     union all
     -- Adjustments for it frozen on later invoices: billed already, never billed again.
     select

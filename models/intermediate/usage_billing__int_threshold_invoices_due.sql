@@ -42,7 +42,7 @@ not_yet_invoiced as (
         invoice_id,
         sum(amount) as amount
     from computed_lines
-    where line_type not in ('credit', 'tax', 'tax_included', 'commitment_true_up')
+    where line_type not in ('credit', 'credit_purchase', 'tax', 'tax_included', 'commitment_true_up')
     group by invoice_id
 
 ),

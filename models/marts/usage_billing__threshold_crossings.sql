@@ -51,7 +51,10 @@ spent as (
         invoice_id,
         sum(amount) as amount
     from invoice_lines
-    where line_type not in ('credit', 'tax', 'tax_included', 'commitment_true_up', 'threshold_billed')
+    where
+        line_type not in (
+            'credit', 'credit_purchase', 'tax', 'tax_included', 'commitment_true_up', 'threshold_billed'
+        )
     group by invoice_id
 
 ),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pricing_cases import Case, build_vars, shrink, size, tables
+from tests.support.pricing_cases import Case, build_vars, expected, shrink, size, tables
 from tests.support.pricing_oracle import Event
 from tests.support.pricing_properties import (
     COMPARED_MARTS,
@@ -69,6 +69,20 @@ def test_thousands_of_random_cases_are_generated(
     ]
     assert any(price.charge_date is None for price in one_time)
     assert any(price.charge_date is not None for price in one_time)
+    in_advance_usage = {
+        price.pricing_model
+        for case in usage
+        for subscription in case.subscriptions
+        for price in subscription.prices
+        if price.billing_timing == "in_advance" and price.metric == "seats"
+    }
+    assert in_advance_usage == {"per_unit", "package", "graduated", "volume"}
+    # Credit cases draw promotional credit, bill purchases and roll credit over.
+    credit = [expected(case) for case in cases if case.name.startswith("k")]
+    lines = [line for want in credit for rows in want.lines.values() for line in rows]
+    assert any(str(line[3]).startswith("Promotional credit") for line in lines)
+    assert any(line[0] == "credit_purchase" for line in lines)
+    assert any(balance[1] > 0 for want in credit for balance in want.balances.values())
 
 
 def test_sql_invoices_equal_the_oracle_to_the_cent(

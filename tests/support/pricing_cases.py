@@ -19,6 +19,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from tests.support import pricing_oracle as oracle
+from tests.support import pricing_oracle_credits as credits
 from tests.support import pricing_oracle_tax as tax
 from tests.support.warehouse_scenario import Pricing
 
@@ -27,7 +28,8 @@ AS_OF = datetime(2024, 2, 15, 12, 0, 0)
 GRACE_DAYS = 3
 MONEY_METRICS = ("volume",)
 
-# Three metrics: a plain sum, a money sum (rates on it are percents) and a count.
+# Four metrics: a plain sum, a money sum (rates on it are percents), a count, and a level
+# (latest seats) that only in-advance usage prices price.
 METRICS: list[dict[str, Any]] = [
     {"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"},
     {
@@ -38,11 +40,13 @@ METRICS: list[dict[str, Any]] = [
         "unit": "USD",
     },
     {"name": "calls", "event_type": "call", "aggregation": "count"},
+    {"name": "seats", "event_type": "seats", "aggregation": "latest", "property": "seats"},
 ]
 EVENT_TYPES = {
     "units": ("usage", "units"),
     "volume": ("payment", "amount"),
     "calls": ("call", None),
+    "seats": ("seats", "seats"),
 }
 
 TIME_ZONES = [
@@ -208,6 +212,10 @@ def tables(cases: Sequence[Case]) -> tuple[Pricing, list[tuple[Any, ...]]]:
                     "expires_at": grant.expires_at,
                     "priority": grant.priority,
                     "metric": grant.metric,
+                    "grant_type": grant.grant_type,
+                    "purchase_amount": grant.purchase_amount,
+                    "rollover_cap": grant.rollover_cap,
+                    "rollover_expires_at": grant.rollover_expires_at,
                 }
             )
         for discount in case.discounts:
@@ -283,7 +291,8 @@ class Expected:
     # invoice_id → (period_start, period_end, status, subtotal, credits, tax, tax included, total)
     invoices: dict[str, tuple[Any, ...]]
     lines: dict[str, list[LineRow]]  # invoice_id → lines in line_number order
-    balances: dict[str, tuple[Any, ...]]  # grant_id → (used, expired, remaining, status)
+    # grant_id → (used, rolled over, expired, remaining, status)
+    balances: dict[str, tuple[Any, ...]]
 
 
 def expected(case: Case) -> Expected:
@@ -294,7 +303,8 @@ def expected(case: Case) -> Expected:
         for invoice in oracle.invoices(subscription, case.events, AS_OF, MONEY_METRICS, GRACE_DAYS)
     ]
     oracle.apply_discounts(all_invoices, case.discounts)
-    left = oracle.apply_credits(all_invoices, case.grants)
+    credits.apply_credit_purchases(all_invoices, case.grants)
+    drawn = credits.apply_credits(all_invoices, case.grants)
     tax_codes = {
         price.price_id: price.tax_code or ""
         for subscription in case.subscriptions
@@ -303,25 +313,10 @@ def expected(case: Case) -> Expected:
     tax.apply_taxes(
         all_invoices, case.tax_rates, tax_codes, {case.customer_id: case.tax_exempt or "none"}
     )
-    balances = {}
-    for grant in case.grants:
-        used = grant.amount - left[grant.grant_id]
-        expired = grant.expires_at is not None and grant.expires_at <= AS_OF
-        if grant.granted_at > AS_OF:
-            status = "scheduled"
-        elif expired:
-            status = "expired"
-        elif grant.amount - used <= 0:
-            status = "used_up"
-        else:
-            status = "active"
-        remaining = D(0) if expired else grant.amount - used
-        balances[grant.grant_id] = (
-            used,
-            grant.amount - used if expired else D(0),
-            remaining,
-            status,
-        )
+    balances = {
+        grant.grant_id: credits.balance(grant, drawn[grant.grant_id], AS_OF)
+        for grant in case.grants
+    }
     return Expected(
         invoices={
             invoice.invoice_id: (
@@ -387,8 +382,10 @@ def tiers(rng: Random, rate: Callable[[], Decimal], currency: str) -> tuple[orac
 
 
 def usage_price(rng: Random, currency: str) -> oracle.Price:
-    model = rng.choice(["per_unit", "package", "graduated", "volume", "per_transaction"])
-    metric = rng.choice(["units", "volume", "calls"])
+    in_advance = rng.random() < 0.15  # seats billed in advance, trued up to the peak
+    models = ["per_unit", "package", "graduated", "volume"]
+    model = rng.choice(models if in_advance else [*models, "per_transaction"])
+    metric = "seats" if in_advance else rng.choice(["units", "volume", "calls"])
 
     def rate() -> Decimal:
         return decimal(rng, 0, 1, 5) if metric == "volume" else decimal(rng, 0, 20, 4)
@@ -402,6 +399,9 @@ def usage_price(rng: Random, currency: str) -> oracle.Price:
         "minimum_amount": maybe(rng, 0.75, lambda: money(rng, currency, 150)),
         "maximum_amount": maybe(rng, 0.75, lambda: money(rng, currency, 400)),
     }
+    if in_advance:
+        price["billing_timing"] = "in_advance"
+        price["prorate"] = rng.random() < 0.5
     low, high = price["minimum_amount"], price["maximum_amount"]
     if low is not None and high is not None and low > high:
         price["minimum_amount"], price["maximum_amount"] = high, low
@@ -459,6 +459,8 @@ def events(
             value = D(1)
         elif metric == "volume":
             value = decimal(rng, 0, 900, 2)
+        elif metric == "seats":
+            value = decimal(rng, 0, 40, 1)
         else:
             value = decimal(rng, 0, 90, 4)
         result.append(oracle.Event(f"e{number}", at, metric, value))
@@ -549,7 +551,8 @@ def calendar_case(rng: Random) -> Case:
 def credit_case(rng: Random) -> Case:
     """Several final invoices of one customer drawing on up to five grants: priorities,
     expiries (some exactly at a period end), grants given mid-way, scoped to a metric or not,
-    in another currency; two subscriptions in one currency share the grants."""
+    in another currency; two subscriptions in one currency share the grants (the second's price
+    sometimes seats billed in advance, so credit, discounts and tax meet its true-ups)."""
     currency = rng.choice(["USD", "USD", "JPY"])
     start = date(2023, 8, 1) + timedelta(days=rng.choice([0, 0, 14, 31, 61]))
     subscriptions = [
@@ -565,6 +568,11 @@ def credit_case(rng: Random) -> Case:
             ),
         )
     ]
+    second = oracle.Price("p2", "per_unit", "Calls", "calls", unit_price=D(1))
+    if rng.random() < 0.4:
+        second = oracle.Price(
+            "p2", "per_unit", "Seats", "seats", unit_price=D(1), billing_timing="in_advance"
+        )
     if rng.random() < 0.5:
         subscriptions.append(
             oracle.Subscription(
@@ -572,7 +580,7 @@ def credit_case(rng: Random) -> Case:
                 customer_id="",
                 currency=currency,
                 start_date=date(2023, 10, 1),
-                prices=(oracle.Price("p2", "per_unit", "Calls", "calls", unit_price=D(1)),),
+                prices=(second,),
             )
         )
     period_ends = [datetime(2023, month, 1) for month in range(9, 13)]
@@ -594,27 +602,50 @@ def credit_case(rng: Random) -> Case:
         amount = D(0)
         while amount <= 0:
             amount = money(rng, currency, 120)
-        grants.append(
-            oracle.Grant(
-                grant_id=f"g{number}",
-                customer_id="",
-                currency=rng.choice([currency, currency, currency, "EUR"]),
-                amount=amount,
-                granted_at=granted_at,
-                expires_at=expires_at,
-                priority=rng.choice([None, None, 1, 2, 3]),
-                metric=rng.choice([None, None, "units", "calls"]),
-            )
+        grant = oracle.Grant(
+            grant_id=f"g{number}",
+            customer_id="",
+            currency=rng.choice([currency, currency, currency, "EUR"]),
+            amount=amount,
+            granted_at=granted_at,
+            expires_at=expires_at,
+            priority=rng.choice([None, None, 1, 2, 3]),
+            metric=rng.choice([None, None, "units", "calls", "seats"]),
+            grant_type="promotional" if rng.random() < 0.35 else "paid",
         )
+        grants.append(credit_extras(rng, grant, currency, start, period_ends))
     window = (datetime(2023, 7, 25), datetime(2024, 2, 20))
     case = Case(
         "",
         tuple(subscriptions),
-        events(rng, ["units", "units", "calls"], *window, 14),
+        events(rng, ["units", "units", "calls", "seats"], *window, 14),
         tuple(grants),
         discounts(rng, currency, has_fee=len(subscriptions[0].prices) > 1),
     )
     return taxed(rng, case) if rng.random() < 0.6 else case
+
+
+def credit_extras(
+    rng: Random, grant: oracle.Grant, currency: str, start: date, period_ends: list[datetime]
+) -> oracle.Grant:
+    """Now and then a purchase (a paid grant given while s1 runs in its currency, so an invoice
+    bills it; sometimes for less than its amount) and a rollover of an expiring grant (a cap, 0
+    to above the amount, until a period end or a few days after expiry, or for ever)."""
+    s1_runs = grant.granted_at >= datetime.combine(start, datetime.min.time())
+    if grant.grant_type == "paid" and grant.currency == currency and s1_runs and rng.random() < 0.4:
+        purchase = D(0)
+        while purchase <= 0:
+            purchase = money(rng, grant.currency, 130)
+        grant = replace(grant, purchase_amount=rng.choice([grant.amount, purchase]))
+    if grant.expires_at is not None and rng.random() < 0.5:
+        later = [end for end in period_ends if end > grant.expires_at]
+        ends = [None, grant.expires_at + timedelta(days=rng.randint(1, 40)), *later]
+        grant = replace(
+            grant,
+            rollover_cap=money(rng, grant.currency, 150),
+            rollover_expires_at=rng.choice(ends),
+        )
+    return grant
 
 
 def taxed(rng: Random, case: Case) -> Case:
@@ -663,7 +694,7 @@ def discounts(rng: Random, currency: str, has_fee: bool) -> tuple[oracle.Discoun
     if rng.random() < 0.5:
         return ()
     scopes: list[dict[str, Any]] = [{}, {}, {"price_id": "p1"}, {"metric": "units"}]
-    scopes += [{"metric": "calls"}, *([{"price_id": "p0"}] if has_fee else [])]
+    scopes += [{"metric": "calls"}, {"metric": "seats"}, *([{"price_id": "p0"}] if has_fee else [])]
     found = []
     for number in range(rng.randint(1, 3)):
         if rng.random() < 0.5:
@@ -778,7 +809,8 @@ def _simpler_prices(price: oracle.Price) -> Iterator[oracle.Price]:
                     yield replace(price, **{name: candidate})
     if price.prorate:
         yield replace(price, prorate=False)
-    if price.billing_timing != "in_arrears":
+    # In advance is a flat fee's choice; an in-advance usage price must stay so.
+    if price.billing_timing != "in_arrears" and price.pricing_model == "flat":
         yield replace(price, billing_timing="in_arrears")
     if len(price.tiers) > 1:
         kept = price.tiers[:-1]

@@ -12,7 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from tests.support.pricing_oracle import ZERO, Invoice, Line, round_money
 
 D = Decimal
-CHARGE_TYPES = ("fee", "usage", "minimum_true_up", "maximum_discount", "commitment_true_up")
+CHARGE_TYPES = (
+    *("fee", "usage", "usage_true_up", "minimum_true_up", "maximum_discount"),
+    "commitment_true_up",
+    "credit_purchase",  # taxed as a charge of no tax code, whole: no reduction takes a share
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ def tax_bases(invoice: Invoice, tax_codes: dict[str, str]) -> dict[str, tuple[De
             continue
         scope: dict[str, Decimal] = {}
         for line, code in charges:
+            if line.line_type == "credit_purchase":
+                continue
             if reduction.scope_price_id not in (None, line.price_id):
                 continue
             if reduction.metric is not None and reduction.metric != line.metric:

@@ -92,7 +92,7 @@ def _line_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _balance_row(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    columns = ("used_amount", "expired_amount", "remaining_amount", "status")
+    columns = ("used_amount", "rolled_over_amount", "expired_amount", "remaining_amount", "status")
     return tuple(row[column] for column in columns)
 
 
@@ -139,7 +139,8 @@ def problems_by_case(
             wanted = tuple(map(plain, balance))
             if actual != wanted:
                 problems[case.name].append(
-                    f"{grant_id}: (used, expired, remaining, status) {actual} != expected {wanted}"
+                    f"{grant_id}: (used, rolled over, expired, remaining, status)"
+                    f" {actual} != expected {wanted}"
                 )
     return dict(problems)
 
