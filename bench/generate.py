@@ -201,7 +201,8 @@ def insert_pricing(connection: duckdb.DuckDBPyConnection) -> None:
         insert into pricing.plans values
             ('api_starter', 'API Starter'), ('api_scale', 'API Scale'),
             ('payments', 'Payments'), ('platform', 'Platform');
-        insert into pricing.subscriptions
+        insert into pricing.subscriptions (subscription_id, customer_id, plan_id, currency,
+                start_date, end_date, billing_interval, billing_anchor_day, minimum_amount)
             select 'sub_' || i, 'cus_' || i,
                 case when i % 10 < 5 then 'api_starter' when i % 10 < 7 then 'api_scale'
                     when i % 10 < 9 then 'payments' else 'platform' end,

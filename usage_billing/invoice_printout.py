@@ -70,6 +70,8 @@ def invoice_panel(invoice: Invoice) -> Panel:
         table.add_row(f"[dim]{included_tax_note(line, invoice.currency)}[/dim]", "", "", "")
     note = tax_status_note(invoice)
     summaries = [f"[bold]{note}[/bold]"] if note else []
+    if invoice.billed_early_note:
+        summaries.insert(0, f"[bold]{invoice.billed_early_note}[/bold]")
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
         name = invoice.metric_label(metric.metric_name, metric.group_value)

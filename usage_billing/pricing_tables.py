@@ -15,7 +15,7 @@ PRICING_TABLES: dict[str, str] = {
     "subscriptions": (
         "subscription_id varchar, customer_id varchar, plan_id varchar, currency varchar,"
         " start_date date, end_date date, billing_interval varchar, billing_anchor_day integer,"
-        " minimum_amount decimal(38, 10)"
+        " minimum_amount decimal(38, 10), threshold_billing_amount decimal(38, 10)"
     ),
     "prices": (
         "price_id varchar, plan_id varchar, subscription_id varchar, metric varchar,"

@@ -51,14 +51,24 @@
     closed_invoice_lines by name, not by ref: that model is downstream (it freezes what this
     build computes from them), and a ref would be a cycle. Every model calling this is an
     ancestor of closed_invoice_lines, so it always reads the table before this build appends
-    to it. No table yet, or policy amend_closed (nothing is frozen): no rows. A column the
-    table lacks (frozen by a release before the column existed, and not yet appended by
-    closed_invoice_lines, which builds later) reads as null. -#}
+    to it. No table yet, or policy amend_closed (nothing is frozen): no rows. -#}
 {% macro closed_invoice_state() %}
-    {%- set columns = usage_billing.closed_invoice_line_columns() -%}
+    {{- usage_billing.stored_model_state(
+        'usage_billing__closed_invoice_lines',
+        usage_billing.closed_invoice_line_columns(),
+        usage_billing.late_usage_policy() == 'next_open_period',
+    ) -}}
+{% endmacro %}
+
+{#- The rows of an append-only model (closed_invoice_lines, threshold_invoice_lines,
+    invoice_numbers) as they stood when this build started, read from its table by name: for
+    models upstream of it, which a ref would make a cycle. No table yet, or not `enabled`: no
+    rows. A column the table lacks (stored by a release before the column existed, and not
+    yet appended by the model, which builds later) reads as null. -#}
+{% macro stored_model_state(model_name, columns, enabled=true) %}
     {%- set existing = none -%}
-    {%- if execute and usage_billing.late_usage_policy() == 'next_open_period' -%}
-        {%- set node = graph.nodes.get('model.usage_billing.usage_billing__closed_invoice_lines') -%}
+    {%- if execute and enabled -%}
+        {%- set node = graph.nodes.get('model.usage_billing.' ~ model_name) -%}
         {%- if node is not none -%}
             {%- set existing = adapter.get_relation(
                 database=node.database, schema=node.schema, identifier=node.alias
@@ -78,7 +88,7 @@
         {%- for name, type in columns %}
         cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from (select 1 as no_rows) as nothing_frozen
+    from (select 1 as no_rows) as nothing_stored
     where 1 = 0
     {%- endif %}
 {% endmacro %}

@@ -1,7 +1,8 @@
 {#- What each final invoice that is not frozen owes, per credit bucket: the input of the
     draw-down in int_credit_draws. Fixed fees and commitment true-ups are bucket '', each
     metric's lines (usage, minimum true-ups, caps, late-usage adjustments) the metric's name;
-    a discount lowers the bucket of its metric or price ('' when on the whole invoice).
+    a discount lowers the bucket of its metric or price ('' when on the whole invoice), what
+    threshold invoices of the period billed lowers '' (and, past it, the other buckets).
     A credit purchase is never paid by credit. Frozen invoices keep the credit they drew when they were closed. A negative late-usage
     adjustment can leave a bucket below zero: it is taken off the invoice's other buckets. -#}
 
@@ -20,6 +21,12 @@ invoice_charges as (
 discounts as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
+
+),
+
+threshold_billed as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_threshold_billed') }}
 
 ),
 
@@ -49,6 +56,12 @@ owed_lines as (
         metric_name,
         0 - discount_amount as amount
     from discounts
+    union all
+    select
+        invoice_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        0 - billed_amount as amount
+    from threshold_billed
 
 ),
 

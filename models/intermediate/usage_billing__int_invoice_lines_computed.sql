@@ -20,7 +20,8 @@ numbered as (
         lines.*,
         billing_periods.currency,
         -- Prices first (by price id, then tier, minimum and cap), the commitment, discounts (by
-        -- id), late-usage adjustments (by the period adjusted, then price), credits, then tax (by rate).
+        -- id), late-usage adjustments (by the period adjusted, then price), threshold invoices netted,
+        -- credits, then tax (by rate).
         row_number() over (
             partition by lines.invoice_id
             order by lines.line_section, lines.line_group, coalesce(lines.price_id, ''), lines.line_order

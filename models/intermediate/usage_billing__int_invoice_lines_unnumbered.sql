@@ -1,6 +1,7 @@
 {#- Every invoice's lines as this build computes them, before numbering, in one shape: prices,
-    the commitment true-up, discounts, late-usage adjustments of closed periods, prepaid credit
-    bought, prepaid credit drawn, then tax. line_section, line_group and line_order give their order on the invoice
+    the commitment true-up, discounts, late-usage adjustments of closed periods, what threshold
+    invoices of the period billed already, prepaid credit bought, prepaid credit drawn, then tax.
+    line_section, line_group and line_order give their order on the invoice
     (int_invoice_lines_computed numbers them). -#}
 {{ config(materialized='ephemeral') }}
 {%- set credit_words = "case when credit_draws.grant_type = 'promotional' then 'Promotional credit '"
@@ -33,6 +34,12 @@ credit_draws as (
 taxes as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_taxes') }}
+
+),
+
+threshold_billed as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_threshold_billed') }}
 
 ),
 
@@ -109,11 +116,24 @@ final as (
 
     union all
 
+    -- Threshold invoices of the period (docs/usage-controls.md, "Threshold billing"): each
+    -- one's pre-tax subtotal taken off, before credit and tax, which see only the rest.
+    select
+        {{- usage_billing.unnumbered_line({
+            'invoice_id': 'invoice_id', 'line_section': '5', 'line_order': 'threshold_sequence',
+            'adjusted_invoice_id': 'threshold_invoice_id', 'line_type': "'threshold_billed'",
+            'description': 'description', 'quantity': '1',
+            'unit_price': '0 - billed_amount', 'amount': '0 - billed_amount',
+        }) }}
+    from threshold_billed
+
+    union all
+
     -- Credit bought (a paid grant's purchase_amount), on the invoice whose period holds its
     -- granted_at: a charge, never discounted nor paid by credit.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'invoice_id', 'line_section': '5', 'line_group': 'grant_id',
+            'invoice_id': 'invoice_id', 'line_section': '6', 'line_group': 'grant_id',
             'credit_grant_id': 'grant_id', 'line_type': "'credit_purchase'",
             'description': dbt.concat(["'Prepaid credit purchase '", 'grant_id']),
             'quantity': '1', 'unit_price': 'purchase_amount', 'amount': 'purchase_amount',
@@ -128,7 +148,7 @@ final as (
     -- never shows a raw metric key).
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'credit_draws.invoice_id', 'line_section': '6',
+            'invoice_id': 'credit_draws.invoice_id', 'line_section': '7',
             'line_order': 'credit_draws.grant_rank', 'credit_grant_id': 'credit_draws.grant_id',
             'metric_name': 'credit_draws.metric_name', 'line_type': "'credit'",
             'description': 'case when credit_draws.metric_name is null then '
@@ -151,7 +171,7 @@ final as (
     -- tax_amount says how much of them it is.
     select
         {{- usage_billing.unnumbered_line({
-            'invoice_id': 'invoice_id', 'line_section': '7', 'line_group': 'tax_rate_id',
+            'invoice_id': 'invoice_id', 'line_section': '8', 'line_group': 'tax_rate_id',
             'line_type': "case when is_inclusive then 'tax_included' else 'tax' end",
             'description': 'description', 'quantity': 'taxable_amount',
             'unit_price': usage_billing.divide_exact('percentage', '100', 10),

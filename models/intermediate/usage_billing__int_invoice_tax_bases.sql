@@ -1,5 +1,5 @@
 {#- What each invoice's tax is taken of, per tax code (docs/invoices.md, "Tax"): its charges of
-    that code less its share of the discounts and prepaid credit. A discount or credit scoped to
+    that code less its share of the discounts, threshold invoices netted and prepaid credit. A discount or credit scoped to
     a price or a metric is shared among the codes of that price's or metric's charges, one on the
     whole invoice among all its codes, each in proportion to the charges (proportional_share);
     a credit purchase (code '') is taxed whole, it takes no share of a discount or credit.
@@ -17,6 +17,12 @@ with invoice_charges as (
 discounts as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_invoice_discounts') }}
+
+),
+
+threshold_billed as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_threshold_billed') }}
 
 ),
 
@@ -55,6 +61,16 @@ reductions as (
         metric_name,
         credit_amount as amount
     from credit_draws
+    union all
+    -- A threshold invoice billed part of every code: its netting is shared like an
+    -- invoice-wide discount (docs/decisions.md).
+    select
+        invoice_id,
+        {{ dbt.concat(["'threshold:'", 'threshold_invoice_id']) }} as reduction_id,
+        cast(null as {{ dbt.type_string() }}) as price_id,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        billed_amount as amount
+    from threshold_billed
 
 ),
 

@@ -66,8 +66,9 @@ charges as (
     from commitment_lines
     union all
     -- What the closed invoice billed itself: its price lines and commitment true-up, as the
-    -- side above recomputes them (discounts, credit bought or drawn, tax and its own
-    -- adjustments aside: under the key '' they would read as a commitment true-up).
+    -- side above recomputes them (discounts, credit bought or drawn, tax, its own adjustments
+    -- and its netting of threshold invoices aside: under the key '' they would read as a
+    -- commitment true-up).
     select
         invoice_id,
         coalesce(price_id, '') as price_key,
@@ -79,7 +80,8 @@ charges as (
     from frozen_lines
     where
         line_type not in (
-            'discount', 'credit_purchase', 'credit', 'tax', 'tax_included', 'late_usage_adjustment'
+            'discount', 'credit_purchase', 'credit', 'tax', 'tax_included', 'late_usage_adjustment',
+            'threshold_billed'
         )
     union all
     -- Adjustments for it frozen on later invoices: billed already, never billed again.

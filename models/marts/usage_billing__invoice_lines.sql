@@ -1,6 +1,7 @@
 {#- Every invoice's lines: a closed invoice's as frozen in closed_invoice_lines (policy
     next_open_period), every other invoice's as this build computes them
-    (int_invoice_lines_computed), with their metric's display name and unit. -#}
+    (int_invoice_lines_computed), and every threshold invoice's as issued
+    (threshold_invoice_lines), with their metric's display name and unit. -#}
 
 with computed_lines as (
 
@@ -13,6 +14,12 @@ frozen_lines as (
     select * from {{ ref('usage_billing', 'usage_billing__closed_invoice_lines') }}
     -- amend_closed revises closed invoices: frozen lines (of an earlier policy) are not shown.
     where {{ 'true' if usage_billing.late_usage_policy() == 'next_open_period' else 'false' }}
+
+),
+
+threshold_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__threshold_invoice_lines') }}
 
 ),
 
@@ -42,6 +49,12 @@ all_lines as (
     left join frozen_invoices
         on computed_lines.invoice_id = frozen_invoices.invoice_id
     where frozen_invoices.invoice_id is null
+
+    union all
+
+    select
+        {{ usage_billing.invoice_line_select('threshold_lines') }}
+    from threshold_lines
 
 ),
 

@@ -1,5 +1,5 @@
 {#- The number of every final invoice (docs/invoices.md), assigned by the first build that saw
-    it final and never changed. Per issuer the counters run 1, 2, 3, … without gaps: a build
+    it final and never changed; a threshold invoice (final when issued) by the build issuing it. Per issuer the counters run 1, 2, 3, … without gaps: a build
     numbers the final invoices not numbered yet after the issuer's greatest stored counter, in
     the order of their period end, then invoice id. Append-only with `full_refresh: false`, like
     closed_invoice_lines: `dbt build --full-refresh` keeps every number. The rows of a build go
@@ -17,13 +17,20 @@
 
 {%- if is_incremental() %}
     {{- usage_billing.check_numbered_invoices_exist(
-        this, ref('usage_billing', 'usage_billing__int_billing_periods')
+        this, ref('usage_billing', 'usage_billing__int_billing_periods'),
+        ref('usage_billing', 'usage_billing__threshold_invoice_lines'),
     ) }}
 {%- endif %}
 
 with billing_periods as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+threshold_invoice_lines as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__threshold_invoice_lines') }}
 
 ),
 
@@ -67,22 +74,44 @@ last_sequences as (
 
 ),
 
+documents as (
+
+    -- Final period invoices, and threshold invoices (final when issued) with their period's.
+    select
+        invoice_id,
+        customer_id,
+        period_end,
+        as_of_at
+    from billing_periods
+    where status = 'final'
+    union all
+    select distinct
+        threshold_invoice_lines.invoice_id,
+        billing_periods.customer_id,
+        billing_periods.period_end,
+        billing_periods.as_of_at
+    from threshold_invoice_lines
+    inner join billing_periods
+        on threshold_invoice_lines.threshold_of_invoice_id = billing_periods.invoice_id
+
+),
+
 to_number as (
 
     -- Final invoices without a number, with their customer's seller and terms. A customer
     -- naming an unknown issuer gets none (and fails assert_customer_terms_are_valid).
     select
-        billing_periods.invoice_id,
-        billing_periods.period_end,
-        billing_periods.as_of_at,
+        documents.invoice_id,
+        documents.period_end,
+        documents.as_of_at,
         customers.issuer_id,
         customers.payment_terms_days
-    from billing_periods
+    from documents
     inner join customers
-        on billing_periods.customer_id = customers.customer_id
+        on documents.customer_id = customers.customer_id
     left join numbered
-        on billing_periods.invoice_id = numbered.invoice_id
-    where billing_periods.status = 'final' and numbered.invoice_id is null
+        on documents.invoice_id = numbered.invoice_id
+    where numbered.invoice_id is null
 
 ),
 

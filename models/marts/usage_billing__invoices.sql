@@ -1,6 +1,55 @@
-with billing_periods as (
+{#- Every invoice: one per billing period, and one per threshold invoice issued early in a
+    period (invoice_kind `threshold`, docs/usage-controls.md), which has its period's dates
+    and is final from the build issuing it. Totals and content_hash come from the lines. -#}
+
+with periods as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }}
+
+),
+
+threshold_invoices as (
+
+    select distinct
+        invoice_id,
+        threshold_of_invoice_id
+    from {{ ref('usage_billing', 'usage_billing__threshold_invoice_lines') }}
+
+),
+
+billing_periods as (
+
+    select
+        invoice_id,
+        subscription_id,
+        customer_id,
+        plan_id,
+        period_start,
+        period_end,
+        period_start_date,
+        period_end_date,
+        currency,
+        status,
+        'period' as invoice_kind,
+        cast(null as {{ dbt.type_string() }}) as threshold_of_invoice_id
+    from periods
+    union all
+    select
+        threshold_invoices.invoice_id,
+        periods.subscription_id,
+        periods.customer_id,
+        periods.plan_id,
+        periods.period_start,
+        periods.period_end,
+        periods.period_start_date,
+        periods.period_end_date,
+        periods.currency,
+        'final' as status,
+        'threshold' as invoice_kind,
+        threshold_invoices.threshold_of_invoice_id
+    from threshold_invoices
+    inner join periods
+        on threshold_invoices.threshold_of_invoice_id = periods.invoice_id
 
 ),
 
@@ -90,8 +139,11 @@ final as (
             else 'untaxed'
         end as tax_status,
         billing_periods.status,
+        billing_periods.invoice_kind,
+        billing_periods.threshold_of_invoice_id,
         coalesce(line_totals.line_count, 0) as line_count,
         coalesce(line_totals.content_hash, {{ dbt.hash("''") }}) as content_hash,
+        -- A threshold invoice is never closed: it is frozen from its issue on.
         coalesce(closures.is_closed, false) as is_closed,
         -- Numbers and terms (docs/invoices.md): final invoices only; a number is not content,
         -- so content_hash ignores it. Issuer and terms are as numbered, else the customer's.

@@ -46,11 +46,15 @@ spent as (
 
     -- The invoice's charges so far, as its subtotal (no credit, no tax) but without the true-up
     -- to the subscription's minimum: that would make every final invoice reach its commitment.
+    -- What threshold invoices billed early is still spent in the period: not netted here.
     select
         invoice_id,
         sum(amount) as amount
     from invoice_lines
-    where line_type not in ('credit', 'credit_purchase', 'tax', 'tax_included', 'commitment_true_up')
+    where
+        line_type not in (
+            'credit', 'credit_purchase', 'tax', 'tax_included', 'commitment_true_up', 'threshold_billed'
+        )
     group by invoice_id
 
 ),

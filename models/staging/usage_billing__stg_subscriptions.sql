@@ -1,6 +1,8 @@
+{%- set subscriptions = usage_billing.pricing_relation('subscriptions') -%}
+
 with source as (
 
-    select * from {{ usage_billing.pricing_relation('subscriptions') }}
+    select * from {{ subscriptions }}
 
 ),
 
@@ -15,7 +17,12 @@ renamed as (
         cast(end_date as date) as end_date,
         lower(cast(coalesce(billing_interval, 'month') as {{ dbt.type_string() }})) as billing_interval,
         cast(coalesce(billing_anchor_day, 1) as {{ dbt.type_int() }}) as billing_anchor_day,
-        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount
+        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount,
+        -- Added with threshold billing (docs/usage-controls.md): optional, so subscriptions
+        -- tables made before it keep working; empty bills only at the period's end.
+        {{ usage_billing.optional_column(
+            subscriptions, 'threshold_billing_amount', usage_billing.type_decimal()
+        ) }} as threshold_billing_amount
     from source
 
 )

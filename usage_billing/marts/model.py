@@ -102,6 +102,15 @@ class Invoice(InvoiceHeader):
     """Inclusive tax, already inside the charges."""
     tax_status: str = "untaxed"
     """taxed, untaxed, exempt or reverse_charge."""
+    threshold_of_invoice_id: str | None = None
+    """On a threshold invoice (billed early, docs/usage-controls.md), the period invoice."""
+
+    @property
+    def billed_early_note(self) -> str | None:
+        """What a threshold invoice is, printed under its title; None on a period invoice."""
+        if self.threshold_of_invoice_id is None:
+            return None
+        return f"Threshold invoice: billed early in the period of {self.threshold_of_invoice_id}"
 
     @property
     def charge_lines(self) -> list[InvoiceLine]:

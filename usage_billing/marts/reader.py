@@ -240,7 +240,7 @@ class MartsReader:
             f"""
             select invoice_id, customer_id, customer_name, plan_name, period_start, period_end,
                 period_start_date, period_end_date, currency, subtotal, credits_applied, total,
-                status, tax_amount, tax_included, tax_status
+                status, tax_amount, tax_included, tax_status, threshold_of_invoice_id
             from {self._table(INVOICES)}
             where (? is null or customer_id = ?) and (? is null or status = ?)
                 and (? is null or invoice_id = ?)
@@ -279,7 +279,7 @@ class MartsReader:
             ]
             (invoice_id, customer, customer_name, plan_name, start, end) = row[:6]
             (start_date, end_date, currency, subtotal, credits, total, state) = row[6:13]
-            tax_amount, tax_included, tax_status = row[13:]
+            tax_amount, tax_included, tax_status, threshold_of = row[13:]
             invoice = Invoice(
                 invoice_id=invoice_id,
                 customer_id=customer,
@@ -299,6 +299,7 @@ class MartsReader:
                 tax_amount=_decimal(tax_amount),
                 tax_included=_decimal(tax_included),
                 tax_status=str(tax_status),
+                threshold_of_invoice_id=_text(threshold_of),
             )
             invoices.append(replace(invoice, terms=terms.get(invoice.invoice_id)))
         return invoices
