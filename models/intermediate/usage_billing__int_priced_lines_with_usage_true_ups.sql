@@ -49,7 +49,9 @@ level_lines as (
                 then {{ usage_billing.prorated_description('model_lines.description') }}
             else model_lines.description
         end as level_description,
-        case
+        -- Cast back to money: Spark widens a case or a difference of money beyond 38 digits
+        -- and drops a decimal place to fit, which the union below would impose on every line.
+        cast(case
             when in_advance_prices.is_prorated_here
                 then {{ usage_billing.prorated_amount(usage_billing.add_exact(
                     usage_billing.multiply_exact('model_lines.quantity', 'coalesce(model_lines.unit_price, 0)'),
@@ -57,7 +59,7 @@ level_lines as (
                     20,
                 )) }}
             else model_lines.amount
-        end as level_amount
+        end as {{ usage_billing.type_decimal() }}) as level_amount
     from model_lines
     inner join in_advance_prices
         on
@@ -73,8 +75,11 @@ true_ups as (
         price_id,
         metric_name,
         group_value,
-        sum(case when usage_level = 'peak' then level_amount else 0 end)
-        - sum(case when usage_level = 'start' then level_amount else 0 end) as true_up_amount,
+        cast(
+            sum(case when usage_level = 'peak' then level_amount else 0 end)
+            - sum(case when usage_level = 'start' then level_amount else 0 end)
+            as {{ usage_billing.type_decimal() }}
+        ) as true_up_amount,
         count(case when usage_level = 'peak' then 1 end) as peak_line_count
     from level_lines
     group by invoice_id, price_id, metric_name, group_value
