@@ -113,6 +113,75 @@ REGRESSIONS: list[Case] = [
             ),
         ),
     ),
+    # Spark read the Havana midnight that happens twice (2023-11-05) at its first occurrence,
+    # so the quarter started an hour early and took an event the other engines leave out.
+    Case(
+        name="havana",
+        subscriptions=(
+            Subscription(
+                subscription_id="s1",
+                customer_id="",
+                currency="USD",
+                start_date=datetime.date(2023, 11, 5),
+                prices=(
+                    Price(
+                        price_id="p0",
+                        pricing_model="flat",
+                        description="Platform fee",
+                        flat_amount=Decimal("1577.94"),
+                    ),
+                    Price(
+                        price_id="p1",
+                        pricing_model="per_unit",
+                        description="Units",
+                        metric="units",
+                        unit_price=Decimal("2"),
+                    ),
+                ),
+                billing_interval="quarter",
+                billing_anchor_day=31,
+                timezone="America/Havana",
+            ),
+        ),
+        events=(
+            Event(
+                event_id="e0",
+                at=datetime.datetime(2024, 4, 30, 4, 0),
+                metric="units",
+                value=Decimal("46"),
+            ),
+            Event(
+                event_id="e1",
+                at=datetime.datetime(2024, 4, 30, 3, 59, 59),
+                metric="units",
+                value=Decimal("0"),
+            ),
+            Event(
+                event_id="e2",
+                at=datetime.datetime(2023, 11, 5, 4, 59, 59),
+                metric="units",
+                value=Decimal("29.4"),
+            ),
+            Event(
+                event_id="e3",
+                at=datetime.datetime(2024, 1, 31, 5, 0),
+                metric="units",
+                value=Decimal("0"),
+            ),
+            Event(
+                event_id="e4",
+                at=datetime.datetime(2024, 4, 30, 5, 0),
+                metric="units",
+                value=Decimal("0"),
+            ),
+            Event(
+                event_id="e5",
+                at=datetime.datetime(2022, 8, 3, 0, 47, 52),
+                metric="units",
+                value=Decimal("0"),
+            ),
+        ),
+    ),
 ]
 
 
