@@ -19,7 +19,8 @@ numbered as (
     select
         lines.*,
         billing_periods.currency,
-        -- Prices first (by price id, then tier, minimum and cap), the commitment, discounts (by
+        -- Prices first (the parent's own, then each child's, by child: line_group; inside, by price
+        -- id, then tier, minimum and cap), the commitment, discounts (by
         -- id), late-usage adjustments (by the period adjusted, then price), credits, then tax (by rate).
         row_number() over (
             partition by lines.invoice_id
@@ -56,7 +57,8 @@ final as (
         tier_first_unit,
         tier_last_unit,
         tax_rate_id,
-        tax_amount
+        tax_amount,
+        child_customer_id
     from numbered
 
 )

@@ -1,6 +1,8 @@
+{%- set subscriptions = usage_billing.pricing_relation('subscriptions') -%}
+
 with source as (
 
-    select * from {{ usage_billing.pricing_relation('subscriptions') }}
+    select * from {{ subscriptions }}
 
 ),
 
@@ -15,7 +17,11 @@ renamed as (
         cast(end_date as date) as end_date,
         lower(cast(coalesce(billing_interval, 'month') as {{ dbt.type_string() }})) as billing_interval,
         cast(coalesce(billing_anchor_day, 1) as {{ dbt.type_int() }}) as billing_anchor_day,
-        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount
+        cast(minimum_amount as {{ usage_billing.type_decimal() }}) as minimum_amount,
+        -- Parent accounts (docs/pricing.md): none, pooled or separate; optional, empty is none.
+        lower(coalesce(
+            nullif({{ usage_billing.optional_column(subscriptions, 'child_usage', dbt.type_string()) }}, ''), 'none'
+        )) as child_usage
     from source
 
 )
