@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.support.warehouse_scenario import (
@@ -30,6 +31,7 @@ from tests.support.warehouse_scenario import (
     Scenario,
     build,
     failing_rows,
+    run_dbt,
 )
 
 D = Decimal
@@ -207,3 +209,32 @@ def test_a_child_billed_by_its_own_and_its_parents_subscription_fails_the_build(
     assert failing_rows(tmp_path / "warehouse.duckdb", "assert_child_usage_is_billed_once", vars_) == [
         ("a1", "calls", "s_a1", "s_p1", datetime(2024, 1, 1)),
     ]
+
+
+def test_an_incremental_build_adds_childrens_usage_as_a_full_build_does(tmp_path: Path) -> None:
+    """The parents' own calls first, the children's in a later load: the incremental run adds
+    them to the stored periods (pooled and per child) and ends where one build of all does."""
+    own, children = [], []
+    for row in events():
+        (own if row[1] in {"p1", "p2", "q"} else children).append(row)
+    first = [(*row[:5], datetime(2024, 2, 1)) for row in own]
+    incremental = build(tmp_path, first, pricing(), VARS)
+    with duckdb.connect(str(incremental.database)) as connection:
+        connection.executemany(
+            "insert into raw.usage_events values (?, ?, ?, ?, ?, ?)",
+            [[*row[:5], datetime(2024, 2, 2)] for row in children],
+        )
+    run_dbt(["build"], incremental.database, {**VARS, "usage_billing_pricing_schema": "pricing"})
+    assert total(incremental, "s_p1/2024-01-01") == D("11.50")
+    assert total(incremental, "s_p2/2024-01-01") == D("12.50")
+    assert [line[:2] for line in lines(incremental, "s_p2/2024-01-01")] == [
+        (None, "Tier 1 - API calls"),
+        ("a2", "Tier 1 - API calls — Acme EU"),
+        ("a2", "Maximum charge discount - API calls — Acme EU"),
+        ("b2", "Tier 1 - API calls — Beta Ltd"),
+    ]
+    unbilled = incremental.rows(
+        f"select customer_id, reason, sum(quantity) from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
+        " group by customer_id, reason"
+    )
+    assert unbilled == [("c", "no_subscription", D(3))]
