@@ -33,11 +33,14 @@ from tests.support.warehouse_scenario import (
     failing_rows,
     run_dbt,
 )
+from usage_billing.line_text import line_label
+from usage_billing.marts.model import InvoiceLine
 
 D = Decimal
 VARS: dict[str, Any] = {
     "usage_billing_metrics": [
-        {"name": "calls", "event_type": "call", "aggregation": "count", "display_name": "API calls"}
+        {"name": "calls", "event_type": "call", "aggregation": "count"}
+        | {"display_name": "API calls", "unit": "calls"}
     ],
     "usage_billing_as_of": "2024-02-10 00:00:00",
     "usage_billing_grace_days": 3,
@@ -73,7 +76,8 @@ def pricing() -> Pricing:
             {"subscription_id": subscription_id, "customer_id": customer_id, "plan_id": plan_id}
             | {"currency": "USD", "start_date": "2024-01-01", "child_usage": child_usage}
         )
-    for price_id, plan_id, cap in [("calls_pooled", "pooled", None), ("calls_apart", "separate", D("5.50"))]:
+    caps = [("calls_pooled", "pooled", None), ("calls_apart", "separate", D("5.50"))]
+    for price_id, plan_id, cap in caps:
         tables.prices.append(
             {"price_id": price_id, "plan_id": plan_id, "metric": "calls", "currency": "USD"}
             | {"pricing_model": "graduated", "description": "API calls", "maximum_amount": cap}
@@ -100,17 +104,25 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return build(Path(tmp_path_factory.mktemp("parent_accounts")), events(), pricing(), VARS)
 
 
+LINE_COLUMNS = """line_number, line_type, description, tier, quantity, unit_price, flat_amount,
+    amount, is_percentage, metric_name, group_value, tier_first_unit, tier_last_unit,
+    metric_display_name, metric_unit, tax_rate_id, tax_amount, child_customer_id,
+    child_customer_name"""
+
+
 def lines(scenario: Scenario, invoice_id: str) -> list[tuple[Any, ...]]:
     return scenario.rows(
         "select child_customer_id, description, quantity, amount"
-        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines where invoice_id = ? order by line_number",
+        f" from {MARTS_SCHEMA}.usage_billing__invoice_lines"
+        " where invoice_id = ? order by line_number",
         [invoice_id],
     )
 
 
 def total(scenario: Scenario, invoice_id: str) -> Decimal:
     [(amount,)] = scenario.rows(
-        f"select total from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?", [invoice_id]
+        f"select total from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = ?",
+        [invoice_id],
     )
     return Decimal(amount)
 
@@ -135,6 +147,20 @@ def test_separate_children_are_priced_apart_each_with_its_own_lines_and_cap(
     assert total(scenario, "s_p2/2024-01-01") == D("12.50")
 
 
+def test_a_childs_tier_reads_with_the_childs_name(scenario: Scenario) -> None:
+    """What the page, the PDF and the push show for a tier line: metric, child and range."""
+    rows = scenario.dicts(
+        f"select {LINE_COLUMNS} from {MARTS_SCHEMA}.usage_billing__invoice_lines"
+        " where invoice_id = 's_p2/2024-01-01' and line_type = 'usage' order by line_number"
+    )
+    labels = [line_label(InvoiceLine(**row)) for row in rows]
+    assert labels == [
+        "API calls, 1 – 10 calls",
+        "API calls — Acme EU, 1 – 10 calls",
+        "API calls — Beta Ltd, 1 – 10 calls",
+    ]
+
+
 def test_billable_usage_shows_the_pooled_and_the_per_child_usage(scenario: Scenario) -> None:
     usage = scenario.rows(
         "select invoice_id, child_customer_id, quantity, amount"
@@ -152,7 +178,8 @@ def test_billable_usage_shows_the_pooled_and_the_per_child_usage(scenario: Scena
 
 def test_a_child_its_parent_does_not_bill_is_unbilled_usage(scenario: Scenario) -> None:
     unbilled = scenario.rows(
-        f"select customer_id, reason, sum(quantity) from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
+        "select customer_id, reason, sum(quantity)"
+        f" from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
         " group by customer_id, reason order by customer_id"
     )
     assert unbilled == [("c", "no_subscription", D(3))]
@@ -164,7 +191,10 @@ def test_a_change_in_a_childs_lines_changes_the_invoice_hash(
 ) -> None:
     """One more call of a2 (7 instead of 6) leaves the invoice's total as it was (a2 is at its
     $5.50 cap either way) but changes a2's lines, so the content_hash changes."""
-    query = f"select total, content_hash from {MARTS_SCHEMA}.usage_billing__invoices where invoice_id = 's_p2/2024-01-01'"
+    query = (
+        f"select total, content_hash from {MARTS_SCHEMA}.usage_billing__invoices"
+        " where invoice_id = 's_p2/2024-01-01'"
+    )
     [(before_total, before_hash)] = scenario.rows(query)
     more = [*events(), ("a2-extra", "a2", "call", "2024-01-25T12:00:00Z", "{}", None)]
     [(after_total, after_hash)] = build(tmp_path, more, pricing(), VARS).rows(query)
@@ -185,7 +215,9 @@ def test_parents_must_be_one_level_deep_and_known(tmp_path: Path) -> None:
     with pytest.raises(DbtFailedError, match="assert_parent_accounts_are_valid: fail"):
         build(tmp_path, events(), tables, VARS)
     vars_ = {**VARS, "usage_billing_pricing_schema": "pricing"}
-    assert failing_rows(tmp_path / "warehouse.duckdb", "assert_parent_accounts_are_valid", vars_) == [
+    database = tmp_path / "warehouse.duckdb"
+    failures = failing_rows(database, "assert_parent_accounts_are_valid", vars_)
+    assert failures == [
         ("grandchild", "the parent has a parent of its own (one level only)"),
         ("orphan", "parent_customer_id names no customer"),
         ("s_p1", "child_usage must be none, pooled or separate"),
@@ -206,7 +238,9 @@ def test_a_child_billed_by_its_own_and_its_parents_subscription_fails_the_build(
     with pytest.raises(DbtFailedError, match="assert_child_usage_is_billed_once: fail"):
         build(tmp_path, events(), tables, VARS)
     vars_ = {**VARS, "usage_billing_pricing_schema": "pricing"}
-    assert failing_rows(tmp_path / "warehouse.duckdb", "assert_child_usage_is_billed_once", vars_) == [
+    database = tmp_path / "warehouse.duckdb"
+    failures = failing_rows(database, "assert_child_usage_is_billed_once", vars_)
+    assert failures == [
         ("a1", "calls", "s_a1", "s_p1", datetime(2024, 1, 1)),
     ]
 
@@ -234,7 +268,8 @@ def test_an_incremental_build_adds_childrens_usage_as_a_full_build_does(tmp_path
         ("b2", "Tier 1 - API calls — Beta Ltd"),
     ]
     unbilled = incremental.rows(
-        f"select customer_id, reason, sum(quantity) from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
+        "select customer_id, reason, sum(quantity)"
+        f" from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
         " group by customer_id, reason"
     )
     assert unbilled == [("c", "no_subscription", D(3))]

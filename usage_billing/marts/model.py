@@ -49,6 +49,9 @@ class InvoiceLine:
     tax_rate_id: str | None = None
     tax_amount: Decimal | None = None
     """A tax line's tax: added (line_type `tax`) or inside the charges (`tax_included`)."""
+    child_customer_id: str | None = None
+    """Parent accounts: the child whose usage the line prices; None for the parent's own."""
+    child_customer_name: str | None = None
 
     @property
     def is_tax(self) -> bool:
@@ -233,6 +236,8 @@ class Line:
     line_type: str | None = None
     tax_rate_id: str | None = None
     tax_amount: Decimal | None = None
+    child_customer_id: str | None = None
+    child_customer_name: str | None = None
 
     @property
     def is_tax(self) -> bool:
@@ -319,6 +324,9 @@ class InvoiceVersion:
                 line_type=line.get("line_type"),
                 tax_rate_id=line.get("tax_rate_id"),
                 tax_amount=_optional_decimal(line.get("tax_amount")),
+                # Absent from versions pushed before parent accounts.
+                child_customer_id=line.get("child_customer_id"),
+                child_customer_name=line.get("child_customer_name"),
             )
             for line in data["lines"]
         )
