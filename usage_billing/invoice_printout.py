@@ -72,7 +72,9 @@ def invoice_panel(invoice: Invoice) -> Panel:
     summaries = [f"[bold]{note}[/bold]"] if note else []
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
-        name = invoice.metric_label(metric.metric_name, metric.group_value)
+        name = invoice.metric_label(
+            metric.metric_name, metric.group_value, metric.child_customer_name
+        )
         if figures.effective is None:
             summaries.append(f"{name}: no usage")
             continue

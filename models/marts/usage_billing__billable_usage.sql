@@ -22,6 +22,12 @@ metric_definitions as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
+
+),
+
 metric_amounts as (
 
     select
@@ -66,7 +72,8 @@ final as (
                 ) }}
         end as effective_unit_price,
         -- Parent accounts: the child whose usage the row is, priced apart (empty: the period's own).
-        usage_by_billing_period.child_customer_id
+        usage_by_billing_period.child_customer_id,
+        children.customer_name as child_customer_name
     from usage_by_billing_period
     inner join billing_periods
         on usage_by_billing_period.invoice_id = billing_periods.invoice_id
@@ -78,6 +85,8 @@ final as (
             and coalesce(usage_by_billing_period.child_customer_id, '') = coalesce(metric_amounts.child_customer_id, '')
     left join metric_definitions
         on usage_by_billing_period.metric_name = metric_definitions.metric_name
+    left join customers as children
+        on usage_by_billing_period.child_customer_id = children.customer_id
 
 )
 

@@ -35,6 +35,9 @@ from tests.support.warehouse_scenario import (
 )
 from usage_billing.line_text import line_label
 from usage_billing.marts.model import InvoiceLine
+from usage_billing.marts.reader import MartsReader
+from usage_billing.marts.relations import MartRelations
+from usage_billing.warehouse.duckdb import DuckDBWarehouse
 
 D = Decimal
 VARS: dict[str, Any] = {
@@ -176,6 +179,29 @@ def test_billable_usage_shows_the_pooled_and_the_per_child_usage(scenario: Scena
     ]
 
 
+def test_the_invoice_names_each_childs_usage_and_final_lines(scenario: Scenario) -> None:
+    """As the page, the CLI and the PDF read the invoice (usage), and the push (final lines)."""
+    with duckdb.connect(str(scenario.database), read_only=True) as connection:
+        reader = MartsReader(DuckDBWarehouse(connection), MartRelations.in_schema(MARTS_SCHEMA))
+        [invoice] = reader.invoices(invoice_id="s_p2/2024-01-01")
+        [version] = [v for v in reader.final_invoices() if v.invoice_id == "s_p2/2024-01-01"]
+    usage = [
+        (invoice.metric_label(m.metric_name, m.group_value, m.child_customer_name), m.quantity)
+        for m in invoice.usage
+    ]
+    assert usage == [
+        ("API calls", D(2)),
+        ("API calls — Acme EU", D(6)),
+        ("API calls — Beta Ltd", D(5)),
+    ]
+    assert [(line.child_customer_id, line.child_customer_name) for line in version.lines] == [
+        (None, None),
+        ("a2", "Acme EU"),
+        ("a2", "Acme EU"),
+        ("b2", "Beta Ltd"),
+    ]
+
+
 def test_a_child_its_parent_does_not_bill_is_unbilled_usage(scenario: Scenario) -> None:
     unbilled = scenario.rows(
         "select customer_id, reason, sum(quantity)"
@@ -273,3 +299,25 @@ def test_an_incremental_build_adds_childrens_usage_as_a_full_build_does(tmp_path
         " group by customer_id, reason"
     )
     assert unbilled == [("c", "no_subscription", D(3))]
+
+
+def test_a_child_that_gains_a_parent_is_billed_there_on_the_next_build(tmp_path: Path) -> None:
+    """b1's calls were stored before it had a parent (unbilled, no subscription); naming p1 as
+    its parent bills them on p1's pooled invoice at the next incremental build: 2 + 6 + 5 = 13
+    calls, $11.50 as in the pooled example."""
+    tables = pricing()
+    [b1] = [row for row in tables.customers if row["customer_id"] == "b1"]
+    b1["parent_customer_id"] = None
+    loaded = [(*row[:5], datetime(2024, 2, 1)) for row in events()]
+    scenario = build(tmp_path, loaded, tables, VARS)
+    assert total(scenario, "s_p1/2024-01-01") == D("10")  # 8 calls
+    with duckdb.connect(str(scenario.database)) as connection:
+        connection.execute(
+            "update pricing.customers set parent_customer_id = 'p1' where customer_id = 'b1'"
+        )
+    run_dbt(["build"], scenario.database, {**VARS, "usage_billing_pricing_schema": "pricing"})
+    assert total(scenario, "s_p1/2024-01-01") == D("11.50")
+    unbilled = scenario.rows(
+        f"select distinct customer_id from {MARTS_SCHEMA}.usage_billing__unbilled_usage"
+    )
+    assert unbilled == [("c",)]

@@ -69,6 +69,8 @@ class MetricUsage:
     effective_unit_price: Decimal | None
     is_money: bool
     unit: str
+    child_customer_name: str | None = None
+    """Parent accounts: the child whose usage this is, priced apart; None for the own usage."""
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,12 @@ class Invoice(InvoiceHeader):
         """The currency of the invoice's money metric, in which its percentage lines count."""
         return next((metric.unit for metric in self.usage if metric.is_money), None)
 
-    def metric_label(self, metric_name: str, group_value: str | None = None) -> str:
+    def metric_label(
+        self, metric_name: str, group_value: str | None = None, child_name: str | None = None
+    ) -> str:
         """A metric as the invoice names it: its lines' display name (never the raw key), with
-        its group: "API requests", "Payment volume · EUR|card"."""
+        its group and the child whose usage it is: "API requests", "Payment volume · EUR|card",
+        "API requests — Acme EU"."""
         name = next(
             (
                 line.metric_display_name
@@ -137,7 +142,8 @@ class Invoice(InvoiceHeader):
             ),
             metric_name,
         )
-        return f"{name} · {group_value}" if group_value else name
+        name = f"{name} · {group_value}" if group_value else name
+        return f"{name} — {child_name}" if child_name else name
 
 
 @dataclass(frozen=True)

@@ -274,9 +274,10 @@ class MartsReader:
                 for metric in self._rows(
                     f"""
                     select metric_name, group_value, quantity, amount, effective_unit_price,
-                        is_money, unit
+                        is_money, unit, child_customer_name
                     from {self._table(BILLABLE_USAGE)}
-                    where invoice_id = ? order by metric_name, group_value
+                    where invoice_id = ?
+                    order by metric_name, group_value, coalesce(child_customer_id, '')
                     """,  # noqa: S608 - as above
                     [row[0]],
                 )
