@@ -28,7 +28,8 @@
         ('description', text), ('tier', integer), ('quantity', money), ('unit_price', money),
         ('flat_amount', money), ('amount', money), ('currency', text),
         ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
-        ('tax_rate_id', text), ('tax_amount', money), ('child_customer_id', text),
+        ('tax_rate_id', text), ('tax_amount', money), ('billing_timing', text),
+        ('child_customer_id', text),
     ]) }}
 {% endmacro %}
 

@@ -59,6 +59,7 @@ final as (
             'quantity': 'quantity', 'unit_price': 'unit_price', 'flat_amount': 'flat_amount',
             'amount': 'amount', 'is_percentage': 'is_percentage',
             'tier_first_unit': 'tier_first_unit', 'tier_last_unit': 'tier_last_unit',
+            'billing_timing': 'billing_timing',
         }) }}
     from price_lines
 

@@ -35,6 +35,8 @@ tiered_usage as (
         priced_usage.child_customer_id,
         priced_usage.usage_description,
         priced_usage.pricing_model,
+        priced_usage.billing_timing,
+        priced_usage.usage_level,
         priced_usage.billable_quantity,
         priced_usage.is_percentage,
         priced_usage.minor_units,

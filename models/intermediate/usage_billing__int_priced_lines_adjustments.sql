@@ -1,8 +1,8 @@
 {#- The lines a price's minimum (a true-up) and maximum (a discount) add to its pricing model's
-    lines. They compare the rounded lines, so a price's lines add up to exactly its minimum or
-    maximum. A minimum is settled when the period ends; a cap applies to the running total too.
-    A child priced apart (parent accounts, `separate`) has its own minimum and cap, as it has
-    its own lines. -#}
+    lines (an in-advance usage price's true-up included). They compare the rounded lines, so a
+    price's lines add up to exactly its minimum or maximum. A minimum is settled when the period
+    ends; a cap applies to the running total too. A child priced apart (parent accounts,
+    `separate`) has its own minimum and cap, as it has its own lines. -#}
 {{ config(materialized='ephemeral') }}
 
 with priced_usage as (
@@ -13,7 +13,7 @@ with priced_usage as (
 
 model_lines as (
 
-    select * from {{ ref('usage_billing', 'usage_billing__int_priced_lines_by_model') }}
+    select * from {{ ref('usage_billing', 'usage_billing__int_priced_lines_with_usage_true_ups') }}
 
 ),
 
@@ -37,7 +37,10 @@ price_totals as (
             priced_usage.invoice_id = model_lines.invoice_id
             and priced_usage.price_id = model_lines.price_id
             and coalesce(priced_usage.child_customer_id, '') = coalesce(model_lines.child_customer_id, '')
-    where priced_usage.minimum_amount is not null or priced_usage.maximum_amount is not null
+    where
+        (priced_usage.minimum_amount is not null or priced_usage.maximum_amount is not null)
+        -- An in-advance usage price once: its start level's row (its peak is priced in the true-up).
+        and (priced_usage.usage_level is null or priced_usage.usage_level = 'start')
     group by
         priced_usage.invoice_id,
         priced_usage.price_id,
@@ -84,6 +87,8 @@ final as (
             'unit_price': 'adjustment',
             'amount': 'adjustment',
             'is_percentage': 'false',
+            'billing_timing': 'cast(null as ' ~ dbt.type_string() ~ ')',
+            'usage_level': 'cast(null as ' ~ dbt.type_string() ~ ')',
         }) }}
     from adjustments
 

@@ -1,5 +1,5 @@
 {#- The lines of flat prices: one fee per period, prorated by the days of the period the
-    subscription covers (exact to 10 decimals, then rounded to the currency's minor units). In
+    subscription covers (macros/pricing/prorated.sql). In
     arrears a fee is billed once the period has ended; in advance, from the period's first day. -#}
 {{ config(materialized='ephemeral') }}
 
@@ -26,35 +26,15 @@ fee_amounts as (
     select
         *,
         case
-            when is_prorated_here
-                then {{ dbt.concat([
-                    'description',
-                    "' (prorated '",
-                    'cast(service_days as ' ~ dbt.type_string() ~ ')',
-                    "'/'",
-                    'cast(full_period_days as ' ~ dbt.type_string() ~ ')',
-                    "' days)'",
-                ]) }}
+            when is_prorated_here then {{ usage_billing.prorated_description('description') }}
             else description
         end as fee_description,
         case
-            when is_prorated_here
-                then {{ usage_billing.round_money(
-                    usage_billing.divide_exact(
-                        usage_billing.multiply_exact('flat_amount', 'service_days'), 'full_period_days', 10
-                    ),
-                    'minor_units',
-                ) }}
+            when is_prorated_here then {{ usage_billing.prorated_amount('flat_amount') }}
             else flat_amount
         end as fee_unit_price,
         case
-            when is_prorated_here
-                then {{ usage_billing.round_money(
-                    usage_billing.divide_exact(
-                        usage_billing.multiply_exact('flat_amount', 'service_days'), 'full_period_days', 10
-                    ),
-                    'minor_units',
-                ) }}
+            when is_prorated_here then {{ usage_billing.prorated_amount('flat_amount') }}
             else {{ usage_billing.round_money('flat_amount', 'minor_units') }}
         end as fee_amount
     from flat_fees

@@ -1,9 +1,12 @@
 {#- Each price of a billing period with the usage it prices, before any pricing model turns it
     into lines: the quantity, what of it is billable after the free units, the line description
     and the currency's minor units, beside the price's columns the pricing models read. Every
-    usage_billing__int_priced_lines_* model reads it. A price of a subscription that bills its
-    children apart (child_usage `separate`) has a row per child besides its own, each priced on
-    its own, the description naming the child ("API requests — Acme EU"). -#}
+    usage_billing__int_priced_lines_* model reads it. An in-advance usage price has a row per
+    level it prices (usage_level start, and peak once the period has ended;
+    int_in_advance_usage_levels), each with the billing_timing of the lines it makes. A price of
+    a subscription that bills its children apart (parent accounts, child_usage `separate`) has a
+    row per child besides its own, each priced on its own, the description naming the child
+    ("API requests — Acme EU"); an in-advance usage price prices the parent's own levels only. -#}
 {{ config(materialized='ephemeral') }}
 
 with prices_by_billing_period as (
@@ -24,6 +27,12 @@ metric_definitions as (
 
 ),
 
+in_advance_levels as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_in_advance_usage_levels') }}
+
+),
+
 currencies as (
 
     select * from {{ ref('usage_billing', 'usage_billing__stg_currencies') }}
@@ -36,14 +45,13 @@ customers as (
 
 ),
 
-usage_described as (
+prices_with_quantities as (
 
-    -- The price's description on the child's lines names the child by its customer name.
     select
-        prices_by_billing_period.invoice_id,
-        prices_by_billing_period.price_id,
+        prices_by_billing_period.*,
+        in_advance_levels.usage_level,
         usage_by_billing_period.child_customer_id,
-        usage_by_billing_period.quantity,
+        -- A child's lines name the child by its customer name.
         case
             when usage_by_billing_period.child_customer_id is null then prices_by_billing_period.description
             else {{ dbt.concat([
@@ -51,13 +59,24 @@ usage_described as (
                 "' — '",
                 'coalesce(customers.customer_name, usage_by_billing_period.child_customer_id)',
             ]) }}
-        end as description
+        end as line_description,
+        -- An in-advance usage price prices a level; every other price, the period's usage.
+        case
+            when in_advance_levels.usage_level is not null then in_advance_levels.level_quantity
+            else coalesce(usage_by_billing_period.quantity, 0)
+        end as period_quantity
     from prices_by_billing_period
+    left join in_advance_levels
+        on
+            prices_by_billing_period.invoice_id = in_advance_levels.invoice_id
+            and prices_by_billing_period.price_id = in_advance_levels.price_id
     left join usage_by_billing_period
         on
             prices_by_billing_period.invoice_id = usage_by_billing_period.invoice_id
             and prices_by_billing_period.metric_name = usage_by_billing_period.metric_name
             and coalesce(prices_by_billing_period.group_value, '') = coalesce(usage_by_billing_period.group_value, '')
+            -- The levels are the parent's own (int_in_advance_usage_levels): no row per child.
+            and (in_advance_levels.usage_level is null or usage_by_billing_period.child_customer_id is null)
     left join customers
         on usage_by_billing_period.child_customer_id = customers.customer_id
 
@@ -66,54 +85,55 @@ usage_described as (
 priced_usage as (
 
     select
-        prices_by_billing_period.invoice_id,
-        prices_by_billing_period.price_id,
-        prices_by_billing_period.metric_name,
-        prices_by_billing_period.group_value,
-        prices_by_billing_period.pricing_model,
-        usage_described.description,
-        usage_described.child_customer_id,
-        prices_by_billing_period.status,
-        prices_by_billing_period.billing_timing,
-        prices_by_billing_period.is_prorated,
-        prices_by_billing_period.service_days,
-        prices_by_billing_period.full_period_days,
-        prices_by_billing_period.unit_price,
-        prices_by_billing_period.flat_amount,
-        prices_by_billing_period.package_size,
-        prices_by_billing_period.has_tier_1_flat_at_zero,
-        prices_by_billing_period.minimum_amount,
-        prices_by_billing_period.maximum_amount,
+        prices_with_quantities.invoice_id,
+        prices_with_quantities.price_id,
+        prices_with_quantities.metric_name,
+        prices_with_quantities.group_value,
+        prices_with_quantities.pricing_model,
+        prices_with_quantities.line_description as description,
+        prices_with_quantities.child_customer_id,
+        prices_with_quantities.status,
+        prices_with_quantities.usage_level,
+        -- The timing of the lines the row makes: a peak is trued up in arrears.
+        case
+            when prices_with_quantities.usage_level = 'peak' then 'in_arrears'
+            else prices_with_quantities.billing_timing
+        end as billing_timing,
+        prices_with_quantities.is_prorated,
+        prices_with_quantities.service_days,
+        prices_with_quantities.full_period_days,
+        prices_with_quantities.unit_price,
+        prices_with_quantities.flat_amount,
+        prices_with_quantities.package_size,
+        prices_with_quantities.has_tier_1_flat_at_zero,
+        prices_with_quantities.minimum_amount,
+        prices_with_quantities.maximum_amount,
         currencies.minor_units,
-        coalesce(usage_described.quantity, 0) as quantity,
+        prices_with_quantities.period_quantity as quantity,
         -- Free units come off the top: only the usage above them is priced.
         case
-            when coalesce(usage_described.quantity, 0) > coalesce(prices_by_billing_period.free_units, 0)
+            when prices_with_quantities.period_quantity > coalesce(prices_with_quantities.free_units, 0)
                 then {{ usage_billing.subtract_exact(
-                    'coalesce(usage_described.quantity, 0)', 'coalesce(prices_by_billing_period.free_units, 0)'
+                    'prices_with_quantities.period_quantity', 'coalesce(prices_with_quantities.free_units, 0)'
                 ) }}
             else 0
         end as billable_quantity,
         case
-            when prices_by_billing_period.free_units > 0
+            when prices_with_quantities.free_units > 0
                 then {{ dbt.concat([
-                    'usage_described.description',
+                    'prices_with_quantities.line_description',
                     "' (first '",
-                    usage_billing.decimal_to_text('prices_by_billing_period.free_units'),
+                    usage_billing.decimal_to_text('prices_with_quantities.free_units'),
                     "' free)'",
                 ]) }}
-            else usage_described.description
+            else prices_with_quantities.line_description
         end as usage_description,
         coalesce(metric_definitions.is_money, false) as is_percentage
-    from prices_by_billing_period
-    inner join usage_described
-        on
-            prices_by_billing_period.invoice_id = usage_described.invoice_id
-            and prices_by_billing_period.price_id = usage_described.price_id
+    from prices_with_quantities
     left join metric_definitions
-        on prices_by_billing_period.metric_name = metric_definitions.metric_name
+        on prices_with_quantities.metric_name = metric_definitions.metric_name
     left join currencies
-        on prices_by_billing_period.subscription_currency = currencies.currency
+        on prices_with_quantities.subscription_currency = currencies.currency
 
 )
 

@@ -134,12 +134,35 @@ problems as (
 
     select
         price_id,
-        'billing_timing must be in_arrears or in_advance; in_advance and prorate apply to flat fees only'
-            as problem
+        'billing_timing must be in_arrears or in_advance' as problem
     from prices
+    where billing_timing not in ('in_arrears', 'in_advance')
+
+    union all
+
+    -- Usage is known in advance only as a level carried across periods (seats): a count or a
+    -- sum of a period cannot be charged before it happens.
+    select
+        prices.price_id,
+        {{ dbt.concat([
+            "'in_advance usage needs a per_unit, graduated, volume or package price'",
+            "' on a latest or time_weighted metric; prorate needs in_advance'",
+        ]) }} as problem
+    from prices
+    left join metrics
+        on prices.metric_name = metrics.metric_name
     where
-        billing_timing not in ('in_arrears', 'in_advance')
-        or (pricing_model <> 'flat' and (billing_timing = 'in_advance' or is_prorated))
+        prices.pricing_model <> 'flat'
+        and (
+            (
+                prices.billing_timing = 'in_advance'
+                and (
+                    prices.pricing_model not in ('per_unit', 'graduated', 'volume', 'package')
+                    or coalesce(metrics.aggregation, '') not in ('latest', 'time_weighted')
+                )
+            )
+            or (prices.is_prorated and prices.billing_timing <> 'in_advance')
+        )
 
     union all
 

@@ -69,6 +69,14 @@ def test_thousands_of_random_cases_are_generated(
     ]
     assert any(price.charge_date is None for price in one_time)
     assert any(price.charge_date is not None for price in one_time)
+    in_advance_usage = {
+        price.pricing_model
+        for case in usage
+        for subscription in case.subscriptions
+        for price in subscription.prices
+        if price.billing_timing == "in_advance" and price.metric == "seats"
+    }
+    assert in_advance_usage == {"per_unit", "package", "graduated", "volume"}
 
 
 def test_sql_invoices_equal_the_oracle_to_the_cent(

@@ -27,7 +27,8 @@ AS_OF = datetime(2024, 2, 15, 12, 0, 0)
 GRACE_DAYS = 3
 MONEY_METRICS = ("volume",)
 
-# Three metrics: a plain sum, a money sum (rates on it are percents) and a count.
+# Four metrics: a plain sum, a money sum (rates on it are percents), a count, and a level
+# (latest seats) that only in-advance usage prices price.
 METRICS: list[dict[str, Any]] = [
     {"name": "units", "event_type": "usage", "aggregation": "sum", "property": "units"},
     {
@@ -38,11 +39,13 @@ METRICS: list[dict[str, Any]] = [
         "unit": "USD",
     },
     {"name": "calls", "event_type": "call", "aggregation": "count"},
+    {"name": "seats", "event_type": "seats", "aggregation": "latest", "property": "seats"},
 ]
 EVENT_TYPES = {
     "units": ("usage", "units"),
     "volume": ("payment", "amount"),
     "calls": ("call", None),
+    "seats": ("seats", "seats"),
 }
 
 TIME_ZONES = [
@@ -387,8 +390,10 @@ def tiers(rng: Random, rate: Callable[[], Decimal], currency: str) -> tuple[orac
 
 
 def usage_price(rng: Random, currency: str) -> oracle.Price:
-    model = rng.choice(["per_unit", "package", "graduated", "volume", "per_transaction"])
-    metric = rng.choice(["units", "volume", "calls"])
+    in_advance = rng.random() < 0.15  # seats billed in advance, trued up to the peak
+    models = ["per_unit", "package", "graduated", "volume"]
+    model = rng.choice(models if in_advance else [*models, "per_transaction"])
+    metric = "seats" if in_advance else rng.choice(["units", "volume", "calls"])
 
     def rate() -> Decimal:
         return decimal(rng, 0, 1, 5) if metric == "volume" else decimal(rng, 0, 20, 4)
@@ -402,6 +407,9 @@ def usage_price(rng: Random, currency: str) -> oracle.Price:
         "minimum_amount": maybe(rng, 0.75, lambda: money(rng, currency, 150)),
         "maximum_amount": maybe(rng, 0.75, lambda: money(rng, currency, 400)),
     }
+    if in_advance:
+        price["billing_timing"] = "in_advance"
+        price["prorate"] = rng.random() < 0.5
     low, high = price["minimum_amount"], price["maximum_amount"]
     if low is not None and high is not None and low > high:
         price["minimum_amount"], price["maximum_amount"] = high, low
@@ -459,6 +467,8 @@ def events(
             value = D(1)
         elif metric == "volume":
             value = decimal(rng, 0, 900, 2)
+        elif metric == "seats":
+            value = decimal(rng, 0, 40, 1)
         else:
             value = decimal(rng, 0, 90, 4)
         result.append(oracle.Event(f"e{number}", at, metric, value))
@@ -549,7 +559,8 @@ def calendar_case(rng: Random) -> Case:
 def credit_case(rng: Random) -> Case:
     """Several final invoices of one customer drawing on up to five grants: priorities,
     expiries (some exactly at a period end), grants given mid-way, scoped to a metric or not,
-    in another currency; two subscriptions in one currency share the grants."""
+    in another currency; two subscriptions in one currency share the grants (the second's price
+    sometimes seats billed in advance, so credit, discounts and tax meet its true-ups)."""
     currency = rng.choice(["USD", "USD", "JPY"])
     start = date(2023, 8, 1) + timedelta(days=rng.choice([0, 0, 14, 31, 61]))
     subscriptions = [
@@ -565,6 +576,11 @@ def credit_case(rng: Random) -> Case:
             ),
         )
     ]
+    second = oracle.Price("p2", "per_unit", "Calls", "calls", unit_price=D(1))
+    if rng.random() < 0.4:
+        second = oracle.Price(
+            "p2", "per_unit", "Seats", "seats", unit_price=D(1), billing_timing="in_advance"
+        )
     if rng.random() < 0.5:
         subscriptions.append(
             oracle.Subscription(
@@ -572,7 +588,7 @@ def credit_case(rng: Random) -> Case:
                 customer_id="",
                 currency=currency,
                 start_date=date(2023, 10, 1),
-                prices=(oracle.Price("p2", "per_unit", "Calls", "calls", unit_price=D(1)),),
+                prices=(second,),
             )
         )
     period_ends = [datetime(2023, month, 1) for month in range(9, 13)]
@@ -603,14 +619,14 @@ def credit_case(rng: Random) -> Case:
                 granted_at=granted_at,
                 expires_at=expires_at,
                 priority=rng.choice([None, None, 1, 2, 3]),
-                metric=rng.choice([None, None, "units", "calls"]),
+                metric=rng.choice([None, None, "units", "calls", "seats"]),
             )
         )
     window = (datetime(2023, 7, 25), datetime(2024, 2, 20))
     case = Case(
         "",
         tuple(subscriptions),
-        events(rng, ["units", "units", "calls"], *window, 14),
+        events(rng, ["units", "units", "calls", "seats"], *window, 14),
         tuple(grants),
         discounts(rng, currency, has_fee=len(subscriptions[0].prices) > 1),
     )
@@ -663,7 +679,7 @@ def discounts(rng: Random, currency: str, has_fee: bool) -> tuple[oracle.Discoun
     if rng.random() < 0.5:
         return ()
     scopes: list[dict[str, Any]] = [{}, {}, {"price_id": "p1"}, {"metric": "units"}]
-    scopes += [{"metric": "calls"}, *([{"price_id": "p0"}] if has_fee else [])]
+    scopes += [{"metric": "calls"}, {"metric": "seats"}, *([{"price_id": "p0"}] if has_fee else [])]
     found = []
     for number in range(rng.randint(1, 3)):
         if rng.random() < 0.5:
@@ -778,7 +794,8 @@ def _simpler_prices(price: oracle.Price) -> Iterator[oracle.Price]:
                     yield replace(price, **{name: candidate})
     if price.prorate:
         yield replace(price, prorate=False)
-    if price.billing_timing != "in_arrears":
+    # In advance is a flat fee's choice; an in-advance usage price must stay so.
+    if price.billing_timing != "in_arrears" and price.pricing_model == "flat":
         yield replace(price, billing_timing="in_arrears")
     if len(price.tiers) > 1:
         kept = price.tiers[:-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -120,7 +120,7 @@ class Period:
 
 @dataclass(frozen=True)
 class Line:
-    line_type: str  # fee | usage | minimum_true_up | maximum_discount | commitment_true_up | credit
+    line_type: str  # fee | usage | usage_true_up | minimum_true_up | maximum_discount | ...
     price_id: str | None
     description: str
     tier: int | None
@@ -469,21 +469,69 @@ def transaction_lines(
     ]
 
 
-def price_lines(
-    price: Price,
-    period: Period,
-    events: Sequence[Event],
-    currency: str,
-    money_metrics: Iterable[str],
+def _metric_display_name(metric: str) -> str:
+    words = metric.replace("_", " ")
+    return f"{words[:1].upper()}{words[1:]}"
+
+
+def _prorated_level_lines(
+    price: Price, quantity: Decimal, period: Period, currency: str, is_money: bool
 ) -> list[Line]:
-    """The lines of one price for one period, then its minimum true-up or its cap's discount.
-    `events` are the period's events of the price's metric."""
-    is_money = price.metric in set(money_metrics)
-    quantity = sum((event.value for event in events), ZERO)
+    """A level priced by the price's model; for a cut period, each line's exact amount (units
+    × rate + the tier's flat amount) over the days served, as a flat fee is prorated."""
+    lines = model_lines(price, quantity, (), currency, is_money)
+    if not (price.prorate and period.service_days < period.full_period_days):
+        return lines
+    billable = _billable(price, quantity)
+    flats = {tier.tier: _tier_flat(price, tier, billable) for tier in price.tiers}
+    days = f"(prorated {period.service_days}/{period.full_period_days} days)"
+    prorated = []
+    for line in lines:
+        exact = line.quantity * line.unit_price + (flats[line.tier] if line.tier else ZERO)
+        share = round_10(exact * period.service_days / period.full_period_days)
+        prorated.append(
+            replace(
+                line, amount=round_money(share, currency), description=f"{line.description} {days}"
+            )
+        )
+    return prorated
+
+
+def in_advance_usage_lines(
+    price: Price, period: Period, metric_events: Sequence[Event], currency: str, is_money: bool
+) -> list[Line]:
+    """A usage price billed in advance on a level (a latest metric: seats). The level in force
+    at the period's start, the last value reported before it (0 when none), is charged from the
+    period's first instant. Once the period has ended, its peak (the start level or any value
+    reported in the period, whichever is highest) is priced the same way and what it adds is a
+    true-up; a decrease is not refunded, it only lowers the next period's start level.
+    `metric_events` are all the customer's events of the metric."""
+    ordered = sorted(metric_events, key=lambda event: (event.at, event.event_id))
+    before = [event.value for event in ordered if event.at < period.start]
+    start_level = before[-1] if before else ZERO
+    lines = _prorated_level_lines(price, start_level, period, currency, is_money)
+    if period.status == "live":
+        return lines
+    reported = [event.value for event in ordered if period.start <= event.at < period.end]
+    peak = max([start_level, *reported])
+    peak_lines = _prorated_level_lines(price, peak, period, currency, is_money)
+    increase = sum((line.amount for line in peak_lines), ZERO) - sum(
+        (line.amount for line in lines), ZERO
+    )
+    if increase > 0:
+        assert price.metric is not None
+        description = f"{_metric_display_name(price.metric)} increase true-up"
+        true_up = Line("usage_true_up", price.price_id, description, None, D(1), increase, increase)
+        lines.append(replace(true_up, metric=price.metric))
+    return lines
+
+
+def model_lines(
+    price: Price, quantity: Decimal, events: Sequence[Event], currency: str, is_money: bool
+) -> list[Line]:
+    """A quantity (or the period's events, per transaction) priced by the price's model."""
     model = price.pricing_model
-    if model == "flat":
-        lines = flat_lines(price, period, currency)
-    elif model == "per_unit":
+    if model == "per_unit":
         lines = per_unit_lines(price, quantity, currency, is_money)
     elif model == "package":
         lines = package_lines(price, quantity, currency)
@@ -495,6 +543,28 @@ def price_lines(
         lines = transaction_lines(price, events, currency, is_money)
     else:
         raise AssertionError(model)
+    return lines
+
+
+def price_lines(
+    price: Price,
+    period: Period,
+    events: Sequence[Event],
+    currency: str,
+    money_metrics: Iterable[str],
+    metric_events: Sequence[Event] = (),
+) -> list[Line]:
+    """The lines of one price for one period, then its minimum true-up or its cap's discount.
+    `events` are the period's events of the price's metric, `metric_events` all of them (an
+    in-advance usage price reads the level reported before the period)."""
+    is_money = price.metric in set(money_metrics)
+    quantity = sum((event.value for event in events), ZERO)
+    if price.pricing_model == "flat":
+        lines = flat_lines(price, period, currency)
+    elif price.billing_timing == "in_advance":
+        lines = in_advance_usage_lines(price, period, metric_events, currency, is_money)
+    else:
+        lines = model_lines(price, quantity, events, currency, is_money)
     total = sum((line.amount for line in lines), ZERO)
     if price.minimum_amount is not None and period.status != "live":
         minimum = round_money(price.minimum_amount, currency)
@@ -573,8 +643,9 @@ def invoices(
                 for event in events
                 if event.metric == price.metric and period.start <= event.at < period.end
             ]
+            of_metric = [event for event in events if event.metric == price.metric]
             invoice.lines += price_lines(
-                price, period, in_period, subscription.currency, money_metrics
+                price, period, in_period, subscription.currency, money_metrics, of_metric
             )
         if subscription.minimum_amount is not None and period.status != "live":
             commitment = round_money(subscription.minimum_amount, subscription.currency)

@@ -12,7 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from tests.support.pricing_oracle import ZERO, Invoice, Line, round_money
 
 D = Decimal
-CHARGE_TYPES = ("fee", "usage", "minimum_true_up", "maximum_discount", "commitment_true_up")
+CHARGE_TYPES = (
+    "fee",
+    "usage",
+    "usage_true_up",
+    "minimum_true_up",
+    "maximum_discount",
+    "commitment_true_up",
+)
 
 
 @dataclass(frozen=True)

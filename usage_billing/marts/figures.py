@@ -35,6 +35,7 @@ class UsageFigures:
 ADJUSTMENT_LINE_TYPES = frozenset(
     {
         "minimum_true_up",
+        "usage_true_up",
         "maximum_discount",
         "commitment_true_up",
         "late_usage_adjustment",
