@@ -105,6 +105,7 @@ final as (
 
     union all
 
+    -- The parent's own: in-advance levels are not priced per child (int_prices_with_usage).
     select
         {{ usage_billing.priced_line_select({
             'line_type': "'usage_true_up'",
@@ -119,7 +120,6 @@ final as (
             'is_percentage': 'false',
             'billing_timing': "'in_arrears'",
             'usage_level': 'cast(null as ' ~ dbt.type_string() ~ ')',
-            -- In-advance levels are the parent's own (int_prices_with_usage).
             'child_customer_id': 'cast(null as ' ~ dbt.type_string() ~ ')',
         }) }}
     from true_ups
