@@ -58,7 +58,6 @@ final as (
         tier_last_unit,
         tax_rate_id,
         tax_amount,
-        tax_amount,
         billing_timing,
         child_customer_id
     from numbered
