@@ -7,9 +7,11 @@ metric, `calls` (a count). Graduated tiers: 1 – 10 at $1.00, 11 and above at $
 - `p1` on plan `pooled` (child_usage pooled): p1 makes 2 calls, its children `a1` (Acme EU) 6
   and `b1` (Beta Ltd) 5. Pooled: 13 calls, tier 1: 10 × $1.00 = $10.00, tier 2: 3 × $0.50 =
   $1.50; total $11.50. Neither child alone (6, 5) would reach tier 2.
-- `p2` on plan `separate` (child_usage separate, the price capped at $5.50): p2 makes 2
-  calls, its children `a2` (Acme EU) 6 and `b2` (Beta Ltd) 5. p2's own: tier 1 2 × $1 = $2.00.
-  a2: tier 1 6 × $1 = $6.00, over its own cap: -$0.50. b2: tier 1 $5.00. Total $12.50.
+- `p2` on plan `separate` (child_usage separate; the price has a $3.00 minimum and a $5.50
+  cap, each set of lines on its own): p2 makes 2 calls, its children `a2` (Acme EU) 6 and `b2`
+  (Beta Ltd) 5. p2's own: tier 1 2 × $1 = $2.00, under its minimum: +$1.00. a2: tier 1 6 × $1
+  = $6.00, over its cap: -$0.50. b2: tier 1 $5.00. Total $13.50. (Applied to the price
+  overall, $13.00 would need neither.)
 - `q` on plan `pooled` with child_usage none; its child `c` (no subscription of its own) makes
   3 calls: billed nowhere, so unbilled usage with the reason no_subscription.
 """
@@ -79,11 +81,12 @@ def pricing() -> Pricing:
             {"subscription_id": subscription_id, "customer_id": customer_id, "plan_id": plan_id}
             | {"currency": "USD", "start_date": "2024-01-01", "child_usage": child_usage}
         )
-    caps = [("calls_pooled", "pooled", None), ("calls_apart", "separate", D("5.50"))]
-    for price_id, plan_id, cap in caps:
+    limits = [("calls_pooled", "pooled", None, None), ("calls_apart", "separate", D(3), D("5.5"))]
+    for price_id, plan_id, minimum, cap in limits:
         tables.prices.append(
             {"price_id": price_id, "plan_id": plan_id, "metric": "calls", "currency": "USD"}
-            | {"pricing_model": "graduated", "description": "API calls", "maximum_amount": cap}
+            | {"pricing_model": "graduated", "description": "API calls"}
+            | {"minimum_amount": minimum, "maximum_amount": cap}
             | {"effective_from": "2024-01-01"}
         )
         tables.price_tiers += [
@@ -138,16 +141,17 @@ def test_pooled_children_reach_the_parents_second_tier(scenario: Scenario) -> No
     assert total(scenario, "s_p1/2024-01-01") == D("11.50")
 
 
-def test_separate_children_are_priced_apart_each_with_its_own_lines_and_cap(
+def test_separate_children_are_priced_apart_each_with_its_own_minimum_and_cap(
     scenario: Scenario,
 ) -> None:
     assert lines(scenario, "s_p2/2024-01-01") == [
         (None, "Tier 1 - API calls", D(2), D(2)),
+        (None, "Minimum charge true-up - API calls", D(1), D(1)),
         ("a2", "Tier 1 - API calls — Acme EU", D(6), D(6)),
         ("a2", "Maximum charge discount - API calls — Acme EU", D(1), D("-0.5")),
         ("b2", "Tier 1 - API calls — Beta Ltd", D(5), D(5)),
     ]
-    assert total(scenario, "s_p2/2024-01-01") == D("12.50")
+    assert total(scenario, "s_p2/2024-01-01") == D("13.50")
 
 
 def test_a_childs_tier_reads_with_the_childs_name(scenario: Scenario) -> None:
@@ -173,7 +177,7 @@ def test_billable_usage_shows_the_pooled_and_the_per_child_usage(scenario: Scena
     )
     assert usage == [
         ("s_p1/2024-01-01", None, D(13), D("11.5")),
-        ("s_p2/2024-01-01", None, D(2), D(2)),
+        ("s_p2/2024-01-01", None, D(2), D(3)),
         ("s_p2/2024-01-01", "a2", D(6), D("5.5")),
         ("s_p2/2024-01-01", "b2", D(5), D(5)),
     ]
@@ -195,6 +199,7 @@ def test_the_invoice_names_each_childs_usage_and_final_lines(scenario: Scenario)
         ("API calls — Beta Ltd", D(5)),
     ]
     assert [(line.child_customer_id, line.child_customer_name) for line in version.lines] == [
+        (None, None),
         (None, None),
         ("a2", "Acme EU"),
         ("a2", "Acme EU"),
@@ -224,7 +229,7 @@ def test_a_change_in_a_childs_lines_changes_the_invoice_hash(
     [(before_total, before_hash)] = scenario.rows(query)
     more = [*events(), ("a2-extra", "a2", "call", "2024-01-25T12:00:00Z", "{}", None)]
     [(after_total, after_hash)] = build(tmp_path, more, pricing(), VARS).rows(query)
-    assert after_total == before_total == D("12.5")
+    assert after_total == before_total == D("13.5")
     assert after_hash != before_hash
 
 
@@ -286,9 +291,10 @@ def test_an_incremental_build_adds_childrens_usage_as_a_full_build_does(tmp_path
         )
     run_dbt(["build"], incremental.database, {**VARS, "usage_billing_pricing_schema": "pricing"})
     assert total(incremental, "s_p1/2024-01-01") == D("11.50")
-    assert total(incremental, "s_p2/2024-01-01") == D("12.50")
+    assert total(incremental, "s_p2/2024-01-01") == D("13.50")
     assert [line[:2] for line in lines(incremental, "s_p2/2024-01-01")] == [
         (None, "Tier 1 - API calls"),
+        (None, "Minimum charge true-up - API calls"),
         ("a2", "Tier 1 - API calls — Acme EU"),
         ("a2", "Maximum charge discount - API calls — Acme EU"),
         ("b2", "Tier 1 - API calls — Beta Ltd"),
