@@ -74,7 +74,9 @@ def invoice_panel(invoice: Invoice) -> Panel:
         summaries.insert(0, f"[bold]{invoice.billed_early_note}[/bold]")
     for metric in invoice.usage:
         figures = usage_figures(metric, invoice.currency)
-        name = invoice.metric_label(metric.metric_name, metric.group_value)
+        name = invoice.metric_label(
+            metric.metric_name, metric.group_value, metric.child_customer_name
+        )
         if figures.effective is None:
             summaries.append(f"{name}: no usage")
             continue

@@ -45,6 +45,8 @@ class LineFacts(Protocol):
     def is_tax(self) -> bool: ...
     @property
     def tax_amount(self) -> Decimal | None: ...
+    @property
+    def child_customer_name(self) -> str | None: ...
 
 
 def _amount_in_units(value: Decimal, line: LineFacts) -> str:
@@ -92,7 +94,9 @@ def free_note(line: LineFacts) -> str | None:
 def line_label(line: LineFacts) -> str:
     """A line's description cell: a tier by its metric and range ("API requests, 1 – 500
     requests"; with its group: "Payment volume · EUR|card, €0 – €500,000"), and what it gives
-    free ("API requests, 1 – 100 requests (free)", "… (first 100 requests free)"); every other
+    free ("API requests, 1 – 100 requests (free)", "… (first 100 requests free)"); a child's
+    usage on its parent's invoice by the child's name ("API requests — Acme EU, 1 – 500
+    requests"); every other
     line (fees, per-unit and package charges, adjustments, credits, and tiers frozen before
     lines carried their range) by its own description."""
     span = tier_range(line)
@@ -101,6 +105,8 @@ def line_label(line: LineFacts) -> str:
     name = line.metric_display_name
     if line.group_value:
         name += f" · {line.group_value}"
+    if line.child_customer_name:
+        name += f" — {line.child_customer_name}"
     note = free_note(line)
     return f"{name}, {span} ({note})" if note else f"{name}, {span}"
 

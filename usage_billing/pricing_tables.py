@@ -8,14 +8,16 @@ PRICING_TABLES: dict[str, str] = {
         "customer_id varchar, name varchar, billing_email varchar, timezone varchar,"
         " issuer_id varchar, address_line1 varchar, address_line2 varchar, address_city varchar,"
         " address_postal_code varchar, address_state varchar, address_country varchar,"
-        " tax_id varchar, payment_terms_days integer, tax_exempt varchar"
+        " tax_id varchar, payment_terms_days integer, tax_exempt varchar,"
+        " parent_customer_id varchar"
     ),
     "customer_aliases": "alias varchar, customer_id varchar",
     "plans": "plan_id varchar, name varchar",
     "subscriptions": (
         "subscription_id varchar, customer_id varchar, plan_id varchar, currency varchar,"
         " start_date date, end_date date, billing_interval varchar, billing_anchor_day integer,"
-        " minimum_amount decimal(38, 10), threshold_billing_amount decimal(38, 10)"
+        " minimum_amount decimal(38, 10), threshold_billing_amount decimal(38, 10),"
+        " child_usage varchar"
     ),
     "prices": (
         "price_id varchar, plan_id varchar, subscription_id varchar, metric varchar,"

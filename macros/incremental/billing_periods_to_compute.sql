@@ -9,7 +9,8 @@
       gauges (their level is held up to the billing clock), and periods of relation metrics;
     - invoices_to_add_to: every other period with new events (all of count and sum metrics):
       the stored quantities plus those of the added events;
-    - added_in_priced_metrics: each added event in the period that prices its metric;
+    - added_in_priced_metrics: each added event in the period that prices its metric (for a
+      child's event, the parent's period that bills it: all_priced_metrics.usage_customer_id);
     - priced_metrics, priced_metrics_added_to: the priced metrics of those two sets. -#}
 {% macro billing_periods_to_compute(model_name, incremental) %}
     {%- if not incremental %}
@@ -54,6 +55,7 @@ priced_metrics as (
         -- periods change, and the added quantities).
         select
             all_priced_metrics.invoice_id,
+            all_priced_metrics.child_customer_id,
             added_events.metric_name,
             added_events.group_value,
             added_events.metric_value,
@@ -61,7 +63,7 @@ priced_metrics as (
         from all_priced_metrics
         inner join added_events
             on
-                all_priced_metrics.customer_id = added_events.customer_id
+                all_priced_metrics.usage_customer_id = added_events.customer_id
                 and all_priced_metrics.metric_name = added_events.metric_name
                 and all_priced_metrics.period_start <= added_events.event_at
                 and all_priced_metrics.period_end > added_events.event_at
@@ -83,7 +85,7 @@ priced_metrics as (
         from all_priced_metrics
         inner join replaced_versions
             on
-                all_priced_metrics.customer_id = replaced_versions.customer_id
+                all_priced_metrics.usage_customer_id = replaced_versions.customer_id
                 and all_priced_metrics.period_start <= replaced_versions.event_at
                 and all_priced_metrics.period_end > replaced_versions.event_at
 
@@ -122,7 +124,7 @@ priced_metrics as (
                 group by customer_id
             ) as changed_since
                 on
-                    all_priced_metrics.customer_id = changed_since.customer_id
+                    all_priced_metrics.usage_customer_id = changed_since.customer_id
                     and all_priced_metrics.period_end > changed_since.changed_from_at
             where all_priced_metrics.metric_name in ({{ gauge_names | join(', ') }})
 

@@ -1,10 +1,12 @@
 {#- int_usage_by_billing_period's measurement: each priced metric's quantity per period and
     priced group, every aggregation over the whole period, then converted (divide_by, round)
     before pricing. CTEs ending in `aggregated` (invoice_id, metric_name, group_value,
-    measured_quantity, quantity, event_count), written where the model's `with` list needs
-    them; they read its CTEs `events`, `priced_metrics` (the periods and metrics it computes)
-    and `priced_groups` (the groups they price). Gauges (time_weighted) hold each level until
-    the next report; every other metric takes one pass over the events. -#}
+    child_customer_id, measured_quantity, quantity, event_count), written where the model's
+    `with` list needs them; they read its CTEs `events`, `priced_metrics` (the periods and
+    metrics it computes, once per customer whose events they bill: usage_customer_id, and
+    child_customer_id for a child priced apart) and `priced_groups` (the groups they price).
+    Gauges (time_weighted) hold each level until the next report; every other metric takes
+    one pass over the events. -#}
 {% macro usage_aggregated_in_periods(metrics) %}
 events_in_periods as (
 
@@ -13,6 +15,7 @@ events_in_periods as (
         priced_metrics.metric_name,
         -- A group without a price of its own is billed in the default group.
         priced_groups.group_value,
+        priced_metrics.child_customer_id,
         events.event_id,
         events.event_at,
         events.metric_value,
@@ -20,7 +23,7 @@ events_in_periods as (
     from priced_metrics
     inner join events
         on
-            priced_metrics.customer_id = events.customer_id
+            priced_metrics.usage_customer_id = events.customer_id
             and priced_metrics.metric_name = events.metric_name
             and priced_metrics.period_start <= events.event_at
             and priced_metrics.period_end > events.event_at
@@ -38,7 +41,7 @@ ranked_events as (
         *,
         {% if usage_billing.metrics_need_recency_rank(metrics) -%}
             row_number() over (
-                partition by invoice_id, metric_name, group_value
+                partition by invoice_id, metric_name, group_value, child_customer_id
                 order by {{ usage_billing.recency_order() }}
             )
         {%- else -%}
@@ -79,6 +82,7 @@ ranked_events as (
                 priced_metrics.invoice_id,
                 priced_metrics.metric_name,
                 priced_groups.group_value,
+                priced_metrics.child_customer_id,
                 gauge_levels.metric_value,
                 {{ dbt.datediff('priced_metrics.period_start', 'priced_metrics.period_end', 'second') }}
                     as period_seconds,
@@ -94,7 +98,7 @@ ranked_events as (
             from priced_metrics
             inner join gauge_levels
                 on
-                    priced_metrics.customer_id = gauge_levels.customer_id
+                    priced_metrics.usage_customer_id = gauge_levels.customer_id
                     and priced_metrics.metric_name = gauge_levels.metric_name
                     and gauge_levels.held_from < priced_metrics.period_end
                     and gauge_levels.held_from < {{ usage_billing.as_of_timestamp() }}
@@ -123,6 +127,7 @@ ranked_events as (
             invoice_id,
             metric_name,
             group_value,
+            child_customer_id,
             {{ usage_billing.metrics_aggregate_by_name(plain_metrics) }} as measured_quantity,
             count(*) as event_count
         from ranked_events
@@ -133,7 +138,7 @@ ranked_events as (
                 {%- endfor -%}
             )
         {%- endif %}
-        group by invoice_id, metric_name, group_value
+        group by invoice_id, metric_name, group_value, child_customer_id
 
     ),
 {% endif %}
@@ -147,6 +152,7 @@ ranked_events as (
             invoice_id,
             metric_name,
             group_value,
+            child_customer_id,
             {{ usage_billing.divide_exact(
                 'sum(' ~ usage_billing.multiply_exact('metric_value', 'held_seconds') ~ ')',
                 denominators[metric.get('time_unit') or 'period'],
@@ -155,7 +161,7 @@ ranked_events as (
             count(*) as event_count
         from gauge_levels_in_periods
         where metric_name = {{ usage_billing.sql_literal(metric['name']) }}
-        group by invoice_id, metric_name, group_value
+        group by invoice_id, metric_name, group_value, child_customer_id
 
     ),
 
@@ -167,6 +173,7 @@ aggregated as (
             invoice_id,
             metric_name,
             group_value,
+            child_customer_id,
             measured_quantity,
             case metric_name
                 {% for metric in plain_metrics -%}
@@ -183,6 +190,7 @@ aggregated as (
             invoice_id,
             metric_name,
             group_value,
+            child_customer_id,
             measured_quantity,
             {{ usage_billing.metric_convert(metric, 'coalesce(measured_quantity, 0)') }} as quantity,
             event_count
@@ -194,6 +202,7 @@ aggregated as (
             invoice_id,
             metric_name,
             group_value,
+            cast(null as {{ dbt.type_string() }}) as child_customer_id,
             cast(null as {{ usage_billing.type_decimal() }}) as measured_quantity,
             cast(null as {{ usage_billing.type_decimal() }}) as quantity,
             0 as event_count

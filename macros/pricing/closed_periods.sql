@@ -29,6 +29,7 @@
         ('flat_amount', money), ('amount', money), ('currency', text),
         ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
         ('tax_rate_id', text), ('tax_amount', money), ('billing_timing', text),
+        ('child_customer_id', text),
     ]) }}
 {% endmacro %}
 

@@ -12,16 +12,16 @@
         ('line_type', text), ('line_order', integer), ('description', text), ('tier', integer),
         ('quantity', money), ('unit_price', money), ('flat_amount', money), ('amount', money),
         ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
-        ('billing_timing', text), ('usage_level', text),
+        ('billing_timing', text), ('usage_level', text), ('child_customer_id', text),
     ]) }}
 {% endmacro %}
 
 {#- The select list of a priced line: `expressions` maps a column to the SQL computing it. A
     column it leaves out is read as is (the price's invoice_id, price_id, metric_name,
     group_value, description, is_percentage, and the row's billing_timing and usage_level: start
-    or peak for an in-advance usage price's levels, int_prices_with_usage), but for a line that
-    is not a tier (tier, its range and line_order: null, null and 0) and one with no flat amount
-    (0). -#}
+    or peak for an in-advance usage price's levels, int_prices_with_usage; child_customer_id, a
+    child priced apart with parent accounts), but for a line that is not a tier (tier, its range
+    and line_order: null, null and 0) and one with no flat amount (0). -#}
 {% macro priced_line_select(expressions) %}
     {%- set defaults = {
         'line_order': '0',

@@ -15,6 +15,7 @@
         ('quantity', money), ('unit_price', money), ('flat_amount', money), ('amount', money),
         ('is_percentage', dbt.type_boolean()), ('tier_first_unit', money), ('tier_last_unit', money),
         ('tax_rate_id', text), ('tax_amount', money), ('billing_timing', text),
+        ('child_customer_id', text),
     ] -%}
     {%- for name, type in columns %}
         cast({{ values.get(name, defaults.get(name, 'null')) }} as {{ type }}) as {{ name }}{{ ',' if not loop.last }}

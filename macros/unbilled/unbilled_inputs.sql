@@ -21,13 +21,15 @@
         "coalesce(priced.group_value, '')", "'|'",
         "case when priced.is_default_price then 'default' else '' end",
     ]) -%}
+    {#- Per customer whose events the windows bill: a child billed on its parent's periods
+        (parent accounts) has the parent's windows in its own hash. -#}
     select
-        billing_periods.customer_id,
+        coalesce(priced.customer_id, billing_periods.customer_id) as customer_id,
         {{ dbt.hash(usage_billing.listagg_ordered(window_text, "';'", window_text)) }} as windows_fingerprint
     from {{ ref('usage_billing', 'usage_billing__int_billing_periods') }} as billing_periods
     left join {{ ref('usage_billing', 'usage_billing__int_priced_groups_by_billing_period') }} as priced
         on billing_periods.invoice_id = priced.invoice_id
-    group by billing_periods.customer_id
+    group by coalesce(priced.customer_id, billing_periods.customer_id)
 {% endmacro %}
 
 {#- Pre-hook: create the table when absent. On BigQuery now, before the model's transaction

@@ -19,9 +19,10 @@ numbered as (
     select
         lines.*,
         billing_periods.currency,
-        -- Prices first (by price id, then tier, minimum and cap), the commitment, discounts (by
-        -- id), late-usage adjustments (by the period adjusted, then price), threshold invoices netted,
-        -- credits, then tax (by rate).
+        -- Prices first (the parent's own, then each child's, by child: line_group; inside, by price
+        -- id, then tier, minimum and cap), the commitment, discounts (by id), late-usage
+        -- adjustments (by the period adjusted, then price), threshold invoices netted, credits,
+        -- then tax (by rate).
         row_number() over (
             partition by lines.invoice_id
             order by lines.line_section, lines.line_group, coalesce(lines.price_id, ''), lines.line_order
@@ -58,7 +59,8 @@ final as (
         tier_last_unit,
         tax_rate_id,
         tax_amount,
-        billing_timing
+        billing_timing,
+        child_customer_id
     from numbered
 
 )

@@ -63,9 +63,12 @@ metric_definitions as (
 
 final as (
 
+    -- Prices; with parent accounts, the parent's own lines first (line_group ''), then each
+    -- child's by its customer id.
     select
         {{- usage_billing.unnumbered_line({
             'invoice_id': 'invoice_id', 'line_section': '1', 'line_order': 'line_order',
+            'line_group': "coalesce(child_customer_id, '')", 'child_customer_id': 'child_customer_id',
             'price_id': 'price_id', 'metric_name': 'metric_name', 'group_value': 'group_value',
             'line_type': 'line_type', 'description': 'description', 'tier': 'tier',
             'quantity': 'quantity', 'unit_price': 'unit_price', 'flat_amount': 'flat_amount',

@@ -34,16 +34,11 @@ live_periods as (
 
 priced_metrics as (
 
-    select distinct
-        prices_by_billing_period.invoice_id,
-        prices_by_billing_period.customer_id,
-        prices_by_billing_period.period_start,
-        prices_by_billing_period.period_end,
-        prices_by_billing_period.metric_name
-    from prices_by_billing_period
+    -- Once per customer whose events the period bills (parent accounts: its children's too).
+    select all_priced_metrics.*
+    from {{ ref('usage_billing', 'usage_billing__int_priced_metrics_by_billing_period') }} as all_priced_metrics
     inner join live_periods
-        on prices_by_billing_period.invoice_id = live_periods.invoice_id
-    where prices_by_billing_period.metric_name is not null
+        on all_priced_metrics.invoice_id = live_periods.invoice_id
 
 ),
 
@@ -75,6 +70,8 @@ final as (
             priced_groups.invoice_id = aggregated.invoice_id
             and priced_groups.metric_name = aggregated.metric_name
             and coalesce(priced_groups.group_value, '') = coalesce(aggregated.group_value, '')
+            -- The period's own usage (children pooled in); a child priced apart is not projected.
+            and aggregated.child_customer_id is null
 
 )
 

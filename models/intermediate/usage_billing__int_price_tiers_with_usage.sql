@@ -32,6 +32,7 @@ tiered_usage as (
         priced_usage.price_id,
         priced_usage.metric_name,
         priced_usage.group_value,
+        priced_usage.child_customer_id,
         priced_usage.usage_description,
         priced_usage.pricing_model,
         priced_usage.billing_timing,

@@ -1,6 +1,8 @@
 {#- The lines a price's minimum (a true-up) and maximum (a discount) add to its pricing model's
-    lines (an in-advance usage price's true-up included). They compare the rounded lines, so a price's lines add up to exactly its minimum or
-    maximum. A minimum is settled when the period ends; a cap applies to the running total too. -#}
+    lines (an in-advance usage price's true-up included). They compare the rounded lines, so a
+    price's lines add up to exactly its minimum or maximum. A minimum is settled when the period
+    ends; a cap applies to the running total too. A child priced apart (parent accounts,
+    `separate`) has its own minimum and cap, as it has its own lines. -#}
 {{ config(materialized='ephemeral') }}
 
 with priced_usage as (
@@ -22,6 +24,7 @@ price_totals as (
         priced_usage.price_id,
         priced_usage.metric_name,
         priced_usage.group_value,
+        priced_usage.child_customer_id,
         priced_usage.description,
         priced_usage.status,
         priced_usage.is_percentage,
@@ -33,6 +36,7 @@ price_totals as (
         on
             priced_usage.invoice_id = model_lines.invoice_id
             and priced_usage.price_id = model_lines.price_id
+            and coalesce(priced_usage.child_customer_id, '') = coalesce(model_lines.child_customer_id, '')
     where
         (priced_usage.minimum_amount is not null or priced_usage.maximum_amount is not null)
         -- An in-advance usage price once: its start level's row (its peak is priced in the true-up).
@@ -42,6 +46,7 @@ price_totals as (
         priced_usage.price_id,
         priced_usage.metric_name,
         priced_usage.group_value,
+        priced_usage.child_customer_id,
         priced_usage.description,
         priced_usage.status,
         priced_usage.is_percentage,

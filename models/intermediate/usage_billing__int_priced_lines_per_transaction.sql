@@ -27,6 +27,7 @@ transaction_usage as (
         on
             priced_usage.invoice_id = transaction_fees.invoice_id
             and priced_usage.price_id = transaction_fees.price_id
+            and coalesce(priced_usage.child_customer_id, '') = coalesce(transaction_fees.child_customer_id, '')
     where priced_usage.pricing_model = 'per_transaction'
 
 ),

@@ -110,6 +110,7 @@ final as (
 
     union all
 
+    -- The parent's own: in-advance levels are not priced per child (int_prices_with_usage).
     select
         {{ usage_billing.priced_line_select({
             'line_type': "'usage_true_up'",
@@ -124,6 +125,7 @@ final as (
             'is_percentage': 'false',
             'billing_timing': "'in_arrears'",
             'usage_level': 'cast(null as ' ~ dbt.type_string() ~ ')',
+            'child_customer_id': 'cast(null as ' ~ dbt.type_string() ~ ')',
         }) }}
     from true_ups
     left join metric_definitions

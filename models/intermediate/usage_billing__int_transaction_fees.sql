@@ -1,6 +1,8 @@
 {#- Per-transaction prices: each event's value × rate + fixed fee, clamped to [transaction_minimum,
     transaction_maximum], summed per invoice and price unrounded. Free allowances go in timestamp
-    order by free_allowance_rule (docs/pricing.md); a wholly free event costs 0, not the minimum. -#}
+    order by free_allowance_rule (docs/pricing.md); a wholly free event costs 0, not the minimum.
+    Parent accounts: children's events pooled in count as the period's own; a child priced apart
+    has its own fees and allowances (child_customer_id). -#}
 {%- set units_left = usage_billing.subtract_exact('free_units', 'free_units_used_before') %}
 {%- set charged_value = usage_billing.subtract_exact('event_value', 'free_value') %}
 {%- set unclamped_fee = usage_billing.add_exact(
@@ -19,6 +21,12 @@ with prices_by_billing_period as (
 events as (
 
     select * from {{ ref('usage_billing', 'usage_billing__int_usage_events_matched_to_metrics') }}
+
+),
+
+usage_customers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__int_billing_period_usage_customers') }}
 
 ),
 
@@ -72,13 +80,16 @@ priced_events as (
         transaction_prices.free_units,
         transaction_prices.free_events,
         transaction_prices.frees_until_first_exhausted,
+        usage_customers.child_customer_id,
         events.event_id,
         events.event_at,
         coalesce(events.metric_value, 0) as event_value
     from transaction_prices
+    inner join usage_customers
+        on transaction_prices.invoice_id = usage_customers.invoice_id
     inner join events
         on
-            transaction_prices.customer_id = events.customer_id
+            usage_customers.usage_customer_id = events.customer_id
             and transaction_prices.metric_name = events.metric_name
             and transaction_prices.period_start <= events.event_at
             and transaction_prices.period_end > events.event_at
@@ -96,7 +107,7 @@ numbered as (
     select
         *,
         row_number() over (
-            partition by invoice_id, price_id
+            partition by invoice_id, price_id, child_customer_id
             order by event_at, event_id
         ) as event_number
     from priced_events
@@ -116,7 +127,7 @@ allowance_used as (
                 else 0
             end
         ) over (
-            partition by invoice_id, price_id
+            partition by invoice_id, price_id, child_customer_id
             order by event_at, event_id
             rows between unbounded preceding and 1 preceding
         ), 0) as free_units_used_before
@@ -184,6 +195,7 @@ final as (
     select
         invoice_id,
         price_id,
+        child_customer_id,
         cast(sum(case when is_free then 0 else charged_value end) as {{ usage_billing.type_decimal() }})
             as charged_quantity,
         sum(fee) as fee_total,
@@ -191,7 +203,7 @@ final as (
         count(case when is_free then null else 1 end) as charged_event_count,
         count(case when is_free then 1 end) as free_event_count
     from clamped
-    group by invoice_id, price_id
+    group by invoice_id, price_id, child_customer_id
 
 )
 

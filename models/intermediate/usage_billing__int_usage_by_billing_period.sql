@@ -1,6 +1,8 @@
 {#- Each priced metric's quantity per billing period and priced group. Events of a group that
     has its own price are aggregated apart; all others pool into the default group (empty
-    group_value) priced by the metric's default price. The measurement (every aggregation over
+    group_value) priced by the metric's default price. Parent accounts: children's events
+    pooled into the period count as its own; a child priced apart (`separate`) has its own rows
+    (child_customer_id). The measurement (every aggregation over
     the whole period, then converted before pricing) is usage_aggregated_in_periods.
     Incremental: a run aggregates again every event of the periods it must recompute, and adds
     to the stored quantities of every other period with new events of count and sum metrics
@@ -72,6 +74,21 @@ computed_metrics as (
 
 ),
 
+priced_usages as (
+
+    -- Each usage a period prices: its own (children pooled in), and each child priced apart.
+    select distinct
+        invoice_id,
+        subscription_id,
+        customer_id,
+        period_start,
+        period_end,
+        metric_name,
+        child_customer_id
+    from priced_metrics
+
+),
+
 priced_groups as (
 
     select distinct
@@ -92,29 +109,31 @@ final as (
 
     -- Every priced group of every period, with zero where nothing happened.
     select
-        priced_metrics.invoice_id,
-        priced_metrics.subscription_id,
-        priced_metrics.customer_id,
-        priced_metrics.period_start,
-        priced_metrics.period_end,
-        priced_metrics.metric_name,
+        priced_usages.invoice_id,
+        priced_usages.subscription_id,
+        priced_usages.customer_id,
+        priced_usages.period_start,
+        priced_usages.period_end,
+        priced_usages.metric_name,
         priced_groups.group_value,
         cast(coalesce(aggregated.measured_quantity, 0) as {{ usage_billing.type_decimal() }}) as measured_quantity,
         cast(coalesce(aggregated.quantity, 0) as {{ usage_billing.type_decimal() }}) as quantity,
         coalesce(aggregated.event_count, 0) as event_count,
-        pricing_fingerprints.pricing_fingerprint
-    from priced_metrics
+        pricing_fingerprints.pricing_fingerprint,
+        priced_usages.child_customer_id
+    from priced_usages
     inner join priced_groups
         on
-            priced_metrics.invoice_id = priced_groups.invoice_id
-            and priced_metrics.metric_name = priced_groups.metric_name
+            priced_usages.invoice_id = priced_groups.invoice_id
+            and priced_usages.metric_name = priced_groups.metric_name
     inner join pricing_fingerprints
-        on priced_metrics.invoice_id = pricing_fingerprints.invoice_id
+        on priced_usages.invoice_id = pricing_fingerprints.invoice_id
     left join aggregated
         on
             priced_groups.invoice_id = aggregated.invoice_id
             and priced_groups.metric_name = aggregated.metric_name
             and coalesce(priced_groups.group_value, '') = coalesce(aggregated.group_value, '')
+            and coalesce(priced_usages.child_customer_id, '') = coalesce(aggregated.child_customer_id, '')
 
 ),
 
@@ -126,6 +145,7 @@ final as (
             added_in_priced_metrics.metric_name,
             -- A group without a price of its own is billed in the default group.
             priced_groups.group_value,
+            added_in_priced_metrics.child_customer_id,
             added_in_priced_metrics.metric_value,
             added_in_priced_metrics.metric_value_text
         from added_in_priced_metrics
@@ -151,9 +171,10 @@ final as (
             {%- else -%}
                 cast(null as {{ usage_billing.type_decimal() }})
             {%- endif %} as measured_quantity,
-            count(*) as event_count
+            count(*) as event_count,
+            child_customer_id
         from added_in_periods
-        group by invoice_id, metric_name, group_value
+        group by invoice_id, metric_name, group_value, child_customer_id
 
     ),
 
@@ -172,7 +193,7 @@ final as (
             ('invoice_id', 'key'), ('subscription_id', 'stored'), ('customer_id', 'stored'),
             ('period_start', 'stored'), ('period_end', 'stored'), ('metric_name', 'key'), ('group_value', 'key'),
             ('measured_quantity', 'sum'), ('quantity', 'stored', converted_sum), ('event_count', 'count'),
-            ('pricing_fingerprint', 'stored'),
+            ('pricing_fingerprint', 'stored'), ('child_customer_id', 'key'),
         ]) }}
 
     ),

@@ -22,18 +22,25 @@ metric_definitions as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
+
+),
+
 metric_amounts as (
 
     select
         invoice_id,
         metric_name,
         group_value,
+        child_customer_id,
         sum(amount) as amount
     from invoice_lines
     -- What the usage cost: its lines, minimums and caps; prepaid credit is how it was paid, and
     -- a late-usage adjustment is another period's usage.
     where metric_name is not null and line_type not in ('credit', 'late_usage_adjustment')
-    group by invoice_id, metric_name, group_value
+    group by invoice_id, metric_name, group_value, child_customer_id
 
 ),
 
@@ -63,7 +70,10 @@ final as (
                     'usage_by_billing_period.quantity',
                     10,
                 ) }}
-        end as effective_unit_price
+        end as effective_unit_price,
+        -- Parent accounts: the child whose usage the row is, priced apart (empty: the period's own).
+        usage_by_billing_period.child_customer_id,
+        children.customer_name as child_customer_name
     from usage_by_billing_period
     inner join billing_periods
         on usage_by_billing_period.invoice_id = billing_periods.invoice_id
@@ -72,8 +82,11 @@ final as (
             usage_by_billing_period.invoice_id = metric_amounts.invoice_id
             and usage_by_billing_period.metric_name = metric_amounts.metric_name
             and coalesce(usage_by_billing_period.group_value, '') = coalesce(metric_amounts.group_value, '')
+            and coalesce(usage_by_billing_period.child_customer_id, '') = coalesce(metric_amounts.child_customer_id, '')
     left join metric_definitions
         on usage_by_billing_period.metric_name = metric_definitions.metric_name
+    left join customers as children
+        on usage_by_billing_period.child_customer_id = children.customer_id
 
 )
 

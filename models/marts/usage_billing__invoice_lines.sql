@@ -29,6 +29,12 @@ metric_definitions as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
+
+),
+
 frozen_invoices as (
 
     select distinct invoice_id from frozen_lines
@@ -68,10 +74,14 @@ final as (
         -- A discount's base is money in the invoice's currency, whatever its metric counts.
         case
             when all_lines.line_type <> 'discount' then nullif(metric_definitions.unit, '')
-        end as metric_unit
+        end as metric_unit,
+        -- Parent accounts: the child a line prices, by its name as the customers table gives it.
+        children.customer_name as child_customer_name
     from all_lines
     left join metric_definitions
         on all_lines.metric_name = metric_definitions.metric_name
+    left join customers as children
+        on all_lines.child_customer_id = children.customer_id
 
 )
 

@@ -94,7 +94,8 @@ line_totals as (
         sum(amount) as total,
         count(*) as line_count,
         sum(case when line_type in ('tax', 'tax_included') then 1 else 0 end) as tax_lines,
-        -- Any change to a line (late usage, a corrected price) changes the hash.
+        -- Any change to a line (late usage, a corrected price) changes the hash. A child's line
+        -- (parent accounts) adds its child; the others add nothing, so their hashes stay as they were.
         {{ dbt.hash(usage_billing.listagg_ordered(
             dbt.concat([
                 'cast(line_number as ' ~ dbt.type_string() ~ ')', "'|'",
@@ -103,6 +104,7 @@ line_totals as (
                 usage_billing.canonical_decimal_text('quantity'), "'|'",
                 usage_billing.canonical_decimal_text('unit_price'), "'|'",
                 usage_billing.canonical_decimal_text('amount'),
+                "coalesce(" ~ dbt.concat(["'|'", 'child_customer_id']) ~ ", '')",
             ]),
             "';'",
             'line_number',

@@ -90,7 +90,7 @@ latest_usage as (
         on priced_metrics.invoice_id = amount_periods.invoice_id
     inner join events
         on
-            priced_metrics.customer_id = events.customer_id
+            priced_metrics.usage_customer_id = events.customer_id
             and priced_metrics.metric_name = events.metric_name
             and priced_metrics.period_start <= events.event_at
             and priced_metrics.period_end > events.event_at

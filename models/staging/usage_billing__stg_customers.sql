@@ -32,7 +32,10 @@ renamed as (
             {{ usage_billing.default_payment_terms_days() }}
         ) as payment_terms_days,
         -- Stripe's three values: taxed, exempt, or reverse charge (the buyer accounts for it).
-        lower(coalesce({{ usage_billing.optional_column(customers, 'tax_exempt', text) }}, 'none')) as tax_exempt
+        lower(coalesce({{ usage_billing.optional_column(customers, 'tax_exempt', text) }}, 'none')) as tax_exempt,
+        -- Parent accounts (docs/pricing.md): the customer whose subscription may bill this one's
+        -- usage; empty means none.
+        nullif({{ usage_billing.optional_column(customers, 'parent_customer_id', text) }}, '') as parent_customer_id
     from source
 
 )

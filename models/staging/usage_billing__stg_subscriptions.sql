@@ -22,7 +22,11 @@ renamed as (
         -- tables made before it keep working; empty bills only at the period's end.
         {{ usage_billing.optional_column(
             subscriptions, 'threshold_billing_amount', usage_billing.type_decimal()
-        ) }} as threshold_billing_amount
+        ) }} as threshold_billing_amount,
+        -- Parent accounts (docs/pricing.md): none, pooled or separate; optional, empty is none.
+        lower(coalesce(
+            nullif({{ usage_billing.optional_column(subscriptions, 'child_usage', dbt.type_string()) }}, ''), 'none'
+        )) as child_usage
     from source
 
 )

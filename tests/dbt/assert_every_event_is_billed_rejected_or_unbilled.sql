@@ -10,7 +10,9 @@
 --   gauges, whose period event_count also counts a level carried in from before the period,
 --   are checked level by level instead: each period's event_count is the levels held in it,
 --   and the levels held in no priced period are exactly the unbilled ones.
--- Relation metrics' rows are in the metric accounts too. Per customer and metric, not per
+-- Relation metrics' rows are in the metric accounts too. The metric accounts are kept per
+-- family (a parent and its children, docs/pricing.md "Parent accounts"): a parent's invoice
+-- may bill its children's events. Per customer and metric, not per
 -- event: a missing event and one billed twice in the same account would offset each other.
 {%- set gauge_names = [] -%}
 {%- for metric in usage_billing.metric_definitions() if metric['aggregation'] == 'time_weighted' -%}
@@ -40,6 +42,16 @@ billed as (
 unbilled as (
 
     select * from {{ ref('usage_billing', 'usage_billing__unbilled_usage') }}
+
+),
+
+families as (
+
+    -- The account a customer's metric rows are kept in: its parent's, or its own.
+    select
+        customer_id,
+        coalesce(parent_customer_id, customer_id) as family_id
+    from {{ ref('usage_billing', 'usage_billing__stg_customers') }}
 
 ),
 
@@ -180,35 +192,24 @@ entries as (
     where reason = 'matches_no_metric'
     group by customer_id
     union all
-    select
-        'metric rows = billed + unbilled' as account_name,
-        customer_id,
-        metric_name,
-        {{ no_text }} as invoice_id,
-        count(*) as signed_count
-    from matched
-    where not {{ is_gauge }}
-    group by customer_id, metric_name
-    union all
-    select
-        'metric rows = billed + unbilled' as account_name,
-        customer_id,
-        metric_name,
-        {{ no_text }} as invoice_id,
-        -sum(event_count) as signed_count
-    from billed
-    where not {{ is_gauge }}
-    group by customer_id, metric_name
-    union all
-    select
-        'metric rows = billed + unbilled' as account_name,
-        customer_id,
-        metric_name,
-        {{ no_text }} as invoice_id,
-        -sum(event_count) as signed_count
-    from unbilled
-    where metric_name is not null and not {{ is_gauge }}
-    group by customer_id, metric_name
+    {%- for relation, counted, where in [
+        ('matched', 'count(*)', 'true'),
+        ('billed', '-sum(event_count)', 'true'),
+        ('unbilled', '-sum(event_count)', 'metric_name is not null'),
+    ] %}
+        select
+            'metric rows = billed + unbilled' as account_name,
+            coalesce(families.family_id, {{ relation }}.customer_id) as customer_id,
+            {{ relation }}.metric_name,
+            {{ no_text }} as invoice_id,
+            {{ counted }} as signed_count
+        from {{ relation }}
+        left join families
+            on {{ relation }}.customer_id = families.customer_id
+        where {{ where }} and not {{ is_gauge | replace('(metric_name', '(' ~ relation ~ '.metric_name') }}
+        group by coalesce(families.family_id, {{ relation }}.customer_id), {{ relation }}.metric_name
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
     {% if gauge_names -%}
         union all
         select

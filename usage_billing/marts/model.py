@@ -49,6 +49,9 @@ class InvoiceLine:
     tax_rate_id: str | None = None
     tax_amount: Decimal | None = None
     """A tax line's tax: added (line_type `tax`) or inside the charges (`tax_included`)."""
+    child_customer_id: str | None = None
+    """Parent accounts: the child whose usage the line prices; None for the parent's own."""
+    child_customer_name: str | None = None
 
     @property
     def is_tax(self) -> bool:
@@ -66,6 +69,8 @@ class MetricUsage:
     effective_unit_price: Decimal | None
     is_money: bool
     unit: str
+    child_customer_name: str | None = None
+    """Parent accounts: the child whose usage this is, priced apart; None for the own usage."""
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,12 @@ class Invoice(InvoiceHeader):
         """The currency of the invoice's money metric, in which its percentage lines count."""
         return next((metric.unit for metric in self.usage if metric.is_money), None)
 
-    def metric_label(self, metric_name: str, group_value: str | None = None) -> str:
+    def metric_label(
+        self, metric_name: str, group_value: str | None = None, child_name: str | None = None
+    ) -> str:
         """A metric as the invoice names it: its lines' display name (never the raw key), with
-        its group: "API requests", "Payment volume · EUR|card"."""
+        its group and the child whose usage it is: "API requests", "Payment volume · EUR|card",
+        "API requests — Acme EU"."""
         name = next(
             (
                 line.metric_display_name
@@ -143,7 +151,8 @@ class Invoice(InvoiceHeader):
             ),
             metric_name,
         )
-        return f"{name} · {group_value}" if group_value else name
+        name = f"{name} · {group_value}" if group_value else name
+        return f"{name} — {child_name}" if child_name else name
 
 
 @dataclass(frozen=True)
@@ -242,6 +251,8 @@ class Line:
     line_type: str | None = None
     tax_rate_id: str | None = None
     tax_amount: Decimal | None = None
+    child_customer_id: str | None = None
+    child_customer_name: str | None = None
 
     @property
     def is_tax(self) -> bool:
@@ -328,6 +339,9 @@ class InvoiceVersion:
                 line_type=line.get("line_type"),
                 tax_rate_id=line.get("tax_rate_id"),
                 tax_amount=_optional_decimal(line.get("tax_amount")),
+                # Absent from versions pushed before parent accounts.
+                child_customer_id=line.get("child_customer_id"),
+                child_customer_name=line.get("child_customer_name"),
             )
             for line in data["lines"]
         )

@@ -160,7 +160,8 @@ class MartsReader:
                 lines.unit_price, lines.flat_amount, lines.amount, lines.is_percentage,
                 lines.tier, lines.price_id, lines.metric_name, lines.group_value,
                 lines.tier_first_unit, lines.tier_last_unit, lines.metric_display_name,
-                lines.metric_unit, lines.line_type, lines.tax_rate_id, lines.tax_amount
+                lines.metric_unit, lines.line_type, lines.tax_rate_id, lines.tax_amount,
+                lines.child_customer_id, lines.child_customer_name
             from {self._table(INVOICE_LINES)} as lines
             join {self._table(INVOICES)} as invoices
                 on lines.invoice_id = invoices.invoice_id
@@ -170,7 +171,8 @@ class MartsReader:
         ):
             (invoice_id, number, description, quantity, unit_price, flat, amount) = row[:7]
             is_percentage, tier, price_id, metric_name, group_value = row[7:12]
-            first_unit, last_unit, display_name, unit, line_type, tax_rate_id, tax = row[12:]
+            first_unit, last_unit, display_name, unit, line_type, tax_rate_id, tax = row[12:19]
+            child_id, child_name = row[19:]
             lines.setdefault(str(invoice_id), []).append(
                 Line(
                     line_number=int(number),
@@ -191,6 +193,8 @@ class MartsReader:
                     line_type=_text(line_type),
                     tax_rate_id=_text(tax_rate_id),
                     tax_amount=None if tax is None else _decimal(tax),
+                    child_customer_id=_text(child_id),
+                    child_customer_name=_text(child_name),
                 )
             )
         terms = self.terms()
@@ -258,7 +262,7 @@ class MartsReader:
                     select line_number, line_type, description, tier, quantity, unit_price,
                         flat_amount, amount, is_percentage, metric_name, group_value,
                         tier_first_unit, tier_last_unit, metric_display_name, metric_unit,
-                        tax_rate_id, tax_amount
+                        tax_rate_id, tax_amount, child_customer_id, child_customer_name
                     from {self._table(INVOICE_LINES)}
                     where invoice_id = ? order by line_number
                     """,  # noqa: S608 - as above
@@ -270,9 +274,10 @@ class MartsReader:
                 for metric in self._rows(
                     f"""
                     select metric_name, group_value, quantity, amount, effective_unit_price,
-                        is_money, unit
+                        is_money, unit, child_customer_name
                     from {self._table(BILLABLE_USAGE)}
-                    where invoice_id = ? order by metric_name, group_value
+                    where invoice_id = ?
+                    order by metric_name, group_value, coalesce(child_customer_id, '')
                     """,  # noqa: S608 - as above
                     [row[0]],
                 )
