@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
-import subprocess
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -25,10 +23,10 @@ from tests.support.sync_harness import (
     Crash,
     CrashingTransport,
     CrashingWarehouse,
-    environment_for,
+    push_to_webhook,
     settings_for,
 )
-from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR, build
+from tests.support.warehouse_scenario import MARTS_SCHEMA, build
 from usage_billing.marts.relations import MartRelations
 from usage_billing.push.alerts import (
     ALERT_KIND,
@@ -69,36 +67,13 @@ def alerts_received(fake: FakeBilling) -> dict[str, dict[str, Any]]:
     }
 
 
-def run_push(database: Path, base_url: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        **environment_for(base_url),
-        "USAGE_BILLING_DUCKDB_PATH": str(database),
-    }
-    return subprocess.run(
-        [
-            str(BIN_DIR / "usage-billing"),
-            "push",
-            "--to",
-            "webhook",
-            "--profiles-dir",
-            str(REPO_DIR),
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_push_sends_each_crossing_of_a_build_once_signed(
     server: tuple[FakeBilling, str], tmp_path: Path
 ) -> None:
     fake, base_url = server
     fake.reset()
     scenario = build(tmp_path / "build", EVENTS, pricing(), VARS)
-    first = run_push(scenario.database, base_url)
+    first = push_to_webhook(scenario.database, base_url)
     assert first.returncode == 0, first.stderr
     assert f"{len(EXPECTED)} threshold alerts sent, 0 failed, 0 already sent" in first.stdout
     received = alerts_received(fake)
@@ -132,7 +107,7 @@ def test_push_sends_each_crossing_of_a_build_once_signed(
             assert body["timestamp"] == body["data"]["crossed_at"]
     attempts = fake.delivery_attempts
 
-    second = run_push(scenario.database, base_url)
+    second = push_to_webhook(scenario.database, base_url)
     assert second.returncode == 0, second.stderr
     assert f"0 threshold alerts sent, 0 failed, {len(EXPECTED)} already sent" in second.stdout
     assert fake.delivery_attempts == attempts  # nothing posted again

@@ -38,7 +38,7 @@ import pytest
 from tests.controls.test_thresholds import calls
 from tests.support.billing_fakes import FakeBilling, serve
 from tests.support.pages_server import serving
-from tests.support.sync_harness import environment_for
+from tests.support.sync_harness import push_to_webhook
 from tests.support.warehouse_scenario import (
     BIN_DIR,
     MARTS_SCHEMA,
@@ -261,29 +261,6 @@ def test_corrections_below_what_was_billed_leave_a_negative_amount_due(
         assert invoices(scenario)[invoice_id] == history[issued][invoice_id]
 
 
-def run_push(database: Path, base_url: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        **environment_for(base_url),
-        "USAGE_BILLING_DUCKDB_PATH": str(database),
-    }
-    return subprocess.run(
-        [
-            str(BIN_DIR / "usage-billing"),
-            "push",
-            "--to",
-            "webhook",
-            "--profiles-dir",
-            str(REPO_DIR),
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_the_push_sends_each_threshold_invoice_once(
     history: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -291,11 +268,11 @@ def test_the_push_sends_each_threshold_invoice_once(
     database.write_bytes(history["scenario"].database.read_bytes())
     fake = FakeBilling()
     with serve(fake) as base_url:
-        first = run_push(database, base_url)
+        first = push_to_webhook(database, base_url)
         assert first.returncode == 0, first.stderr
         sent = [body["data"] for body in fake.deliveries.values()]
         attempts = fake.delivery_attempts
-        second = run_push(database, base_url)
+        second = push_to_webhook(database, base_url)
         assert second.returncode == 0, second.stderr
         assert fake.delivery_attempts == attempts  # nothing sent again
     by_invoice = {data["invoice_id"]: data for data in sent if "invoice_id" in data}

@@ -4,7 +4,9 @@ exactly-once checks of what a fake billing server holds against the ledger."""
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,7 +19,7 @@ import duckdb
 import httpx
 
 from tests.support.billing_fakes import TICKET, WEBHOOK_SECRET, FakeBilling
-from tests.support.warehouse_scenario import MARTS_SCHEMA
+from tests.support.warehouse_scenario import BIN_DIR, MARTS_SCHEMA, REPO_DIR
 from usage_billing.http import ssl_context
 from usage_billing.marts.model import InvoiceVersion, Line
 from usage_billing.money import stripe_minor_units
@@ -81,6 +83,26 @@ def environment_for(base_url: str) -> dict[str, str]:
         "USAGE_BILLING_HTTP_BACKOFF_INITIAL": "0.01",
         "USAGE_BILLING_HTTP_BACKOFF_MAX": "0.05",
     }
+
+
+def push_to_webhook(database: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+    """`usage-billing push --to webhook` as a user runs it, against the fake server at base_url."""
+    environment = {
+        **os.environ,
+        **environment_for(base_url),
+        "USAGE_BILLING_DUCKDB_PATH": str(database),
+    }
+    return subprocess.run(
+        [
+            str(BIN_DIR / "usage-billing"),
+            *("push", "--to", "webhook", "--profiles-dir", str(REPO_DIR)),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 class CrashingTransport(httpx.BaseTransport):
