@@ -16,9 +16,11 @@ So before any event is sent: 61 built + 2 added = 63 calls.
 
 from __future__ import annotations
 
+import fcntl
 import signal
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,3 +136,31 @@ def test_events_accepted_before_a_stop_or_a_crash_count_once(server: IngestServe
     server.stop(signal.SIGKILL)
     server.start()
     assert usage(server) == crashed
+
+
+def test_a_start_while_the_warehouse_is_locked_seeds_from_the_first_copy_after(
+    server: IngestServer,
+) -> None:
+    """The first copy of the marts can come after the start (a build held the lock file then):
+    the seed waits for it, and a version accepted meanwhile is the one that counts."""
+    paid = {"amount": 10, "currency": "EUR"}
+    send(server, [event("pay_late", "acme", "payment", "2024-03-17T10:00:00Z", **paid)])
+    server.stop()
+    with Path(f"{server.database}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            server.start()
+            with server.client(KEY) as client:
+                answer = client.get("/api/customers/acme/entitlements")
+            assert answer.status_code == 503, answer.text  # no copy yet
+            # In USD now: the last version adds nothing to the EUR volume.
+            paid["currency"] = "USD"
+            send(server, [event("pay_late", "acme", "payment", "2024-03-17T10:00:00Z", **paid)])
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    assert usage(server) == (
+        (D(89), D(100), D(11), True, True),
+        D(28),
+        (D("760.5"), D(1000), D("239.5"), True, True),
+        D(60),
+    )
