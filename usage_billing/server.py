@@ -77,7 +77,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         # The pages copy the marts out of a DuckDB file; on other engines they say so (503).
         snapshots = None
         if settings.warehouse.type == "duckdb":
-            snapshots = MartsSnapshots(settings.warehouse, settings.project)
+            snapshots = MartsSnapshots(settings.warehouse, settings.project, events=settings.events)
         app.state.entitlements = entitlements.Entitlements(snapshots, recent or RecentEvents())
         if snapshots is not None:
             snapshots.on_new_copy.append(app.state.entitlements.refresh)

@@ -12,16 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
 from fastapi import Request, Response
 
 from usage_billing.entitlements.answer import BuiltEntitlements, customer_answer
+from usage_billing.entitlements.restart_seed import copied_events
 from usage_billing.events.auth import require_api_key
 from usage_billing.events.recent_events import RecentEvents
 from usage_billing.marts.relations import MartsMissingError
 from usage_billing.pages.marts_snapshot import MartsSnapshots, MartsUnavailableError
+from usage_billing.warehouse.protocol import Warehouse
 
 PATH = "/api/customers/{alias:path}/entitlements"
 RETRY_AFTER_SECONDS = "5"
@@ -51,9 +54,20 @@ class Entitlements:
                 if as_of is not None:
                     self.recent.forget_before(as_of)
                 built = BuiltEntitlements.read(marts)
+                if as_of is not None and self.snapshots.copy_events:
+                    self._seed(marts.warehouse, as_of)
             self._built = (copy, built)
         log.info("entitlements read from a new copy of the marts (as of %s)", built.as_of)
         return built
+
+    def _seed(self, warehouse: Warehouse, as_of: datetime) -> None:
+        """Once per start: the events accepted before it that the build does not count, from
+        the raw events the copy holds (restart_seed.py)."""
+        assert self.snapshots is not None
+        assert self.snapshots.events is not None
+        added = self.recent.seed(copied_events(warehouse, self.snapshots.events, as_of))
+        self.snapshots.copy_events = False
+        log.info("entitlements: %d events loaded before the start added since the build", added)
 
     def refresh(self) -> None:
         """Read a new copy of the marts as soon as it is taken (`MartsSnapshots.on_new_copy`),

@@ -31,9 +31,16 @@ from pathlib import Path
 import duckdb
 
 from usage_billing.dbt_project import DbtProject
+from usage_billing.entitlements.restart_seed import copy_events_since_clock
 from usage_billing.events.loader import advisory_lock, lock_path
+from usage_billing.events.table import EventsTable
 from usage_billing.marts.reader import MartsReader
-from usage_billing.marts.relations import MART_MODELS, MartRelations, mart_relations
+from usage_billing.marts.relations import (
+    MART_MODELS,
+    MartRelations,
+    MartsMissingError,
+    mart_relations,
+)
 from usage_billing.warehouse.duckdb import DuckDBWarehouse
 from usage_billing.warehouse.profile import WarehouseTarget
 from usage_billing.warehouse.sql import quote_identifier, sql_literal
@@ -69,6 +76,7 @@ class MartsSnapshots:
         project: DbtProject,
         quiet_seconds: float = 2.0,
         poll_seconds: float = 0.5,
+        events: EventsTable | None = None,
     ) -> None:
         assert target.path is not None
         self.source = Path(target.path)
@@ -78,6 +86,10 @@ class MartsSnapshots:
         self.poll_seconds = poll_seconds
         self.directory = Path(tempfile.mkdtemp(prefix="usage-billing-pages-"))
         self._current: Snapshot | None = None
+        # Until the entitlements have seeded their memory after a start (restart_seed.py),
+        # copies also hold the raw events since the marts' clock.
+        self.events = events
+        self.copy_events = events is not None
         self._numbers = itertools.count(1)
         self._seen: tuple[FileState, float] | None = None
         self._stop = threading.Event()
@@ -205,6 +217,23 @@ class MartsSnapshots:
                     f" select * from {quote_identifier(catalog)}.{schema}.{table}"
                 )
                 copied += 1
+            if self.events is not None and self.copy_events:
+                self._copy_events_since_clock(connection, catalog, self.events, relations)
         finally:
             connection.execute(f"detach {quote_identifier(catalog)}")
         return copied
+
+    @staticmethod
+    def _copy_events_since_clock(
+        connection: duckdb.DuckDBPyConnection,
+        catalog: str,
+        events: EventsTable,
+        relations: MartRelations,
+    ) -> None:
+        try:
+            as_of = MartsReader(DuckDBWarehouse(connection), relations).as_of()
+        except MartsMissingError:  # not built yet: no clock, and no entitlements to seed
+            return
+        if as_of is not None:
+            copied = copy_events_since_clock(connection, catalog, events, as_of)
+            log.info("copied %d raw events from the build's clock on", copied)
