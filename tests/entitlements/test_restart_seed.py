@@ -1,4 +1,4 @@
-"""The restart seed's parts on real DuckDB files (usage_billing/entitlements/restart_seed.py):
+"""The restart seed's parts on real DuckDB files (usage_billing/events/restart_seed.py):
 the rows copied from a raw events table whose timestamp column is text, a naive timestamp
 (UTC, as the loader stores it) or a timestamp with time zone, and memory keeping a version it
 already has. The whole, through the server: test_entitlements_restart.py."""
@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from usage_billing.entitlements.restart_seed import copied_events, copy_events_since_clock
 from usage_billing.events.recent_events import RecentEvent, RecentEvents
+from usage_billing.events.restart_seed import copied_events, copy_events_since_clock
 from usage_billing.events.table import EventsTable
 from usage_billing.events.usage_event import UsageEvent
 from usage_billing.warehouse.duckdb import DuckDBWarehouse

@@ -19,9 +19,9 @@ import msgspec
 from fastapi import Request, Response
 
 from usage_billing.entitlements.answer import BuiltEntitlements, customer_answer
-from usage_billing.entitlements.restart_seed import copied_events
 from usage_billing.events.auth import require_api_key
 from usage_billing.events.recent_events import RecentEvents
+from usage_billing.events.restart_seed import copied_events
 from usage_billing.marts.relations import MartsMissingError
 from usage_billing.pages.marts_snapshot import MartsSnapshots, MartsUnavailableError
 from usage_billing.warehouse.protocol import Warehouse

@@ -31,8 +31,8 @@ from pathlib import Path
 import duckdb
 
 from usage_billing.dbt_project import DbtProject
-from usage_billing.entitlements.restart_seed import copy_events_since_clock
 from usage_billing.events.loader import advisory_lock, lock_path
+from usage_billing.events.restart_seed import copy_events_since_clock
 from usage_billing.events.table import EventsTable
 from usage_billing.marts.reader import MartsReader
 from usage_billing.marts.relations import (
