@@ -466,7 +466,7 @@ LINES_DDL = (
     " amount decimal(38, 10), currency varchar, is_percentage boolean,"
     " tier_first_unit decimal(38, 10), tier_last_unit decimal(38, 10),"
     " metric_display_name varchar, metric_unit varchar, line_type varchar, tax_rate_id varchar,"
-    " tax_amount decimal(38, 10)"
+    " tax_amount decimal(38, 10), child_customer_id varchar, child_customer_name varchar"
 )
 
 
@@ -510,7 +510,8 @@ def write_marts(database: Path, versions: list[InvoiceVersion]) -> None:
                 connection.execute(
                     "insert into billing_usage_billing.usage_billing__invoice_lines values (?, ?,"
                     " ?, ?, null, null, ?, null,"
-                    " ?, ?, ?, ?, ?, false, null, null, null, null, 'usage', null, null)",
+                    " ?, ?, ?, ?, ?, false, null, null, null, null, 'usage', null, null,"
+                    " null, null)",
                     [
                         f"{version.invoice_id}/{line.line_number}",
                         version.invoice_id,
